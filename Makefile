@@ -1,0 +1,47 @@
+# vaultpipe — a thin index over go and pytest. See README.md.
+GO      ?= go
+VENV    ?= .venv
+PYTHON  ?= $(VENV)/bin/python
+GOTEST_FLAGS ?= -timeout 45m
+
+.PHONY: all build test test-go test-python vault-binary venv lint fmt demo bench clean
+
+all: build
+
+build:
+	$(GO) build -trimpath -o bin/ ./cmd/...
+
+## vault-binary: build (once) and cache the Vault server the tests run
+vault-binary:
+	@scripts/vault-binary >/dev/null
+
+## venv: the Python virtualenv for dagster-vault and its tests
+venv: $(VENV)/.installed
+$(VENV)/.installed: dagster-vault/pyproject.toml
+	scripts/python-venv $(VENV)
+	@touch $@
+
+test: vault-binary test-go test-python
+
+test-go: vault-binary
+	$(GO) test $(GOTEST_FLAGS) ./...
+
+test-python: vault-binary venv
+	scripts/test-python $(VENV)
+
+lint:
+	@out=$$(gofmt -l cmd lib testscripts bench 2>/dev/null); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	@if command -v staticcheck >/dev/null; then staticcheck ./...; else echo "staticcheck not installed; skipped"; fi
+
+fmt:
+	gofmt -w cmd lib testscripts bench
+
+demo: build vault-binary
+	scripts/demo
+
+bench: build vault-binary
+	scripts/bench
+
+clean:
+	rm -rf bin

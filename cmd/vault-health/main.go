@@ -1,0 +1,111 @@
+// The vault-health command prints the health of a Vault server as one JSON
+// document and exits with a code that names its state, for monitoring,
+// systemd ExecStartPost= lines and shell loops.
+//
+// Usage:
+//
+//	vault-health [--wait DURATION] [--standby-ok] [--timeout DURATION] [connection flags]
+//
+// It reads sys/health and sys/seal-status without a token. With --wait it
+// polls until the server is active (or a standby, with --standby-ok) or the
+// duration has passed, and reports the last state seen.
+//
+// Output (stdout): {"address", "status", "initialized", "sealed", "standby",
+// "performance_standby", "version", "cluster_name", "cluster_id",
+// "server_time_utc", "seal": {"type", "threshold", "shares", "progress",
+// "storage_type"}, "checked_at", "error"}. status is one of active, standby,
+// perf_standby, sealed, uninitialized, unreachable.
+//
+// Exit status:
+//
+//	0  active (or a standby with --standby-ok)
+//	1  unreachable, or another failure
+//	2  usage error
+//	3  sealed
+//	4  not initialised
+//	5  standby or performance standby
+//
+// Example:
+//
+//	until vault-health --wait 30s >/dev/null; do sleep 1; done
+//	vault-health | jq -r .status
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/vaultpipe/vaultpipe/lib/command"
+	"github.com/vaultpipe/vaultpipe/lib/fault"
+	"github.com/vaultpipe/vaultpipe/lib/health"
+	"github.com/vaultpipe/vaultpipe/lib/vaultclient"
+)
+
+const name = "vault-health"
+
+const (
+	exitSealed        = 3
+	exitUninitialized = 4
+	exitStandby       = 5
+)
+
+type cli struct {
+	Wait      time.Duration `help:"Poll until the server is ready or this much time has passed." placeholder:"DURATION"`
+	StandbyOK bool          `name:"standby-ok" help:"Count a standby node as healthy (exit 0)."`
+	Timeout   time.Duration `default:"5s" help:"Time allowed for each check."`
+
+	Vault vaultclient.Conn `embed:""`
+}
+
+func main() { command.Main(name, run) }
+
+func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []string) error {
+	var c cli
+	if _, err := command.Parse(name, "Print the health of a Vault server as JSON; the exit code names its state.", &c, args, stdout); err != nil {
+		return err
+	}
+	vc, err := vaultclient.New(ctx, vaultclient.Flags{Conn: c.Vault}, vaultclient.Options{NoAuth: true})
+	if err != nil {
+		return err
+	}
+	if c.Vault.MaxRetries > 0 && c.Wait > 0 {
+		vc.SetMaxRetries(0) // the wait loop is the retry
+	}
+	deadline := time.Now().Add(c.Wait)
+	var (
+		rep    *health.Report
+		chkErr error
+	)
+	for {
+		cctx, cancel := context.WithTimeout(ctx, c.Timeout)
+		rep, chkErr = health.Check(cctx, vc)
+		cancel()
+		if chkErr == nil && health.Ready(rep.Status, c.StandbyOK) || time.Now().After(deadline) || ctx.Err() != nil {
+			break
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+	out, _ := json.MarshalIndent(rep, "", "  ")
+	fmt.Fprintf(stdout, "%s\n", out)
+	if chkErr != nil {
+		return chkErr
+	}
+	switch rep.Status {
+	case health.Sealed:
+		return fault.WithCode(exitSealed, fault.WithHint(errors.New("vault is sealed"), "unseal it with a threshold of key shares (vault-install unseal)"))
+	case health.Uninitialized:
+		return fault.WithCode(exitUninitialized, fault.WithHint(errors.New("vault is not initialized"), "initialise it with vault-install apply"))
+	case health.Standby, health.PerfStandby:
+		if !c.StandbyOK {
+			return fault.WithCode(exitStandby, errors.New("vault is a standby node"))
+		}
+	}
+	return nil
+}

@@ -1,0 +1,259 @@
+// Package vaultclient is the one way a vaultpipe binary builds a Vault client.
+//
+// Flags and environment variables carry the names Vault's own CLI uses
+// (VAULT_ADDR, VAULT_CACERT, VAULT_CAPATH, VAULT_CLIENT_CERT, VAULT_CLIENT_KEY,
+// VAULT_TLS_SERVER_NAME, VAULT_SKIP_VERIFY, VAULT_NAMESPACE,
+// VAULT_CLIENT_TIMEOUT, VAULT_MAX_RETRIES, VAULT_TOKEN). A token is taken from
+// VAULT_TOKEN, from --token-file, or from an AppRole login whose role_id and
+// secret_id are read from files; never from argv.
+//
+// Every error a Client returns is a *fault.Error classified by Classify, so
+// binaries map it to exit codes and hints in one place (lib/fault).
+package vaultclient
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/alecthomas/kong"
+	"github.com/hashicorp/go-retryablehttp"
+	"github.com/hashicorp/vault/api"
+
+	"github.com/vaultpipe/vaultpipe/lib/fault"
+)
+
+// Flags are the connection and authentication flags shared by every binary
+// that talks to Vault. Embed it in a kong grammar with `embed:""`.
+type Flags struct {
+	Conn `embed:""`
+	Auth `embed:""`
+}
+
+// Conn are the connection flags alone, for binaries that need no token
+// (health checks, init, unseal).
+type Conn struct {
+	Address       string   `name:"address" env:"VAULT_ADDR" default:"https://127.0.0.1:8200" help:"Address of the Vault server." group:"Vault connection"`
+	CACert        string   `name:"ca-cert" env:"VAULT_CACERT" type:"path" help:"PEM CA certificate file used to verify the server." group:"Vault connection"`
+	CAPath        string   `name:"ca-path" env:"VAULT_CAPATH" type:"path" help:"Directory of PEM CA certificates used to verify the server." group:"Vault connection"`
+	ClientCert    string   `name:"client-cert" env:"VAULT_CLIENT_CERT" type:"path" help:"PEM client certificate for TLS authentication." group:"Vault connection"`
+	ClientKey     string   `name:"client-key" env:"VAULT_CLIENT_KEY" type:"path" help:"PEM private key of --client-cert." group:"Vault connection"`
+	TLSServerName string   `name:"tls-server-name" env:"VAULT_TLS_SERVER_NAME" help:"Name to use as the SNI host." group:"Vault connection"`
+	SkipVerify    bool     `name:"tls-skip-verify" env:"VAULT_SKIP_VERIFY" help:"Do not verify the server certificate (insecure; for debugging only)." group:"Vault connection"`
+	Namespace     string   `name:"namespace" env:"VAULT_NAMESPACE" help:"Vault Enterprise namespace." group:"Vault connection"`
+	Timeout       Duration `name:"client-timeout" env:"VAULT_CLIENT_TIMEOUT" default:"60s" help:"Timeout of each request (seconds or a duration such as 30s)." group:"Vault connection"`
+	MaxRetries    int      `name:"max-retries" env:"VAULT_MAX_RETRIES" default:"2" help:"Retries after connection errors and 5xx responses." group:"Vault connection"`
+}
+
+// Auth are the authentication flags. The token itself is never a flag.
+type Auth struct {
+	TokenFile    string `name:"token-file" env:"VAULTPIPE_TOKEN_FILE" type:"path" help:"File holding the Vault token (else VAULT_TOKEN, else ~/.vault-token)." group:"Vault authentication"`
+	RoleIDFile   string `name:"role-id-file" env:"VAULTPIPE_ROLE_ID_FILE" type:"path" help:"File holding an AppRole role_id; log in with AppRole." group:"Vault authentication"`
+	SecretIDFile string `name:"secret-id-file" env:"VAULTPIPE_SECRET_ID_FILE" type:"path" help:"File holding the AppRole secret_id." group:"Vault authentication"`
+	AppRoleMount string `name:"approle-mount" env:"VAULTPIPE_APPROLE_MOUNT" default:"approle" help:"Mount path of the AppRole auth method." group:"Vault authentication"`
+}
+
+// Duration is a time.Duration that also accepts a plain number of seconds,
+// as VAULT_CLIENT_TIMEOUT does in Vault's CLI.
+type Duration time.Duration
+
+// Decode implements kong.MapperValue.
+func (d *Duration) Decode(ctx *kong.DecodeContext) error {
+	var s string
+	if err := ctx.Scan.PopValueInto("duration", &s); err != nil {
+		return err
+	}
+	v, err := ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// ParseDuration parses "30", "30s" or "1m30s".
+func ParseDuration(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if n, err := strconv.Atoi(s); err == nil {
+		return time.Duration(n) * time.Second, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("invalid duration %q: want seconds or a value such as 30s", s)
+	}
+	return d, nil
+}
+
+// Client is an authenticated Vault client. The embedded *api.Client is there
+// for requests this package has no wrapper for; pass their errors through
+// Classify.
+type Client struct {
+	*api.Client
+	// ownToken is true when the token came from a login made here; Close
+	// then revokes it.
+	ownToken bool
+}
+
+// Options adjust New.
+type Options struct {
+	// NoAuth builds a client without a token (health checks, init, unseal).
+	NoAuth bool
+	// Getenv replaces os.Getenv for VAULT_TOKEN and HOME (tests).
+	Getenv func(string) string
+}
+
+// New builds a client from f and authenticates it: AppRole when
+// --role-id-file is set, else VAULT_TOKEN, else --token-file, else
+// ~/.vault-token. TLS verification stays on unless --tls-skip-verify.
+func New(ctx context.Context, f Flags, opts ...Options) (*Client, error) {
+	var o Options
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	getenv := o.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	cfg := api.DefaultConfig()
+	cfg.Error = nil // we resolve the environment ourselves, through f
+	cfg.Address = f.Address
+	if f.Address == "" {
+		return nil, fault.Usagef("no Vault address: set VAULT_ADDR or --address")
+	}
+	if strings.HasPrefix(f.Address, "http://") && !f.SkipVerify {
+		// Allowed, but only to loopback: secrets never cross a network in clear.
+		if !isLoopbackURL(f.Address) {
+			return nil, fault.Usagef("refusing plain http to non-loopback address %s: use https", f.Address)
+		}
+	}
+	if err := cfg.ConfigureTLS(&api.TLSConfig{
+		CACert:        f.CACert,
+		CAPath:        f.CAPath,
+		ClientCert:    f.ClientCert,
+		ClientKey:     f.ClientKey,
+		TLSServerName: f.TLSServerName,
+		Insecure:      f.SkipVerify,
+	}); err != nil {
+		return nil, fault.New(fault.Usage, "configuring TLS", "", err)
+	}
+	cfg.Timeout = time.Duration(f.Timeout)
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 60 * time.Second
+	}
+	cfg.MaxRetries = f.MaxRetries
+	cfg.MinRetryWait = 250 * time.Millisecond
+	cfg.MaxRetryWait = 2 * time.Second
+	cfg.Backoff = retryablehttp.DefaultBackoff
+	cfg.CheckRetry = checkRetry
+	ac, err := api.NewClient(cfg)
+	if err != nil {
+		return nil, fault.New(fault.Usage, "building Vault client", "", err)
+	}
+	ac.ClearToken() // api.NewClient reads VAULT_TOKEN itself; we decide below
+	if f.Namespace != "" {
+		ac.SetNamespace(f.Namespace)
+	}
+	c := &Client{Client: ac}
+	if o.NoAuth {
+		return c, nil
+	}
+	if err := c.authenticate(ctx, f, getenv); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func (c *Client) authenticate(ctx context.Context, f Flags, getenv func(string) string) error {
+	switch {
+	case f.RoleIDFile != "" || f.SecretIDFile != "":
+		if f.RoleIDFile == "" || f.SecretIDFile == "" {
+			return fault.Usagef("AppRole login needs both --role-id-file and --secret-id-file")
+		}
+		roleID, err := readSecretFile(f.RoleIDFile, "role_id")
+		if err != nil {
+			return err
+		}
+		secretID, err := readSecretFile(f.SecretIDFile, "secret_id")
+		if err != nil {
+			return err
+		}
+		return c.LoginAppRole(ctx, f.AppRoleMount, roleID, secretID)
+	case getenv("VAULT_TOKEN") != "":
+		c.SetToken(strings.TrimSpace(getenv("VAULT_TOKEN")))
+	case f.TokenFile != "":
+		tok, err := readSecretFile(f.TokenFile, "token")
+		if err != nil {
+			return err
+		}
+		c.SetToken(tok)
+	default:
+		home := getenv("HOME")
+		if home == "" {
+			break
+		}
+		if tok, err := readSecretFile(filepath.Join(home, ".vault-token"), "token"); err == nil {
+			c.SetToken(tok)
+		}
+	}
+	if c.Token() == "" {
+		return &fault.Error{Kind: fault.Usage, Err: errors.New("no Vault token"),
+			Hint: "set VAULT_TOKEN, --token-file, or --role-id-file and --secret-id-file"}
+	}
+	return nil
+}
+
+// LoginAppRole logs in with AppRole at mount and uses the resulting token.
+// Close revokes it.
+func (c *Client) LoginAppRole(ctx context.Context, mount, roleID, secretID string) error {
+	if mount == "" {
+		mount = "approle"
+	}
+	path := "auth/" + strings.Trim(mount, "/") + "/login"
+	sec, err := c.Logical().WriteWithContext(ctx, path, map[string]any{"role_id": roleID, "secret_id": secretID})
+	if err != nil {
+		return Classify(err, "logging in at", path)
+	}
+	if sec == nil || sec.Auth == nil || sec.Auth.ClientToken == "" {
+		return fault.New(fault.Denied, "logging in at", path, errors.New("no token in the response"))
+	}
+	c.SetToken(sec.Auth.ClientToken)
+	c.ownToken = true
+	return nil
+}
+
+// Close revokes the token if this client obtained it by logging in.
+func (c *Client) Close(ctx context.Context) error {
+	if !c.ownToken || c.Token() == "" {
+		return nil
+	}
+	err := c.Auth().Token().RevokeSelfWithContext(ctx, "")
+	c.ClearToken()
+	c.ownToken = false
+	return Classify(err, "revoking token", "")
+}
+
+// readSecretFile reads a small credential file and trims surrounding
+// whitespace. Its content never appears in an error.
+func readSecretFile(path, what string) (string, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return "", fault.New(fault.Usage, "reading "+what+" file", path, errors.Unwrap(err))
+	}
+	if st.Size() > 64<<10 {
+		return "", fault.New(fault.BadInput, "reading "+what+" file", path, errors.New("file is larger than 64 KiB"))
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fault.New(fault.Usage, "reading "+what+" file", path, err)
+	}
+	s := strings.TrimSpace(string(b))
+	if s == "" {
+		return "", fault.New(fault.BadInput, "reading "+what+" file", path, errors.New("file is empty"))
+	}
+	return s, nil
+}

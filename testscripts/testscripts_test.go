@@ -1,0 +1,230 @@
+// Package testscripts runs vaultpipe's end-to-end scripts: each *.txtar file
+// in this directory is a testscript (github.com/rogpeppe/go-internal) that
+// runs the real binaries of cmd/ against real Vault servers.
+//
+// Every binary of cmd/ is built once into a temporary directory put first on
+// $PATH, next to the `vault` CLI of the server binary lib/vaulttest uses.
+// Scripts must call binaries with `exec`.
+//
+// Custom commands (see commands below):
+//
+//	vault-up [-uninit] [-sealed] [-shares N] [-threshold N]
+//	                   start a real Vault server (TLS, raft) for this script and
+//	                   export VAULT_ADDR, VAULT_CACERT, VAULT_TOKEN (root) and
+//	                   VAULT_INIT_FILE (0600 JSON with unseal_keys_b64)
+//	vault-seal         seal it
+//	vault-unseal       unseal it with a threshold of its keys
+//	vault-stop         stop it gracefully (SIGTERM)
+//	vault-kill         kill it (SIGKILL)
+//	vault-start        start it again after stop/kill (it comes up sealed)
+//	vault-restart      stop, start and unseal it
+//	no-secret VALUE FILE...
+//	                   fail if any FILE (or stdout/stderr) contains VALUE
+//	filemode MODE FILE check FILE's permission bits (octal, e.g. 0600)
+//
+// Run one script with: go test ./testscripts -run TestScripts/<name>
+// and update golden files with -update.
+package testscripts
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/vaultpipe/vaultpipe/lib/vaulttest"
+)
+
+var update = flag.Bool("update", false, "update golden files embedded in scripts")
+
+// binDir holds the freshly built binaries.
+var binDir string
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	code := func() int {
+		dir, err := os.MkdirTemp("", "vaultpipe-bin-")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer os.RemoveAll(dir)
+		binDir = dir
+		if err := buildBinaries(dir); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer vaulttest.KillAll()
+		return m.Run()
+	}()
+	os.Exit(code)
+}
+
+// buildBinaries builds every cmd/ binary into dir, and links the Vault CLI.
+func buildBinaries(dir string) error {
+	root, err := vaulttest.RepoRoot()
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command("go", "build", "-o", dir+string(filepath.Separator), "./cmd/...")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("building cmd/...: %v\n%s", err, out)
+	}
+	bin, err := vaulttest.Binary()
+	if err != nil {
+		return err
+	}
+	return os.Symlink(bin, filepath.Join(dir, "vault"))
+}
+
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir:                 ".",
+		UpdateScripts:       *update,
+		RequireExplicitExec: true,
+		RequireUniqueNames:  true,
+		Cmds:                commands,
+		Condition:           condition,
+		Setup: func(env *testscript.Env) error {
+			env.Setenv("PATH", binDir+string(os.PathListSeparator)+env.Getenv("PATH"))
+			home := filepath.Join(env.WorkDir, ".home")
+			if err := os.MkdirAll(home, 0o700); err != nil {
+				return err
+			}
+			env.Setenv("HOME", home)
+			st := &scriptState{}
+			env.Values[stateKey{}] = st
+			env.Defer(st.close)
+			return nil
+		},
+	})
+}
+
+type stateKey struct{}
+
+// scriptState is what custom commands share within one script.
+type scriptState struct {
+	vault *vaulttest.Server
+}
+
+func (st *scriptState) close() {
+	if st.vault != nil {
+		st.vault.Close()
+	}
+}
+
+func state(ts *testscript.TestScript) *scriptState {
+	return ts.Value(stateKey{}).(*scriptState)
+}
+
+// condition adds [vault-flavor:NAME] (VAULT_FLAVOR, default vault).
+func condition(cond string) (bool, error) {
+	if name, ok := strings.CutPrefix(cond, "vault-flavor:"); ok {
+		flavor := os.Getenv("VAULT_FLAVOR")
+		if flavor == "" {
+			flavor = "vault"
+		}
+		return flavor == name, nil
+	}
+	return false, fmt.Errorf("unknown condition %q", cond)
+}
+
+// commands are the custom script commands; other files of this package add
+// theirs in init functions.
+var commands = map[string]func(ts *testscript.TestScript, neg bool, args []string){
+	"vault-up":      cmdVaultUp,
+	"vault-seal":    serverCmd("seal", (*vaulttest.Server).Seal),
+	"vault-unseal":  serverCmd("unseal", (*vaulttest.Server).Unseal),
+	"vault-stop":    serverCmd("stop", (*vaulttest.Server).Stop),
+	"vault-kill":    serverCmd("kill", (*vaulttest.Server).Kill),
+	"vault-start":   serverCmd("start", (*vaulttest.Server).StartAgain),
+	"vault-restart": serverCmd("restart", (*vaulttest.Server).Restart),
+	"no-secret":     cmdNoSecret,
+	"filemode":      cmdFileMode,
+}
+
+func cmdVaultUp(ts *testscript.TestScript, neg bool, args []string) {
+	if neg {
+		ts.Fatalf("unsupported: ! vault-up")
+	}
+	fs := flag.NewFlagSet("vault-up", flag.ContinueOnError)
+	var o vaulttest.Options
+	fs.BoolVar(&o.NoInit, "uninit", false, "leave uninitialised")
+	fs.BoolVar(&o.Sealed, "sealed", false, "initialise but leave sealed")
+	fs.IntVar(&o.Shares, "shares", 0, "key shares")
+	fs.IntVar(&o.Threshold, "threshold", 0, "unseal threshold")
+	if err := fs.Parse(args); err != nil {
+		ts.Fatalf("vault-up: %v", err)
+	}
+	st := state(ts)
+	if st.vault != nil {
+		ts.Fatalf("vault-up: a server is already up in this script")
+	}
+	s, err := vaulttest.Launch(o)
+	if err != nil {
+		ts.Fatalf("vault-up: %v", err)
+	}
+	st.vault = s
+	ts.Setenv("VAULT_ADDR", s.Addr)
+	ts.Setenv("VAULT_CACERT", s.CACert)
+	ts.Setenv("VAULT_TOKEN", s.Token)
+	ts.Setenv("VAULT_INIT_FILE", filepath.Join(s.Dir, "init.json"))
+	ts.Setenv("VAULT_LOG", s.LogPath)
+}
+
+func serverCmd(name string, f func(*vaulttest.Server) error) func(*testscript.TestScript, bool, []string) {
+	return func(ts *testscript.TestScript, neg bool, args []string) {
+		if neg || len(args) != 0 {
+			ts.Fatalf("usage: vault-%s", name)
+		}
+		s := state(ts).vault
+		if s == nil {
+			ts.Fatalf("vault-%s: no server; run vault-up first", name)
+		}
+		if err := f(s); err != nil {
+			ts.Fatalf("vault-%s: %v\n%s", name, err, s.LogTail(20))
+		}
+	}
+}
+
+// cmdNoSecret fails if VALUE occurs in any of the named files; "stdout" and
+// "stderr" name the last command's output.
+func cmdNoSecret(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: no-secret VALUE FILE...")
+	}
+	value := args[0]
+	if len(value) < 6 {
+		ts.Fatalf("no-secret: a canary shorter than 6 bytes would match by chance")
+	}
+	for _, name := range args[1:] {
+		if strings.Contains(ts.ReadFile(name), value) {
+			ts.Fatalf("no-secret: %s contains the planted secret", name)
+		}
+	}
+}
+
+// cmdFileMode checks a file's permission bits.
+func cmdFileMode(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: filemode MODE FILE")
+	}
+	var want os.FileMode
+	if _, err := fmt.Sscanf(args[0], "%o", &want); err != nil {
+		ts.Fatalf("filemode: bad mode %q", args[0])
+	}
+	fi, err := os.Stat(ts.MkAbs(args[1]))
+	if err != nil {
+		ts.Fatalf("filemode: %v", err)
+	}
+	got := fi.Mode().Perm()
+	if (got == want) == neg {
+		ts.Fatalf("filemode %s: mode is %#o", args[1], got)
+	}
+}
