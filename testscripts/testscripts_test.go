@@ -66,15 +66,27 @@ func TestMain(m *testing.M) {
 }
 
 // buildBinaries builds every cmd/ binary into dir, and links the Vault CLI.
+// When the combined build fails, each binary is built on its own so that the
+// scripts of the others still run; a script using a binary that did not
+// build fails with "executable file not found".
 func buildBinaries(dir string) error {
 	root, err := vaulttest.RepoRoot()
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command("go", "build", "-o", dir+string(filepath.Separator), "./cmd/...")
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("building cmd/...: %v\n%s", err, out)
+	build := func(pkg string) ([]byte, error) {
+		cmd := exec.Command("go", "build", "-o", dir+string(filepath.Separator), pkg)
+		cmd.Dir = root
+		return cmd.CombinedOutput()
+	}
+	if out, err := build("./cmd/..."); err != nil {
+		fmt.Fprintf(os.Stderr, "testscripts: building cmd/... failed; building each binary alone:\n%s", out)
+		entries, _ := os.ReadDir(filepath.Join(root, "cmd"))
+		for _, e := range entries {
+			if out, err := build("./cmd/" + e.Name()); err != nil {
+				fmt.Fprintf(os.Stderr, "testscripts: %s does not build:\n%s", e.Name(), out)
+			}
+		}
 	}
 	bin, err := vaulttest.Binary()
 	if err != nil {
