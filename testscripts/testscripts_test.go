@@ -21,6 +21,7 @@
 //	no-secret VALUE FILE...
 //	                   fail if any FILE (or stdout/stderr) contains VALUE
 //	filemode MODE FILE check FILE's permission bits (octal, e.g. 0600)
+//	blackhole          listen on 127.0.0.1 and never answer; exports BLACKHOLE_ADDR
 //
 // Run one script with: go test ./testscripts -run TestScripts/<name>
 // and update golden files with -update.
@@ -29,10 +30,12 @@ package testscripts
 import (
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -159,6 +162,7 @@ var commands = map[string]func(ts *testscript.TestScript, neg bool, args []strin
 	"vault-restart": serverCmd("restart", (*vaulttest.Server).Restart),
 	"no-secret":     cmdNoSecret,
 	"filemode":      cmdFileMode,
+	"blackhole":     cmdBlackhole,
 }
 
 func cmdVaultUp(ts *testscript.TestScript, neg bool, args []string) {
@@ -239,4 +243,38 @@ func cmdFileMode(ts *testscript.TestScript, neg bool, args []string) {
 	if (got == want) == neg {
 		ts.Fatalf("filemode %s: mode is %#o", args[1], got)
 	}
+}
+
+// cmdBlackhole starts a listener that accepts connections and never answers,
+// to show that clients give up within their timeouts.
+func cmdBlackhole(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 0 {
+		ts.Fatalf("usage: blackhole")
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		ts.Fatalf("blackhole: %v", err)
+	}
+	var conns []net.Conn
+	var mu sync.Mutex
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	ts.Defer(func() {
+		l.Close()
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+	})
+	ts.Setenv("BLACKHOLE_ADDR", l.Addr().String())
 }

@@ -53,6 +53,19 @@ const (
 	exitStandby       = 5
 )
 
+const description = `Print the health of a Vault server as JSON; the exit code names its state.
+
+Exit status:
+  0  active (or a standby with --standby-ok)
+  1  unreachable, or another failure
+  2  usage error
+  3  sealed
+  4  not initialised
+  5  standby or performance standby
+
+Example:
+  until vault-health --wait 30s >/dev/null; do sleep 1; done`
+
 type cli struct {
 	Wait      time.Duration `help:"Poll until the server is ready or this much time has passed." placeholder:"DURATION"`
 	StandbyOK bool          `name:"standby-ok" help:"Count a standby node as healthy (exit 0)."`
@@ -65,7 +78,7 @@ func main() { command.Main(name, run) }
 
 func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []string) error {
 	var c cli
-	if _, err := command.Parse(name, "Print the health of a Vault server as JSON; the exit code names its state.", &c, args, stdout); err != nil {
+	if _, err := command.Parse(name, description, &c, args, stdout); err != nil {
 		return err
 	}
 	vc, err := vaultclient.New(ctx, vaultclient.Flags{Conn: c.Vault}, vaultclient.Options{NoAuth: true})

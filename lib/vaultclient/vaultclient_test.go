@@ -1,0 +1,317 @@
+package vaultclient_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/vault/api"
+
+	"github.com/vaultpipe/vaultpipe/lib/fault"
+	"github.com/vaultpipe/vaultpipe/lib/vaultclient"
+	"github.com/vaultpipe/vaultpipe/lib/vaulttest"
+)
+
+// shared is one server for the tests that do not change its state.
+var shared *vaulttest.Server
+
+func TestMain(m *testing.M) {
+	code := func() int {
+		defer vaulttest.KillAll()
+		s, err := vaulttest.Launch(vaulttest.Options{})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer s.Close()
+		shared = s
+		return m.Run()
+	}()
+	os.Exit(code)
+}
+
+func env(token string) func(string) string {
+	return func(k string) string {
+		if k == "VAULT_TOKEN" {
+			return token
+		}
+		return ""
+	}
+}
+
+func newClient(t *testing.T, s *vaulttest.Server, token string) *vaultclient.Client {
+	t.Helper()
+	c, err := vaultclient.New(context.Background(), s.Flags(), vaultclient.Options{Getenv: env(token)})
+	if err != nil {
+		t.Fatalf("New() = %v", err)
+	}
+	return c
+}
+
+func wantKind(t *testing.T, err error, want fault.Kind) {
+	t.Helper()
+	if got := fault.KindOf(err); got != want {
+		t.Fatalf("error kind = %q (%v); want %q", got, err, want)
+	}
+}
+
+func TestKVRoundTripAndCAS(t *testing.T) {
+	ctx := context.Background()
+	kv := newClient(t, shared, shared.Token).KV("secret")
+	v, err := kv.Put(ctx, "cas/app", map[string]any{"k": "v1"}, 0)
+	if err != nil || v != 1 {
+		t.Fatalf("Put(create) = %d, %v; want 1, nil", v, err)
+	}
+	_, err = kv.Put(ctx, "cas/app", map[string]any{"k": "again"}, 0)
+	wantKind(t, err, fault.Conflict)
+	if v, err = kv.Put(ctx, "cas/app", map[string]any{"k": "v2"}, 1); err != nil || v != 2 {
+		t.Fatalf("Put(cas=1) = %d, %v; want 2, nil", v, err)
+	}
+	s, err := kv.Get(ctx, "cas/app", 1)
+	if err != nil || s.Data["k"] != "v1" || s.Version != 1 {
+		t.Fatalf("Get(version 1) = %+v, %v", s, err)
+	}
+	m, err := kv.Metadata(ctx, "cas/app")
+	if err != nil || m.CurrentVersion != 2 || len(m.Versions) != 2 {
+		t.Fatalf("Metadata() = %+v, %v; want current version 2 and 2 versions", m, err)
+	}
+	if err := kv.PatchCustomMetadata(ctx, "cas/app", map[string]string{"owner": "data"}); err != nil {
+		t.Fatal(err)
+	}
+	if m, _ = kv.Metadata(ctx, "cas/app"); m.CustomMetadata["owner"] != "data" {
+		t.Fatalf("custom metadata = %v; want owner=data", m.CustomMetadata)
+	}
+	keys, err := kv.List(ctx, "cas")
+	if err != nil || len(keys) != 1 || keys[0] != "app" {
+		t.Fatalf("List(cas) = %v, %v; want [app]", keys, err)
+	}
+}
+
+func TestNotFound(t *testing.T) {
+	ctx := context.Background()
+	c := newClient(t, shared, shared.Token)
+	_, err := c.KV("secret").Get(ctx, "no/such/path", 0)
+	wantKind(t, err, fault.NotFound)
+	if !strings.Contains(err.Error(), "secret/data/no/such/path") {
+		t.Errorf("error %q does not name the path", err)
+	}
+	_, err = c.Read(ctx, "secret/data/no/such/path")
+	wantKind(t, err, fault.NotFound)
+}
+
+func TestBadTokenDenied(t *testing.T) {
+	c := newClient(t, shared, "hvs.not-a-real-token")
+	_, err := c.KV("secret").Get(context.Background(), "anything", 0)
+	wantKind(t, err, fault.Denied)
+}
+
+func TestPolicyDenied(t *testing.T) {
+	ctx := context.Background()
+	root := shared.Client()
+	if err := root.Sys().PutPolicy("read-only-a", `path "secret/data/a/*" { capabilities = ["read"] }`); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := root.Auth().Token().Create(&api.TokenCreateRequest{Policies: []string{"read-only-a"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newClient(t, shared, tok.Auth.ClientToken)
+	_, err = c.KV("secret").Put(ctx, "a/x", map[string]any{"k": "v"}, vaultclient.NoCAS)
+	wantKind(t, err, fault.Denied)
+}
+
+func TestBadRequest(t *testing.T) {
+	c := newClient(t, shared, shared.Token)
+	_, err := c.Write(context.Background(), "sys/mounts/broken", map[string]any{"type": "no-such-engine"})
+	if k := fault.KindOf(err); k != fault.BadRequest {
+		t.Fatalf("mounting an unknown engine: kind %q (%v); want bad_request", k, err)
+	}
+}
+
+func TestNoToken(t *testing.T) {
+	_, err := vaultclient.New(context.Background(), shared.Flags(), vaultclient.Options{Getenv: env("")})
+	wantKind(t, err, fault.Usage)
+	if fault.Code(err) != fault.ExitUsage {
+		t.Errorf("exit code = %d; want %d", fault.Code(err), fault.ExitUsage)
+	}
+}
+
+func TestTokenFile(t *testing.T) {
+	f := shared.Flags()
+	f.TokenFile = filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(f.TokenFile, []byte(shared.Token+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := vaultclient.New(context.Background(), f, vaultclient.Options{Getenv: env("")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Auth().Token().LookupSelf(); err != nil {
+		t.Fatalf("token from file does not work: %v", err)
+	}
+}
+
+func TestAppRoleLoginAndClose(t *testing.T) {
+	ctx := context.Background()
+	root := shared.Client()
+	if err := root.Sys().EnableAuthWithOptions("approle", &api.EnableAuthOptions{Type: "approle"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := root.Logical().Write("auth/approle/role/tester", map[string]any{"token_policies": "default", "token_ttl": "5m"}); err != nil {
+		t.Fatal(err)
+	}
+	rid, err := root.Logical().Read("auth/approle/role/tester/role-id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sid, err := root.Logical().Write("auth/approle/role/tester/secret-id", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	f := shared.Flags()
+	f.RoleIDFile, f.SecretIDFile = filepath.Join(dir, "role_id"), filepath.Join(dir, "secret_id")
+	os.WriteFile(f.RoleIDFile, []byte(rid.Data["role_id"].(string)), 0o600)
+	os.WriteFile(f.SecretIDFile, []byte(sid.Data["secret_id"].(string)), 0o600)
+	c, err := vaultclient.New(ctx, f, vaultclient.Options{Getenv: env("")})
+	if err != nil {
+		t.Fatalf("AppRole login: %v", err)
+	}
+	tok := c.Token()
+	if _, err := c.Auth().Token().LookupSelfWithContext(ctx); err != nil {
+		t.Fatalf("looking up the AppRole token: %v", err)
+	}
+	if err := c.Close(ctx); err != nil {
+		t.Fatalf("Close() = %v", err)
+	}
+	after := newClient(t, shared, tok)
+	_, err = after.Auth().Token().LookupSelfWithContext(ctx)
+	if k := fault.KindOf(vaultclient.Classify(err, "", "")); k != fault.Denied {
+		t.Fatalf("after Close the token still works or fails oddly: kind %q (%v)", k, err)
+	}
+
+	os.WriteFile(f.SecretIDFile, []byte("wrong-secret-id"), 0o600)
+	_, err = vaultclient.New(ctx, f, vaultclient.Options{Getenv: env("")})
+	if k := fault.KindOf(err); k != fault.BadRequest && k != fault.Denied {
+		t.Fatalf("login with a wrong secret_id: kind %q (%v); want bad_request or denied", k, err)
+	}
+	if strings.Contains(err.Error(), "wrong-secret-id") {
+		t.Fatalf("error %q shows the secret_id", err)
+	}
+}
+
+func TestSealedStoppedUninitialised(t *testing.T) {
+	ctx := context.Background()
+	s := vaulttest.Start(t)
+	c := newClient(t, s, s.Token)
+	if _, err := c.KV("secret").Put(ctx, "x", map[string]any{"k": "v"}, vaultclient.NoCAS); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Seal(); err != nil {
+		t.Fatal(err)
+	}
+	_, err := c.KV("secret").Get(ctx, "x", 0)
+	wantKind(t, err, fault.Sealed)
+
+	if err := s.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	_, err = c.KV("secret").Get(cctx, "x", 0)
+	wantKind(t, err, fault.Unreachable)
+	if cctx.Err() != nil {
+		t.Fatalf("an unreachable server was not reported before the 30 s context ran out")
+	}
+
+	u := vaulttest.Start(t, vaulttest.Options{NoInit: true})
+	_, err = newClient(t, u, "anything").KV("secret").Get(ctx, "x", 0)
+	wantKind(t, err, fault.Uninitialized)
+}
+
+func TestWrongCA(t *testing.T) {
+	f := shared.Flags()
+	f.CACert = ""
+	f.CAPath = t.TempDir() // an empty trust store
+	c, err := vaultclient.New(context.Background(), f, vaultclient.Options{Getenv: env(shared.Token)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Read(context.Background(), "sys/mounts")
+	wantKind(t, err, fault.TLS)
+}
+
+func TestPlainHTTPRefusedOffLoopback(t *testing.T) {
+	f := shared.Flags()
+	f.Address = "http://192.0.2.1:8200"
+	_, err := vaultclient.New(context.Background(), f, vaultclient.Options{Getenv: env("t")})
+	wantKind(t, err, fault.Usage)
+}
+
+// The retry policy is checked against a stand-in server: these are the
+// error paths a real Vault will not produce on demand.
+func TestRetryPolicy(t *testing.T) {
+	cases := []struct {
+		name     string
+		status   int
+		body     string
+		wantKind fault.Kind
+		wantHits int32
+	}{
+		{"5xx is retried", 502, `{"errors":["bad gateway"]}`, fault.Server, 3},
+		{"sealed is not retried", 503, `{"errors":["Vault is sealed"]}`, fault.Sealed, 1},
+		{"uninitialised is not retried", 501, `{"errors":["Vault is not initialized"]}`, fault.Uninitialized, 1},
+		{"denied is not retried", 403, `{"errors":["permission denied"]}`, fault.Denied, 1},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var hits atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				hits.Add(1)
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(tc.status)
+				fmt.Fprint(w, tc.body)
+			}))
+			defer srv.Close()
+			f := vaultclient.Flags{Conn: vaultclient.Conn{Address: srv.URL, MaxRetries: 2, Timeout: vaultclient.Duration(5 * time.Second)}}
+			c, err := vaultclient.New(context.Background(), f, vaultclient.Options{Getenv: env("t")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = c.Read(context.Background(), "secret/data/x")
+			wantKind(t, err, tc.wantKind)
+			if got := hits.Load(); got != tc.wantHits {
+				t.Errorf("requests = %d; want %d", got, tc.wantHits)
+			}
+		})
+	}
+}
+
+func TestClassifyKeepsClassified(t *testing.T) {
+	orig := fault.New(fault.Conflict, "writing", "p", errors.New("x"))
+	if got := vaultclient.Classify(orig, "other", "q"); got != error(orig) {
+		t.Fatalf("Classify(classified) = %v; want it unchanged", got)
+	}
+	if vaultclient.Classify(nil, "a", "b") != nil {
+		t.Fatal("Classify(nil) != nil")
+	}
+}
+
+func TestParseDuration(t *testing.T) {
+	for in, want := range map[string]time.Duration{"30": 30 * time.Second, "1m30s": 90 * time.Second, " 5s ": 5 * time.Second} {
+		if got, err := vaultclient.ParseDuration(in); err != nil || got != want {
+			t.Errorf("ParseDuration(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	if _, err := vaultclient.ParseDuration("soon"); err == nil {
+		t.Error("ParseDuration(soon) succeeded")
+	}
+}
