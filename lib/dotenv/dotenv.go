@@ -1,0 +1,553 @@
+// Package dotenv holds vaultpipe's strict parser and writer of .env files.
+//
+// The grammar is in docs/dotenv-grammar.md. In short: KEY=VALUE lines with an
+// optional "export " prefix; single quotes are literal; double quotes know
+// the escapes \n \r \t \" \\; both quoted forms may span lines (PEM keys);
+// bare values end at a " #" comment. Nothing is ever expanded: "${X}" stays
+// as written and is reported as a Warning. Duplicate keys and malformed lines
+// are errors that name the line but never quote a value.
+//
+// A parsed File keeps the source bytes and the position of every value, so
+// that one value can be replaced or one entry removed while every other byte
+// (comments, order, quoting, line endings) stays as it was.
+package dotenv
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Quote says how a value was written.
+type Quote int
+
+const (
+	Bare   Quote = iota // KEY=value
+	Single              // KEY='value'
+	Double              // KEY="value"
+)
+
+func (q Quote) String() string {
+	switch q {
+	case Single:
+		return "single"
+	case Double:
+		return "double"
+	}
+	return "bare"
+}
+
+// Entry is one KEY=VALUE assignment.
+type Entry struct {
+	Key    string
+	Value  string
+	Quote  Quote
+	Export bool // written with the "export " prefix
+	// Line is the 1-based line of the key; EndLine the line where the value
+	// ends (greater than Line for multiline quoted values).
+	Line    int
+	EndLine int
+	// Column is the 1-based byte column of the value's first byte on Line
+	// (its opening quote when quoted); a leading BOM is not counted.
+	Column int
+
+	// Byte offsets into the source: the start of the entry's first line,
+	// the raw value token [valStart, valEnd), and the end of the entry's
+	// last line including its line ending.
+	lineStart, valStart, valEnd, lineEnd int
+}
+
+// Warning is something legal but worth telling the user: today, a value that
+// looks like it expects variable expansion. It never holds the value.
+type Warning struct {
+	Line    int
+	Key     string
+	Message string
+}
+
+func (w Warning) String() string { return fmt.Sprintf("line %d: %s", w.Line, w.Message) }
+
+// Error is a parse error. It names the file, line and column and the
+// problem; it never holds any part of a value.
+type Error struct {
+	Name   string // file name given to Parse ("" when none)
+	Line   int
+	Column int
+	Msg    string
+}
+
+func (e *Error) Error() string {
+	pos := fmt.Sprintf("line %d", e.Line)
+	if e.Name != "" {
+		pos = fmt.Sprintf("%s:%d", e.Name, e.Line)
+		if e.Column > 0 {
+			pos += fmt.Sprintf(":%d", e.Column)
+		}
+	} else if e.Column > 0 {
+		pos += fmt.Sprintf(" column %d", e.Column)
+	}
+	return pos + ": " + e.Msg
+}
+
+// File is a parsed .env file.
+type File struct {
+	Name     string
+	Entries  []Entry
+	Warnings []Warning
+
+	src   []byte
+	index map[string]int
+	edits map[int]edit
+}
+
+type edit struct {
+	remove bool
+	raw    string // new raw value token
+}
+
+// Parse parses src strictly. name is used in error messages only.
+func Parse(name string, src []byte) (*File, error) {
+	p := &parser{name: name, src: src, line: 1}
+	f := &File{Name: name, src: src, index: map[string]int{}}
+	if bytes.HasPrefix(src, bom) {
+		p.pos = len(bom)
+		p.lineOff = len(bom)
+	}
+	for p.pos < len(src) {
+		e, isEntry, err := p.line1()
+		if err != nil {
+			return nil, err
+		}
+		if !isEntry {
+			continue
+		}
+		if first, dup := f.index[e.Key]; dup {
+			return nil, &Error{Name: name, Line: e.Line, Msg: fmt.Sprintf("duplicate key %s (first set on line %d)", e.Key, f.Entries[first].Line)}
+		}
+		if e.Quote != Single && mentionsVariable(e.Value) {
+			f.Warnings = append(f.Warnings, Warning{Line: e.Line, Key: e.Key,
+				Message: fmt.Sprintf("value of %s contains a $ reference; it is kept literally (no expansion)", e.Key)})
+		}
+		f.index[e.Key] = len(f.Entries)
+		f.Entries = append(f.Entries, e)
+	}
+	return f, nil
+}
+
+var bom = []byte("\xef\xbb\xbf")
+
+type parser struct {
+	name    string
+	src     []byte
+	pos     int
+	line    int
+	lineOff int // offset of the current line's first column (after a BOM)
+}
+
+func (p *parser) errf(col int, format string, args ...any) *Error {
+	return &Error{Name: p.name, Line: p.line, Column: col, Msg: fmt.Sprintf(format, args...)}
+}
+
+func (p *parser) col() int { return p.pos - p.lineOff + 1 }
+
+func (p *parser) skipBlanks() bool {
+	start := p.pos
+	for p.pos < len(p.src) && (p.src[p.pos] == ' ' || p.src[p.pos] == '\t') {
+		p.pos++
+	}
+	return p.pos > start
+}
+
+// atEOL reports whether pos is at "\n", "\r\n", "\r" before EOF, or EOF.
+func (p *parser) atEOL() bool {
+	rest := p.src[p.pos:]
+	return len(rest) == 0 || rest[0] == '\n' || (rest[0] == '\r' && (len(rest) == 1 || rest[1] == '\n'))
+}
+
+// endLine consumes the line ending at pos and starts a new line.
+func (p *parser) endLine() {
+	if p.pos < len(p.src) && p.src[p.pos] == '\r' {
+		p.pos++
+	}
+	if p.pos < len(p.src) && p.src[p.pos] == '\n' {
+		p.pos++
+	}
+	p.newLine()
+}
+
+func (p *parser) newLine() {
+	p.line++
+	p.lineOff = p.pos
+}
+
+func (p *parser) skipToEOL() {
+	for p.pos < len(p.src) && p.src[p.pos] != '\n' {
+		p.pos++
+	}
+	if p.pos < len(p.src) {
+		p.pos++
+	}
+	p.newLine()
+}
+
+// line1 parses one logical line: blank, comment, or an entry (which may
+// span several physical lines).
+func (p *parser) line1() (Entry, bool, error) {
+	lineStart := p.pos // after a BOM on line 1: Remove keeps the BOM
+	p.skipBlanks()
+	if p.atEOL() {
+		p.endLine()
+		return Entry{}, false, nil
+	}
+	if p.src[p.pos] == '#' {
+		p.skipToEOL()
+		return Entry{}, false, nil
+	}
+	e := Entry{Line: p.line, lineStart: lineStart}
+	if rest := p.src[p.pos:]; bytes.HasPrefix(rest, []byte("export")) && len(rest) > 6 && (rest[6] == ' ' || rest[6] == '\t') {
+		save := p.pos
+		p.pos += 6
+		p.skipBlanks()
+		if p.pos < len(p.src) && p.src[p.pos] == '=' {
+			p.pos = save // a key named "export"
+		} else {
+			e.Export = true
+		}
+	}
+	keyCol := p.col()
+	key, err := p.key()
+	if err != nil {
+		return e, false, err
+	}
+	if key == "" {
+		return e, false, p.errf(keyCol, "expected a key (letters, digits, _ . -, not starting with a digit)")
+	}
+	e.Key = key
+	p.skipBlanks()
+	if p.pos >= len(p.src) || p.src[p.pos] != '=' {
+		if p.atEOL() {
+			return e, false, p.errf(p.col(), "key %s has no '=' and no value", key)
+		}
+		return e, false, p.errf(p.col(), "expected '=' after key %s", key)
+	}
+	p.pos++
+	blank := p.skipBlanks()
+	e.Column = p.col()
+	e.valStart = p.pos
+	switch {
+	case p.pos < len(p.src) && p.src[p.pos] == '\'':
+		e.Quote = Single
+		err = p.single(&e)
+	case p.pos < len(p.src) && p.src[p.pos] == '"':
+		e.Quote = Double
+		err = p.double(&e)
+	default:
+		err = p.bare(&e, blank)
+	}
+	if err != nil {
+		return e, false, err
+	}
+	if !utf8.ValidString(e.Value) {
+		return e, false, &Error{Name: p.name, Line: e.Line, Column: e.Column, Msg: fmt.Sprintf("value of %s is not valid UTF-8", key)}
+	}
+	e.EndLine = p.line
+	if e.Quote != Bare {
+		// Only blanks and a comment may follow a closing quote.
+		p.skipBlanks()
+		if !p.atEOL() && p.src[p.pos] != '#' {
+			return e, false, p.errf(p.col(), "unexpected text after the closing quote of %s", key)
+		}
+		for !p.atEOL() {
+			p.pos++
+		}
+	}
+	p.endLine()
+	e.lineEnd = p.pos
+	return e, true, nil
+}
+
+func (p *parser) key() (string, error) {
+	start := p.pos
+	for p.pos < len(p.src) {
+		r, n := utf8.DecodeRune(p.src[p.pos:])
+		if r == utf8.RuneError && n <= 1 {
+			return "", p.errf(p.col(), "key is not valid UTF-8")
+		}
+		if !IsKeyRune(r, p.pos == start) {
+			break
+		}
+		p.pos += n
+	}
+	return string(p.src[start:p.pos]), nil
+}
+
+// IsKeyRune reports whether r may appear in a key: a Unicode letter, "_", or
+// (not first) a decimal digit, "." or "-".
+func IsKeyRune(r rune, first bool) bool {
+	if r == '_' || unicode.IsLetter(r) {
+		return true
+	}
+	if first {
+		return false
+	}
+	return r == '.' || r == '-' || unicode.Is(unicode.Nd, r)
+}
+
+// ValidKey reports whether k is a legal key.
+func ValidKey(k string) bool {
+	if k == "" || !utf8.ValidString(k) {
+		return false
+	}
+	for i, r := range k {
+		if !IsKeyRune(r, i == 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// quoted scans a quoted value after its opening quote, calling esc for a
+// backslash (double quotes only). Raw CRLF inside the quotes is read as LF.
+func (p *parser) quoted(e *Entry, q byte, esc func(*strings.Builder) error) error {
+	openLine, openCol := p.line, p.col()
+	p.pos++
+	var b strings.Builder
+	for {
+		if p.pos >= len(p.src) {
+			return &Error{Name: p.name, Line: openLine, Column: openCol, Msg: fmt.Sprintf("unterminated %s-quoted value of %s", map[byte]string{'\'': "single", '"': "double"}[q], e.Key)}
+		}
+		c := p.src[p.pos]
+		switch {
+		case c == q:
+			p.pos++
+			e.valEnd = p.pos
+			e.Value = b.String()
+			return nil
+		case c == '\\' && esc != nil:
+			if err := esc(&b); err != nil {
+				return err
+			}
+		case c == '\r' && p.pos+1 < len(p.src) && p.src[p.pos+1] == '\n':
+			b.WriteByte('\n')
+			p.pos += 2
+			p.newLine()
+		case c == '\n':
+			b.WriteByte('\n')
+			p.pos++
+			p.newLine()
+		default:
+			b.WriteByte(c)
+			p.pos++
+		}
+	}
+}
+
+func (p *parser) single(e *Entry) error { return p.quoted(e, '\'', nil) }
+
+func (p *parser) double(e *Entry) error {
+	return p.quoted(e, '"', func(b *strings.Builder) error {
+		col := p.col()
+		if p.pos+1 >= len(p.src) {
+			return p.errf(col, "unterminated double-quoted value of %s", e.Key)
+		}
+		switch p.src[p.pos+1] {
+		case 'n':
+			b.WriteByte('\n')
+		case 'r':
+			b.WriteByte('\r')
+		case 't':
+			b.WriteByte('\t')
+		case '"':
+			b.WriteByte('"')
+		case '\\':
+			b.WriteByte('\\')
+		default:
+			return p.errf(col, `unsupported escape sequence in the value of %s (only \n \r \t \" \\)`, e.Key)
+		}
+		p.pos += 2
+		return nil
+	})
+}
+
+// bare scans an unquoted value: up to the end of the line or a "#" preceded
+// by a blank, without trailing blanks. blank says whether blanks preceded the
+// value, so that "KEY= # note" is an empty value with a comment while
+// "KEY=#x" is the value "#x".
+func (p *parser) bare(e *Entry, blank bool) error {
+	start := p.pos
+	end := start
+	for !p.atEOL() {
+		c := p.src[p.pos]
+		if c == '#' && (p.pos == start && blank || p.pos > start && (p.src[p.pos-1] == ' ' || p.src[p.pos-1] == '\t')) {
+			for !p.atEOL() {
+				p.pos++
+			}
+			break
+		}
+		p.pos++
+		if c != ' ' && c != '\t' {
+			end = p.pos
+		}
+	}
+	e.valEnd = end
+	e.Value = string(p.src[start:end])
+	return nil
+}
+
+// mentionsVariable reports "$NAME" or "${" in v: syntax other tools expand.
+func mentionsVariable(v string) bool {
+	for i := 0; i+1 < len(v); i++ {
+		if v[i] != '$' {
+			continue
+		}
+		c := v[i+1]
+		if c == '{' || c == '_' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' {
+			return true
+		}
+	}
+	return false
+}
+
+// Lookup returns the entry for key.
+func (f *File) Lookup(key string) (Entry, bool) {
+	i, ok := f.index[key]
+	if !ok {
+		return Entry{}, false
+	}
+	return f.Entries[i], true
+}
+
+// Set replaces the value of key, keeping its "export", key, spacing, trailing
+// comment and line ending as they were. The new value is quoted by
+// QuoteValue; inside a quoted multiline value the file's line ending is used.
+func (f *File) Set(key, value string) error {
+	i, ok := f.index[key]
+	if !ok {
+		return fmt.Errorf("no key %s in %s", key, f.displayName())
+	}
+	e := f.Entries[i]
+	raw := QuoteValue(value)
+	if f.crlf(e) {
+		raw = strings.ReplaceAll(raw, "\n", "\r\n")
+	}
+	if e.valEnd < len(f.src) && f.src[e.valEnd] == '#' {
+		raw += " " // a comment glued to the old token must not join a bare value
+	}
+	if f.edits == nil {
+		f.edits = map[int]edit{}
+	}
+	f.edits[i] = edit{raw: raw}
+	return nil
+}
+
+// Remove drops the lines of key's entry.
+func (f *File) Remove(key string) error {
+	i, ok := f.index[key]
+	if !ok {
+		return fmt.Errorf("no key %s in %s", key, f.displayName())
+	}
+	if f.edits == nil {
+		f.edits = map[int]edit{}
+	}
+	f.edits[i] = edit{remove: true}
+	return nil
+}
+
+func (f *File) displayName() string {
+	if f.Name == "" {
+		return "the file"
+	}
+	return f.Name
+}
+
+func (f *File) crlf(e Entry) bool {
+	return bytes.HasSuffix(f.src[e.lineStart:e.lineEnd], []byte("\r\n"))
+}
+
+// Bytes returns the file with the edits made by Set and Remove; without
+// edits it is the source, byte for byte.
+func (f *File) Bytes() []byte {
+	var out bytes.Buffer
+	out.Grow(len(f.src))
+	last := 0
+	for i, e := range f.Entries {
+		ed, ok := f.edits[i]
+		if !ok {
+			continue
+		}
+		if ed.remove {
+			out.Write(f.src[last:e.lineStart])
+			last = e.lineEnd
+			continue
+		}
+		out.Write(f.src[last:e.valStart])
+		out.WriteString(ed.raw)
+		last = e.valEnd
+	}
+	out.Write(f.src[last:])
+	return out.Bytes()
+}
+
+// QuoteValue returns v written so that Parse reads it back exactly: bare
+// when it is made of plain characters, else single-quoted when it holds no
+// single quote or carriage return, else double-quoted with escapes (real
+// newlines are kept, so PEM blocks stay readable).
+func QuoteValue(v string) string {
+	if isPlain(v) {
+		return v
+	}
+	if !strings.ContainsAny(v, "'\r") {
+		return "'" + v + "'"
+	}
+	var b strings.Builder
+	b.WriteByte('"')
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; c {
+		case '"':
+			b.WriteString(`\"`)
+		case '\\':
+			b.WriteString(`\\`)
+		case '\r':
+			b.WriteString(`\r`)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+// isPlain reports whether v can be written bare: ASCII letters, digits and
+// punctuation that no common .env reader (nor a shell sourcing the file)
+// treats specially, "#" not first.
+func isPlain(v string) bool {
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case strings.IndexByte("_-.,:/@+=%^", c) >= 0:
+		case c == '#' && i > 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// Encode writes entries as a new .env file, one "KEY=value" line each (with
+// "export " when Export is set), LF line endings.
+func Encode(entries []Entry) []byte {
+	var b bytes.Buffer
+	for _, e := range entries {
+		if e.Export {
+			b.WriteString("export ")
+		}
+		b.WriteString(e.Key)
+		b.WriteByte('=')
+		b.WriteString(QuoteValue(e.Value))
+		b.WriteByte('\n')
+	}
+	return b.Bytes()
+}
