@@ -1,16 +1,27 @@
 # dagster-analytics: the read-only identity of the Dagster code location
-# "analytics". It reads its own KV v2 secrets under secret/analytics/ and
-# obtains dynamic PostgreSQL credentials from database/creds/analytics-*.
-# Nothing else: no listing of other apps, no writes, no sys/ paths.
+# "analytics" (AppRole approles/dagster-analytics.hcl). It reads its own KV v2
+# secrets under secret/analytics/ and obtains dynamic PostgreSQL credentials
+# from database/creds/analytics-*. Nothing else: no writes, no other app's
+# paths, no sys/ paths. Token renewal, lookup and revocation come from Vault's
+# built-in default policy, which every AppRole token also carries.
+#
+# Another code location gets a copy of this file with its own name and
+# prefix (acl/dagster-<location>.hcl) — never a shared wildcard.
 
+# Current and older versions of its secrets (get_secret(path, version=…)).
 path "secret/data/analytics/*" {
   capabilities = ["read"]
 }
 
+# Metadata: current version, created time, custom_metadata (stage labels
+# written by vault-rotate), and the names of its own secrets.
 path "secret/metadata/analytics/*" {
   capabilities = ["read", "list"]
 }
 
+# Dynamic database users for its roles only; leases are renewed and revoked
+# through sys/leases/*, which the default policy grants for the token's own
+# leases.
 path "database/creds/analytics-*" {
   capabilities = ["read"]
 }

@@ -1,0 +1,316 @@
+// The vault-policy command keeps Vault's access control equal to the files
+// in policies/: ACL policies, the AppRoles that carry them, and an access
+// matrix it proves against the live server.
+//
+// Usage:
+//
+//	vault-policy [--dir DIR] sync [--dry-run] [--prune] [--exit-code] [vault flags]
+//	vault-policy [--dir DIR] issue APP --secret-id-out FILE [--role-id-out FILE] [--wrap-ttl DURATION] [--cidr CIDR...] [vault flags]
+//	vault-policy [--dir DIR] check [--identity NAME...] [--format auto|json|table] [vault flags]
+//	vault-policy [--dir DIR] lint [--strict]
+//
+// DIR (default policies, or $VAULTPIPE_POLICY_DIR) holds acl/<policy>.hcl,
+// approles/<app>.hcl and matrix.hcl; see policies/README.md.
+//
+// sync enables AppRole auth if it is missing, writes every policy that is
+// new or differs, then creates or updates every AppRole; --prune also
+// deletes policies and AppRoles the files do not declare (never root or
+// default). It prints one JSON document: {"dry_run", "prune", "mount",
+// "changes": [{"kind": "auth|policy|approle", "name", "action":
+// "create|update|unchanged|extraneous|delete", "fields", "file"}],
+// "summary": {action: count}, "applied"}. A second run prints only
+// unchanged (and extraneous) entries and applies nothing.
+//
+// issue reads APP's role_id and generates a fresh secret_id. The secret_id
+// is written to --secret-id-out (mode 0600, atomically) — or, with
+// --wrap-ttl, a single-use wrapping token for it — and never printed. It
+// prints {"app", "role_id_file", "secret_id_file", "secret_id_accessor",
+// "secret_id_ttl", "wrapped", "wrap_ttl", "wrap_accessor"}.
+//
+// check logs in as every identity of the matrix (its AppRole, with a
+// secret_id destroyed afterwards; or a 10-minute token carrying the policy
+// for identities without an AppRole, such as admin), asks
+// sys/capabilities-self about each row's path and makes the row's real
+// request. It prints {"rows", "passed", "failed", "identities",
+// "mismatches": [{"row", "file", "line", "identity", "path", "capability",
+// "expect", "capabilities_self", "granted", "operation",
+// "operation_result", "status", "error", "ok"}]} — or, on a terminal, a
+// table of the mismatches. The caller's token must be allowed to issue
+// secret_ids and create tokens: admin or root.
+//
+// lint reads the files only and prints one JSON line per finding:
+// {"file", "line", "name", "path", "rule", "severity", "message"}; rules
+// are sudo-wildcard, sudo-broad and sys-wildcard (errors), unused-policy
+// and untested-identity (warnings).
+//
+// Exit status:
+//
+//	0  success; check: every row as expected; lint: no error finding
+//	1  failure (Vault unreachable, sealed, denied, a file that does not parse…)
+//	2  usage error
+//	3  check: at least one mismatch; lint: an error finding (with --strict,
+//	   any finding); sync --exit-code: the server differed from the files
+//
+// Example:
+//
+//	vault-policy lint && vault-policy sync --dry-run | jq -c '.changes[] | select(.action != "unchanged")'
+//	vault-policy sync && vault-policy check
+//	vault-policy issue dagster-analytics --role-id-out /etc/dagster/role_id --secret-id-out /etc/dagster/secret_id
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/vaultpipe/vaultpipe/lib/command"
+	"github.com/vaultpipe/vaultpipe/lib/fault"
+	"github.com/vaultpipe/vaultpipe/lib/policy"
+	"github.com/vaultpipe/vaultpipe/lib/vaultclient"
+)
+
+const name = "vault-policy"
+
+// exitFindings: check found a mismatch, lint a finding, sync a difference.
+const exitFindings = 3
+
+type cli struct {
+	Dir string `name:"dir" env:"VAULTPIPE_POLICY_DIR" default:"policies" type:"path" help:"Directory holding acl/, approles/ and matrix.hcl."`
+
+	Sync  syncCmd  `cmd:"" help:"Make Vault's policies and AppRoles match the files; print the diff as JSON. Example: vault-policy sync --dry-run"`
+	Issue issueCmd `cmd:"" help:"Write a fresh secret_id (and the role_id) of an AppRole to 0600 files. Example: vault-policy issue rotator --secret-id-out /etc/vault-rotate/secret_id"`
+	Check checkCmd `cmd:"" help:"Log in as each identity and prove the access matrix; exit 3 on a mismatch. Example: vault-policy check --identity dagster-analytics"`
+	Lint  lintCmd  `cmd:"" help:"Report risky patterns in the files as JSON lines; exit 3 on an error finding. Example: vault-policy lint --strict"`
+}
+
+type syncCmd struct {
+	DryRun   bool `name:"dry-run" help:"Print the diff only; change nothing."`
+	Prune    bool `help:"Delete policies and AppRoles that the files do not declare."`
+	ExitCode bool `name:"exit-code" help:"Exit 3 when the server differed from the files (for drift checks with --dry-run)."`
+
+	Vault vaultclient.Flags `embed:""`
+}
+
+type issueCmd struct {
+	App          string        `arg:"" help:"AppRole name (approles/APP.hcl)."`
+	SecretIDFile string        `name:"secret-id-out" required:"" type:"path" help:"Where to write the secret_id (or the wrapping token), mode 0600."`
+	RoleIDFile   string        `name:"role-id-out" type:"path" help:"Where to write the role_id, mode 0600."`
+	WrapTTL      time.Duration `name:"wrap-ttl" help:"Response-wrap the secret_id: write a single-use wrapping token valid this long instead."`
+	CIDR         []string      `name:"cidr" help:"Further restrict where this secret_id may be used from (repeatable)."`
+
+	Vault vaultclient.Flags `embed:""`
+}
+
+type checkCmd struct {
+	Identity []string `help:"Check only these identities (repeatable)."`
+	Format   string   `enum:"auto,json,table" default:"auto" help:"Output: json, table, or auto (a table on a terminal, else JSON)."`
+
+	Vault vaultclient.Flags `embed:""`
+}
+
+type lintCmd struct {
+	Strict bool `help:"Exit 3 on warnings too."`
+}
+
+func main() { command.Main(name, run) }
+
+func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []string) error {
+	var c cli
+	kctx, err := command.Parse(name, "Keep Vault's ACL policies and AppRoles equal to policies/ and prove the access matrix.", &c, args, stdout)
+	if err != nil {
+		return err
+	}
+	switch kctx.Command() {
+	case "sync":
+		return runSync(ctx, stdout, c.Dir, &c.Sync)
+	case "issue <app>":
+		return runIssue(ctx, stdout, &c.Issue)
+	case "check":
+		return runCheck(ctx, stdout, c.Dir, &c.Check)
+	case "lint":
+		return runLint(stdout, c.Dir, &c.Lint)
+	}
+	return fault.Usagef("unknown command %q", kctx.Command())
+}
+
+func runSync(ctx context.Context, stdout io.Writer, dir string, c *syncCmd) error {
+	set, err := policy.LoadDir(dir)
+	if err != nil {
+		return err
+	}
+	vc, err := vaultclient.New(ctx, c.Vault)
+	if err != nil {
+		return err
+	}
+	defer vc.Close(context.WithoutCancel(ctx))
+	rep, err := policy.Sync(ctx, vc, set, policy.SyncOptions{DryRun: c.DryRun, Prune: c.Prune, Mount: c.Vault.AppRoleMount})
+	if rep != nil {
+		if werr := writeJSON(stdout, rep); werr != nil && err == nil {
+			err = werr
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if c.ExitCode && rep.Pending() {
+		return fault.WithCode(exitFindings, nil)
+	}
+	return nil
+}
+
+type issueOutput struct {
+	App              string `json:"app"`
+	RoleIDFile       string `json:"role_id_file,omitempty"`
+	SecretIDFile     string `json:"secret_id_file"`
+	SecretIDAccessor string `json:"secret_id_accessor,omitempty"`
+	SecretIDTTL      int    `json:"secret_id_ttl"`
+	Wrapped          bool   `json:"wrapped"`
+	WrapTTL          int    `json:"wrap_ttl,omitempty"`
+	WrapAccessor     string `json:"wrap_accessor,omitempty"`
+}
+
+func runIssue(ctx context.Context, stdout io.Writer, c *issueCmd) error {
+	for _, f := range []string{c.SecretIDFile, c.RoleIDFile} {
+		if f == "-" || f == "/dev/stdout" || f == "/dev/stderr" || strings.HasPrefix(f, "/dev/fd/") || strings.HasPrefix(f, "/proc/self/fd/") {
+			return fault.Usagef("refusing to write credentials to %s: give a file path", f)
+		}
+	}
+	if c.WrapTTL < 0 {
+		return fault.Usagef("--wrap-ttl must be positive")
+	}
+	vc, err := vaultclient.New(ctx, c.Vault)
+	if err != nil {
+		return err
+	}
+	defer vc.Close(context.WithoutCancel(ctx))
+	cr, err := policy.Issue(ctx, vc, c.App, policy.IssueOptions{
+		Mount:    c.Vault.AppRoleMount,
+		WrapTTL:  c.WrapTTL,
+		CIDRs:    c.CIDR,
+		Metadata: map[string]string{"issued_by": name},
+	})
+	if err != nil {
+		return err
+	}
+	if err := cr.WriteFiles(c.RoleIDFile, c.SecretIDFile); err != nil {
+		if cr.SecretIDAccessor != "" {
+			// Not written anywhere: make sure it can never be used.
+			policy.DestroySecretID(context.WithoutCancel(ctx), vc, c.Vault.AppRoleMount, c.App, cr.SecretIDAccessor)
+		}
+		return err
+	}
+	return writeJSON(stdout, issueOutput{
+		App: c.App, RoleIDFile: c.RoleIDFile, SecretIDFile: c.SecretIDFile,
+		SecretIDAccessor: cr.SecretIDAccessor, SecretIDTTL: cr.SecretIDTTL,
+		Wrapped: cr.WrapToken != "", WrapTTL: cr.WrapTTL, WrapAccessor: cr.WrapAccessor,
+	})
+}
+
+func runCheck(ctx context.Context, stdout io.Writer, dir string, c *checkCmd) error {
+	set, err := policy.LoadDir(dir)
+	if err != nil {
+		return err
+	}
+	if len(set.Matrix) == 0 {
+		return fault.New(fault.BadInput, "reading", dir+"/matrix.hcl", errors.New("no rows: nothing to check"))
+	}
+	vc, err := vaultclient.New(ctx, c.Vault)
+	if err != nil {
+		return err
+	}
+	defer vc.Close(context.WithoutCancel(ctx))
+	rep, err := policy.Check(ctx, vc, set, policy.CheckOptions{Mount: c.Vault.AppRoleMount, Identities: c.Identity})
+	if err != nil {
+		return err
+	}
+	format := c.Format
+	if format == "auto" {
+		format = "json"
+		if isTerminal(stdout) {
+			format = "table"
+		}
+	}
+	if format == "table" {
+		writeTable(stdout, rep)
+	} else if err := writeJSON(stdout, rep); err != nil {
+		return err
+	}
+	if rep.Failed == 0 {
+		return nil
+	}
+	names := make([]string, 0, len(rep.Mismatches))
+	for _, m := range rep.Mismatches {
+		names = append(names, m.Row)
+	}
+	return fault.WithCode(exitFindings, fault.WithHint(
+		fmt.Errorf("%d of %d rows mismatched: %s", rep.Failed, rep.Rows, strings.Join(names, ", ")),
+		"fix the policy (or the row), then run vault-policy sync and check again"))
+}
+
+func writeTable(w io.Writer, rep *policy.CheckReport) {
+	fmt.Fprintf(w, "%d rows, %d passed, %d mismatched\n", rep.Rows, rep.Passed, rep.Failed)
+	if len(rep.Mismatches) == 0 {
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "\nROW\tIDENTITY\tCAPABILITY\tPATH\tEXPECT\tCAPABILITIES-SELF\tOPERATION\tWHERE")
+	for _, m := range rep.Mismatches {
+		op := m.Operation + ": " + m.OperationResult
+		if m.Status != 0 {
+			op += fmt.Sprintf(" (%d)", m.Status)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s:%d\n", m.Row, m.Identity, m.Capability, m.Path, m.Expect,
+			m.CapabilitiesSelf, op, m.File, m.Line)
+	}
+	tw.Flush()
+}
+
+func runLint(stdout io.Writer, dir string, c *lintCmd) error {
+	set, err := policy.LoadDir(dir)
+	if err != nil {
+		return err
+	}
+	findings := policy.Lint(set)
+	enc := json.NewEncoder(stdout)
+	errorsFound, warnings := 0, 0
+	for _, f := range findings {
+		if err := enc.Encode(f); err != nil {
+			return fmt.Errorf("writing output: %w", err)
+		}
+		if f.Severity == policy.SeverityError {
+			errorsFound++
+		} else {
+			warnings++
+		}
+	}
+	if errorsFound > 0 || c.Strict && warnings > 0 {
+		return fault.WithCode(exitFindings, fmt.Errorf("%d errors, %d warnings", errorsFound, warnings))
+	}
+	return nil
+}
+
+func writeJSON(w io.Writer, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encoding output: %w", err)
+	}
+	if _, err := fmt.Fprintf(w, "%s\n", b); err != nil {
+		return fmt.Errorf("writing output: %w", err)
+	}
+	return nil
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}

@@ -1,0 +1,138 @@
+package policy
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Severities of lint findings.
+const (
+	SeverityError   = "error"
+	SeverityWarning = "warning"
+)
+
+// Lint rules.
+const (
+	RuleSudoWildcard     = "sudo-wildcard"
+	RuleSudoBroad        = "sudo-broad"
+	RuleSysWildcard      = "sys-wildcard"
+	RuleUnusedPolicy     = "unused-policy"
+	RuleUntestedIdentity = "untested-identity"
+)
+
+// Finding is one risky pattern.
+type Finding struct {
+	File     string `json:"file"`
+	Line     int    `json:"line,omitempty"`
+	Name     string `json:"name"` // the policy or AppRole concerned
+	Path     string `json:"path,omitempty"`
+	Rule     string `json:"rule"`
+	Severity string `json:"severity"`
+	Message  string `json:"message"`
+}
+
+// Lint looks for risky patterns in set without a server:
+//
+//   - sudo-wildcard (error): sudo on a path with a "*" glob, which grants
+//     root-protected endpoints nobody has listed;
+//   - sudo-broad (error): sudo where a "+" stands in the first two segments;
+//   - sys-wildcard (error): a "*" covering all of sys/ or a whole sys/
+//     subtree ("*", "sys/*", "sys/pol*");
+//   - unused-policy (warning): a policy no AppRole carries and no matrix
+//     row logs in as;
+//   - untested-identity (warning): an AppRole without a matrix row.
+//
+// Rules that only deny are never risky. Findings come in file and line
+// order.
+func Lint(set *Set) []Finding {
+	var out []Finding
+	for _, p := range set.Policies {
+		for _, r := range p.Rules {
+			if onlyDeny(r.Capabilities) {
+				continue
+			}
+			add := func(rule, sev, format string, args ...any) {
+				out = append(out, Finding{File: p.File, Line: r.Line, Name: p.Name, Path: r.Path, Rule: rule, Severity: sev, Message: fmt.Sprintf(format, args...)})
+			}
+			sudo := has(r.Capabilities, "sudo")
+			switch {
+			case sudo && strings.Contains(r.Path, "*"):
+				add(RuleSudoWildcard, SeverityError, "sudo on %q grants every root-protected endpoint below it: list the exact paths", r.Path)
+			case sudo && plusInFirstSegments(r.Path, 2):
+				add(RuleSudoBroad, SeverityError, "sudo on %q spans whole mounts or sys/ subtrees: name them", r.Path)
+			}
+			if sysWildcard(r.Path) {
+				add(RuleSysWildcard, SeverityError, "%q covers all of sys/ or a whole sys/ subtree: grant the exact sys/ endpoints needed", r.Path)
+			}
+		}
+	}
+	used := map[string]bool{}
+	for _, a := range set.AppRoles {
+		for _, p := range a.Policies {
+			used[p] = true
+		}
+	}
+	tested := map[string]bool{}
+	for _, r := range set.Matrix {
+		used[r.Identity] = true
+		tested[r.Identity] = true
+	}
+	for _, p := range set.Policies {
+		if !used[p.Name] {
+			out = append(out, Finding{File: p.File, Name: p.Name, Rule: RuleUnusedPolicy, Severity: SeverityWarning,
+				Message: fmt.Sprintf("policy %s is carried by no AppRole and checked by no matrix row: delete it or use it", p.Name)})
+		}
+	}
+	for _, a := range set.AppRoles {
+		if !tested[a.Name] {
+			out = append(out, Finding{File: a.File, Name: a.Name, Rule: RuleUntestedIdentity, Severity: SeverityWarning,
+				Message: fmt.Sprintf("AppRole %s has no row in the access matrix: add rows for what it must and must not reach", a.Name)})
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].File != out[j].File {
+			return out[i].File < out[j].File
+		}
+		return out[i].Line < out[j].Line
+	})
+	return out
+}
+
+func has(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+func onlyDeny(caps []string) bool { return has(caps, "deny") }
+
+// plusInFirstSegments reports whether a "+" segment glob appears among the
+// first n segments of path.
+func plusInFirstSegments(path string, n int) bool {
+	segs := strings.SplitN(path, "/", n+1)
+	for i := 0; i < len(segs) && i < n; i++ {
+		if segs[i] == "+" {
+			return true
+		}
+	}
+	return false
+}
+
+// sysWildcard reports whether a "*" in path reaches all of sys/ or a whole
+// first-level sys/ subtree.
+func sysWildcard(path string) bool {
+	i := strings.IndexAny(path, "*+")
+	if i < 0 || !strings.Contains(path, "*") {
+		return false
+	}
+	lit := path[:i]
+	if strings.HasPrefix("sys/", lit) {
+		return true // "*", "s*", "sys*", "sys/*", "+/…*"
+	}
+	rest, ok := strings.CutPrefix(lit, "sys/")
+	return ok && !strings.Contains(rest, "/")
+}

@@ -1,0 +1,150 @@
+package policy
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/gohcl"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+
+	"github.com/vaultpipe/vaultpipe/lib/fault"
+)
+
+// Row is one expectation of the access matrix: Identity (an AppRole, or a
+// policy for identities that log in otherwise, such as admin) must be
+// allowed or denied Capability on Path.
+type Row struct {
+	Name       string
+	Identity   string
+	Path       string
+	Capability string
+	Expect     string // allow or deny
+	// Operation is the real request Check makes to confirm what
+	// sys/capabilities-self says: read, list, write, patch, delete or none.
+	Operation string
+	File      string
+	Line      int
+}
+
+// Expectations.
+const (
+	Allow = "allow"
+	Deny  = "deny"
+)
+
+// Real operations a row can be proven with.
+const (
+	OpRead   = "read"
+	OpList   = "list"
+	OpWrite  = "write"
+	OpPatch  = "patch"
+	OpDelete = "delete"
+	OpNone   = "none"
+)
+
+var operations = map[string]bool{OpRead: true, OpList: true, OpWrite: true, OpPatch: true, OpDelete: true, OpNone: true}
+
+type matrixFile struct {
+	Rows []matrixRow `hcl:"row,block"`
+}
+
+type matrixRow struct {
+	Name       string    `hcl:"name,label"`
+	Identity   string    `hcl:"identity"`
+	Path       string    `hcl:"path"`
+	Capability string    `hcl:"capability"`
+	Expect     string    `hcl:"expect"`
+	Operation  *string   `hcl:"operation,optional"`
+	DefRange   hcl.Range `hcl:",def_range"`
+}
+
+// ParseMatrix reads the access matrix: a list of
+//
+//	row "analytics-reads-own-secrets" {
+//	  identity   = "dagster-analytics"
+//	  path       = "secret/data/analytics/warehouse"
+//	  capability = "read"
+//	  expect     = "allow"
+//	}
+//
+// blocks with unique names.
+func ParseMatrix(file string, src []byte) ([]Row, error) {
+	f, diags := hclsyntax.ParseConfig(src, file, hcl.InitialPos)
+	if diags.HasErrors() {
+		return nil, diagErr(diags)
+	}
+	var raw matrixFile
+	if diags := gohcl.DecodeBody(f.Body, nil, &raw); diags.HasErrors() {
+		return nil, diagErr(diags)
+	}
+	blocks := f.Body.(*hclsyntax.Body).Blocks
+	attrLine := func(i int, name string) int {
+		if i < len(blocks) {
+			if a, ok := blocks[i].Body.Attributes[name]; ok {
+				return a.SrcRange.Start.Line
+			}
+		}
+		return raw.Rows[i].DefRange.Start.Line
+	}
+	var (
+		rows []Row
+		errs []error
+		seen = map[string]int{}
+	)
+	for i, r := range raw.Rows {
+		line := r.DefRange.Start.Line
+		row := Row{Name: r.Name, Identity: r.Identity, Path: strings.TrimPrefix(r.Path, "/"),
+			Capability: r.Capability, Expect: r.Expect, File: file, Line: line}
+		if strings.TrimSpace(r.Name) == "" {
+			errs = append(errs, posErr(file, line, "row: empty name"))
+		}
+		if prev, dup := seen[r.Name]; dup {
+			errs = append(errs, posErr(file, line, "row %q: name used twice (also at line %d)", r.Name, prev))
+		}
+		seen[r.Name] = line
+		if row.Path == "" {
+			errs = append(errs, posErr(file, attrLine(i, "path"), "row %q: empty path", r.Name))
+		}
+		if !knownCapabilities[r.Capability] || r.Capability == "deny" {
+			errs = append(errs, posErr(file, attrLine(i, "capability"), "row %q: unknown capability %q: want create, read, update, patch, delete, list, sudo, subscribe or recover", r.Name, r.Capability))
+		}
+		if r.Expect != Allow && r.Expect != Deny {
+			errs = append(errs, posErr(file, attrLine(i, "expect"), "row %q: expect must be \"allow\" or \"deny\", not %q", r.Name, r.Expect))
+		}
+		row.Operation = defaultOperation(r.Capability, r.Expect)
+		if r.Operation != nil {
+			if !operations[*r.Operation] {
+				errs = append(errs, posErr(file, attrLine(i, "operation"), "row %q: operation must be read, list, write, patch, delete or none, not %q", r.Name, *r.Operation))
+			}
+			row.Operation = *r.Operation
+		}
+		rows = append(rows, row)
+	}
+	if len(errs) > 0 {
+		return nil, &fault.Error{Kind: fault.BadInput, Err: errors.Join(errs...)}
+	}
+	return rows, nil
+}
+
+// defaultOperation picks the request that proves a capability. Writes send
+// an empty body, which KV v2 and most endpoints refuse with 400 after the
+// ACL check has passed, so nothing is written. A delete is only tried where
+// it is expected to be refused.
+func defaultOperation(capability, expect string) string {
+	switch capability {
+	case "read":
+		return OpRead
+	case "list":
+		return OpList
+	case "create", "update":
+		return OpWrite
+	case "patch":
+		return OpPatch
+	case "delete":
+		if expect == Deny {
+			return OpDelete
+		}
+	}
+	return OpNone
+}

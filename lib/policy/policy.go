@@ -1,0 +1,331 @@
+// Package policy holds vaultpipe's access control as code: the ACL policies
+// (policies/acl/<name>.hcl), the AppRoles that carry them
+// (policies/approles/<app>.hcl), and the access matrix of expectations
+// (policies/matrix.hcl); and the operations on them — Sync (converge a Vault
+// server to the files), Issue (fresh AppRole credentials), Check (prove the
+// matrix against a live server by logging in as each identity) and Lint
+// (risky patterns found without a server).
+//
+// vault-install calls Apply at bootstrap; vault-policy is the command line.
+package policy
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/vaultpipe/vaultpipe/lib/fault"
+)
+
+// Set is everything a policies/ directory declares.
+type Set struct {
+	Dir      string
+	Policies []*ACL     // sorted by name
+	AppRoles []*AppRole // sorted by name
+	Matrix   []Row      // in file order
+}
+
+// Policy returns the ACL policy called name, or nil.
+func (s *Set) Policy(name string) *ACL {
+	for _, p := range s.Policies {
+		if p.Name == name {
+			return p
+		}
+	}
+	return nil
+}
+
+// AppRole returns the AppRole called name, or nil.
+func (s *Set) AppRole(name string) *AppRole {
+	for _, a := range s.AppRoles {
+		if a.Name == name {
+			return a
+		}
+	}
+	return nil
+}
+
+// ACL is one ACL policy file. Text is sent to Vault unchanged; Rules is our
+// own reading of it, for lint and for errors that name a line.
+type ACL struct {
+	Name  string
+	File  string
+	Text  string
+	Rules []Rule
+}
+
+// Rule is one path block of an ACL policy.
+type Rule struct {
+	Path         string
+	Capabilities []string
+	Line         int
+}
+
+// Capabilities Vault knows in path blocks.
+var knownCapabilities = map[string]bool{
+	"create": true, "read": true, "update": true, "patch": true, "delete": true,
+	"list": true, "sudo": true, "deny": true, "subscribe": true, "recover": true,
+}
+
+// Arguments a path block may hold besides capabilities; they go to Vault as
+// written.
+var pathArguments = map[string]bool{
+	"capabilities": true, "allowed_parameters": true, "denied_parameters": true,
+	"required_parameters": true, "min_wrapping_ttl": true, "max_wrapping_ttl": true,
+	"mfa_methods": true, "control_group": true, "subscribe_event_types": true,
+	"policy": true,
+}
+
+// Vault lower-cases policy names; a file name that it would change would
+// never converge.
+var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]*$`)
+
+// LoadDir reads dir/acl/*.hcl, dir/approles/*.hcl and dir/matrix.hcl (the
+// last two optional) and checks that they refer to each other consistently.
+// Every problem found is reported, each naming file:line.
+func LoadDir(dir string) (*Set, error) {
+	s := &Set{Dir: dir}
+	var errs []error
+	aclFiles, err := hclFiles(filepath.Join(dir, "acl"), true)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range aclFiles {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fault.New(fault.BadInput, "reading", f, errors.Unwrap(err))
+		}
+		p, err := ParseACL(f, src)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		s.Policies = append(s.Policies, p)
+	}
+	roleFiles, err := hclFiles(filepath.Join(dir, "approles"), false)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range roleFiles {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fault.New(fault.BadInput, "reading", f, errors.Unwrap(err))
+		}
+		a, err := ParseAppRole(f, src)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		s.AppRoles = append(s.AppRoles, a)
+	}
+	mf := filepath.Join(dir, "matrix.hcl")
+	if src, err := os.ReadFile(mf); err == nil {
+		rows, err := ParseMatrix(mf, src)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		s.Matrix = rows
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, fault.New(fault.BadInput, "reading", mf, errors.Unwrap(err))
+	}
+	errs = append(errs, s.crossCheck()...)
+	if len(errs) > 0 {
+		return nil, &fault.Error{Kind: fault.BadInput, Err: errors.Join(errs...)}
+	}
+	return s, nil
+}
+
+func hclFiles(dir string, required bool) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) && !required {
+			return nil, nil
+		}
+		return nil, fault.New(fault.BadInput, "reading policy directory", dir, errors.Unwrap(err))
+	}
+	var out []string
+	for _, e := range entries {
+		if e.IsDir() || !strings.HasSuffix(e.Name(), ".hcl") {
+			continue
+		}
+		out = append(out, filepath.Join(dir, e.Name()))
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// crossCheck finds references between files that lead nowhere.
+func (s *Set) crossCheck() []error {
+	var errs []error
+	for _, a := range s.AppRoles {
+		for i, p := range a.Policies {
+			if p == "default" || s.Policy(p) != nil {
+				continue
+			}
+			errs = append(errs, posErr(a.File, a.policyLines[i], "approle %s: policy %q has no file acl/%s.hcl", a.Name, p, p))
+		}
+	}
+	for _, r := range s.Matrix {
+		if s.AppRole(r.Identity) == nil && s.Policy(r.Identity) == nil {
+			errs = append(errs, posErr(r.File, r.Line, "row %q: identity %q is neither an AppRole (approles/%s.hcl) nor a policy (acl/%s.hcl)", r.Name, r.Identity, r.Identity, r.Identity))
+		}
+	}
+	return errs
+}
+
+// nameFromFile gives the policy or AppRole name a file declares.
+func nameFromFile(file string) (string, error) {
+	name := strings.TrimSuffix(filepath.Base(file), ".hcl")
+	if !nameRE.MatchString(name) {
+		return "", posErr(file, 0, "file name %q is not a valid name: use lower-case letters, digits, '-', '_' and '.'", name)
+	}
+	if name == "root" {
+		return "", posErr(file, 0, "the root policy is built into Vault and cannot be declared")
+	}
+	return name, nil
+}
+
+// ParseACL reads one ACL policy. file names it in errors and gives the
+// policy its name.
+func ParseACL(file string, src []byte) (*ACL, error) {
+	name, err := nameFromFile(file)
+	if err != nil {
+		return nil, err
+	}
+	f, diags := hclsyntax.ParseConfig(src, file, hcl.InitialPos)
+	if diags.HasErrors() {
+		return nil, diagErr(diags)
+	}
+	body := f.Body.(*hclsyntax.Body)
+	p := &ACL{Name: name, File: file, Text: string(src)}
+	var errs []error
+	for _, a := range sortedAttrs(body.Attributes) {
+		errs = append(errs, posErr(file, a.SrcRange.Start.Line, "unexpected argument %q: a policy holds only path blocks", a.Name))
+	}
+	seen := map[string]int{}
+	for _, b := range body.Blocks {
+		line := b.TypeRange.Start.Line
+		if b.Type != "path" || len(b.Labels) != 1 {
+			errs = append(errs, posErr(file, line, "unexpected block %q: want path \"<path>\" { capabilities = [...] }", b.Type))
+			continue
+		}
+		r := Rule{Path: b.Labels[0], Line: line}
+		if prev, dup := seen[r.Path]; dup {
+			errs = append(errs, posErr(file, line, "path %q is declared twice (also at line %d)", r.Path, prev))
+			continue
+		}
+		seen[r.Path] = line
+		for _, a := range sortedAttrs(b.Body.Attributes) {
+			if !pathArguments[a.Name] {
+				errs = append(errs, posErr(file, a.SrcRange.Start.Line, "path %q: unknown argument %q", r.Path, a.Name))
+			}
+		}
+		for _, nb := range b.Body.Blocks {
+			if nb.Type != "control_group" && nb.Type != "allowed_parameters" && nb.Type != "denied_parameters" {
+				errs = append(errs, posErr(file, nb.TypeRange.Start.Line, "path %q: unexpected block %q", r.Path, nb.Type))
+			}
+		}
+		capAttr, ok := b.Body.Attributes["capabilities"]
+		if !ok {
+			if _, legacy := b.Body.Attributes["policy"]; !legacy {
+				errs = append(errs, posErr(file, line, "path %q: no capabilities", r.Path))
+			}
+			p.Rules = append(p.Rules, r)
+			continue
+		}
+		caps, err := stringList(file, capAttr)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		for _, c := range caps {
+			if !knownCapabilities[c] {
+				errs = append(errs, posErr(file, capAttr.SrcRange.Start.Line, "path %q: unknown capability %q", r.Path, c))
+			}
+		}
+		r.Capabilities = caps
+		p.Rules = append(p.Rules, r)
+	}
+	if len(errs) > 0 {
+		return nil, &fault.Error{Kind: fault.BadInput, Err: errors.Join(errs...)}
+	}
+	if len(p.Rules) == 0 {
+		return nil, posErr(file, 0, "policy %s has no path blocks", name)
+	}
+	return p, nil
+}
+
+// stringList evaluates a constant list of strings.
+func stringList(file string, a *hclsyntax.Attribute) ([]string, error) {
+	v, diags := a.Expr.Value(nil)
+	if diags.HasErrors() {
+		return nil, diagErr(diags)
+	}
+	line := a.SrcRange.Start.Line
+	if v.IsNull() || !(v.Type().IsTupleType() || v.Type().IsListType()) {
+		return nil, posErr(file, line, "%s: want a list of strings", a.Name)
+	}
+	var out []string
+	for it := v.ElementIterator(); it.Next(); {
+		_, ev := it.Element()
+		if ev.IsNull() || ev.Type() != cty.String {
+			return nil, posErr(file, line, "%s: want a list of strings", a.Name)
+		}
+		out = append(out, ev.AsString())
+	}
+	return out, nil
+}
+
+func sortedAttrs(m hclsyntax.Attributes) []*hclsyntax.Attribute {
+	out := make([]*hclsyntax.Attribute, 0, len(m))
+	for _, a := range m {
+		out = append(out, a)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].SrcRange.Start.Byte < out[j].SrcRange.Start.Byte })
+	return out
+}
+
+// posErr is a bad-input error that names file:line (line 0: the file).
+func posErr(file string, line int, format string, args ...any) error {
+	loc := file
+	if line > 0 {
+		loc = fmt.Sprintf("%s:%d", file, line)
+	}
+	return &fault.Error{Kind: fault.BadInput, Err: fmt.Errorf("%s: %s", loc, fmt.Sprintf(format, args...))}
+}
+
+// diagErr turns HCL diagnostics into one error, a line per diagnostic,
+// each starting with file:line.
+func diagErr(diags hcl.Diagnostics) error {
+	var errs []error
+	for _, d := range diags {
+		if d.Severity != hcl.DiagError {
+			continue
+		}
+		loc := ""
+		if d.Subject != nil {
+			loc = fmt.Sprintf("%s:%d: ", d.Subject.Filename, d.Subject.Start.Line)
+		}
+		msg := lowerFirst(d.Summary)
+		if d.Detail != "" {
+			msg += ": " + strings.TrimSuffix(d.Detail, ".")
+		}
+		errs = append(errs, fmt.Errorf("%s%s", loc, msg))
+	}
+	return &fault.Error{Kind: fault.BadInput, Err: errors.Join(errs...)}
+}
+
+func lowerFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToLower(s[:1]) + s[1:]
+}
