@@ -1,0 +1,282 @@
+"""The Dagster resources: ``VaultResource`` (an authenticated, renewing Vault
+session for the run) and ``VaultSecretsResource`` (declare the secrets a
+job needs in config; get them as a dict)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar, overload
+
+import hvac
+from dagster import Config, ConfigurableResource, InitResourceContext, get_dagster_logger
+from pydantic import Field, PrivateAttr
+
+from . import reference
+from .errors import VaultConfigError
+from .secret import RedactingFilter, Secret, SecretData
+from .session import DatabaseCredentials, Login, SecretMetadata, VaultSession
+
+T = TypeVar("T")
+
+
+class AppRoleAuth(Config):
+    """AppRole login. The secret_id is read from a file (never config), as
+    Vault Agent reads it; the role_id may be given inline or as a file."""
+
+    secret_id_file: str = Field(description="File holding the secret_id (mode 0600).")
+    role_id: str | None = Field(default=None, description="The role_id (not a secret on its own).")
+    role_id_file: str | None = Field(default=None, description="File holding the role_id, instead of role_id.")
+    remove_secret_id_file: bool = Field(
+        default=False,
+        description="Delete the secret_id file after reading it, as Vault Agent's "
+        "remove_secret_id_file_after_reading does. Only for single-process executors: "
+        "every step process logs in on its own.",
+    )
+    mount: str = Field(default="approle", description="Mount path of the AppRole auth method.")
+
+
+class JwtAuth(Config):
+    """JWT/OIDC login with a token read from a file."""
+
+    role: str = Field(description="The JWT role to log in as.")
+    jwt_file: str = Field(description="File holding the JWT.")
+    mount: str = Field(default="jwt", description="Mount path of the JWT auth method.")
+
+
+class KubernetesAuth(Config):
+    """Kubernetes login with the pod's service-account token."""
+
+    role: str = Field(description="The Kubernetes auth role.")
+    jwt_file: str = Field(
+        default="/var/run/secrets/kubernetes.io/serviceaccount/token",
+        description="File holding the service-account JWT.",
+    )
+    mount: str = Field(default="kubernetes", description="Mount path of the Kubernetes auth method.")
+
+
+class VaultResource(ConfigurableResource):
+    """Secrets from HashiCorp Vault, fetched at run time.
+
+    At run start the resource logs in (AppRole, JWT, Kubernetes, or a given
+    token) and checks its token, so a sealed, unreachable or misconfigured
+    Vault fails the run at resource setup. While the run lasts it renews its
+    token and every lease; at teardown it revokes them. Every value it
+    fetches comes back as a ``Secret`` and is masked in Dagster's logs and
+    event log.
+
+    Example::
+
+        vault = VaultResource(
+            url=EnvVar("VAULT_ADDR"),
+            ca_cert=EnvVar("VAULT_CACERT"),
+            approle=AppRoleAuth(role_id_file="/etc/vaultpipe/analytics/role_id",
+                                secret_id_file="/etc/vaultpipe/analytics/secret_id"),
+        )
+
+        @asset
+        def orders(vault: VaultResource) -> None:
+            creds = vault.database_credentials("analytics-rw")
+            key = vault.get_secret("analytics/stripe", "api_key")
+            ...
+    """
+
+    url: str = Field(description="Vault address, e.g. https://127.0.0.1:8200 (EnvVar('VAULT_ADDR')).")
+    ca_cert: str | None = Field(default=None, description="PEM file of the CA that signed Vault's certificate.")
+    namespace: str | None = Field(default=None, description="Vault Enterprise namespace.")
+    token: str | None = Field(
+        default=None, repr=False, description="A token (use EnvVar('VAULT_TOKEN')); not revoked at teardown."
+    )
+    token_file: str | None = Field(default=None, description="File holding a token (e.g. Vault Agent's sink).")
+    approle: AppRoleAuth | None = Field(default=None, description="Log in with AppRole.")
+    jwt: JwtAuth | None = Field(default=None, description="Log in with a JWT.")
+    kubernetes: KubernetesAuth | None = Field(default=None, description="Log in with a Kubernetes service account.")
+    kv_mount: str = Field(default="secret", description="Mount path of the KV v2 engine for plain paths.")
+    timeout: float = Field(default=10.0, description="Seconds per request to Vault.")
+    max_retries: int = Field(default=2, description="Extra tries for a request that failed in transit or with a 5xx.")
+    retry_backoff: float = Field(default=0.25, description="Seconds before the first retry; doubles each time.")
+    renew: bool = Field(default=True, description="Renew the token and leases in the background while the run lasts.")
+    revoke_token: bool = Field(
+        default=True, description="At teardown, revoke the token this resource logged in for (and so its leases)."
+    )
+
+    _session: VaultSession | None = PrivateAttr(default=None)
+
+    # ---- lifecycle -------------------------------------------------------
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        install_redaction(context.log)
+        self._session = self._open(get_dagster_logger("dagster_vault"))
+
+    def teardown_after_execution(self, context: InitResourceContext) -> None:
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+
+    def _open(self, logger: logging.Logger) -> VaultSession:
+        login = Login(
+            token=self.token or None,
+            token_file=self.token_file,
+        )
+        if self.approle is not None:
+            login.approle_secret_id_file = self.approle.secret_id_file
+            login.approle_role_id = self.approle.role_id
+            login.approle_role_id_file = self.approle.role_id_file
+            login.approle_remove_secret_id_file = self.approle.remove_secret_id_file
+            login.approle_mount = self.approle.mount
+            if not (self.approle.role_id or self.approle.role_id_file):
+                raise VaultConfigError("approle needs role_id or role_id_file")
+        if self.jwt is not None:
+            login.jwt_role, login.jwt_file, login.jwt_mount = self.jwt.role, self.jwt.jwt_file, self.jwt.mount
+        if self.kubernetes is not None:
+            login.kubernetes_role = self.kubernetes.role
+            login.kubernetes_jwt_file = self.kubernetes.jwt_file
+            login.kubernetes_mount = self.kubernetes.mount
+        session = VaultSession(
+            url=self.url,
+            login=login,
+            ca_cert=self.ca_cert or None,
+            namespace=self.namespace,
+            kv_mount=self.kv_mount,
+            timeout=self.timeout,
+            max_retries=self.max_retries,
+            retry_backoff=self.retry_backoff,
+            renew=self.renew,
+            revoke_token=self.revoke_token,
+            logger=logger,
+        )
+        return session.open()
+
+    @property
+    def session(self) -> VaultSession:
+        """The run's session (raises outside a run)."""
+        if self._session is None:
+            raise VaultConfigError(
+                "VaultResource is not set up: use it as a resource of a run, "
+                "or in `with build_resources({'vault': VaultResource(...)}) as r:`"
+            )
+        return self._session
+
+    @property
+    def client(self) -> hvac.Client:
+        """The authenticated hvac client, for calls this resource does not wrap."""
+        return self.session.client
+
+    # ---- reading ---------------------------------------------------------
+
+    @overload
+    def get_secret(self, path: str, key: str, version: int | None = None, *, mount: str | None = None, refresh: bool = False) -> Secret: ...
+
+    @overload
+    def get_secret(self, path: str, key: None = None, version: int | None = None, *, mount: str | None = None, refresh: bool = False) -> SecretData: ...
+
+    def get_secret(
+        self,
+        path: str,
+        key: str | None = None,
+        version: int | None = None,
+        *,
+        mount: str | None = None,
+        refresh: bool = False,
+    ) -> Secret | SecretData:
+        """Read a KV v2 secret: with key, that key's value as a Secret;
+        without, every key (SecretData, which also carries version,
+        created_time and custom_metadata). path is below ``kv_mount``
+        (``analytics/db``) or a reference (``vault:secret/data/analytics/db#password``).
+        Cached for the run; ``refresh=True`` reads again."""
+        if reference.is_reference(path) or "#" in path:
+            ref = reference.parse(path)
+            if key is not None and key != ref.key:
+                raise VaultConfigError(f"get_secret({path!r}, key={key!r}): the reference already names key {ref.key!r}")
+            return self.session.read(ref.path, mount=ref.mount, version=version, refresh=refresh)[ref.key]
+        data = self.session.read(path, mount=mount, version=version, refresh=refresh)
+        return data if key is None else data[key]
+
+    def get_secrets(self, paths: Iterable[str], *, refresh: bool = False) -> dict[str, Secret | SecretData]:
+        """Fetch many secrets in parallel; keys of the result are the given
+        strings. A path gives SecretData, a reference with ``#key`` a Secret."""
+        return self.session.read_many(paths, refresh=refresh)
+
+    def get_metadata(self, path: str, *, mount: str | None = None) -> SecretMetadata:
+        """KV v2 metadata of path: current and oldest version, times, custom_metadata."""
+        return self.session.metadata(path, mount=mount)
+
+    def resolve(self, value: str, *, refresh: bool = False) -> Secret:
+        """The value behind a ``VaultSecret``/``vault:`` reference; any other
+        string (a literal, a resolved EnvVar) comes back wrapped as it is."""
+        return self.session.resolve(value, refresh=refresh)
+
+    def with_rotation(
+        self,
+        ref: str,
+        use: Callable[[Secret], T],
+        *,
+        retry_on: tuple[type[BaseException], ...] = (Exception,),
+    ) -> T:
+        """Call ``use(secret)``; when it raises one of retry_on and Vault now
+        holds a newer value (rotated mid-run), call it once more with that."""
+        return self.session.with_rotation(ref, use, retry_on=retry_on)
+
+    def database_credentials(self, role: str, *, mount: str = "database", refresh: bool = False) -> DatabaseCredentials:
+        """Dynamic credentials from ``<mount>/creds/<role>``: renewed during
+        the run, revoked at teardown. One set per role per run unless refresh."""
+        return self.session.database_credentials(role, mount=mount, refresh=refresh)
+
+
+class VaultSecretsResource(ConfigurableResource):
+    """The secrets a job needs, declared in config and fetched (in parallel)
+    at resource setup, so a missing one fails the run before any op starts::
+
+        secrets = VaultSecretsResource(
+            vault=vault,
+            secrets={"stripe_key": "vault:secret/data/analytics/stripe#api_key"},
+        )
+
+        @asset
+        def charges(secrets: VaultSecretsResource) -> None:
+            key = secrets.get("stripe_key").reveal()
+    """
+
+    vault: VaultResource
+    secrets: dict[str, str] = Field(description="Name → reference (vault:<mount>/data/<path>#<key>).")
+
+    _values: dict[str, Secret] = PrivateAttr(default_factory=dict)
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        install_redaction(context.log)
+        refs = {name: str(reference.parse(ref)) for name, ref in self.secrets.items()}
+        fetched = self.vault.session.read_many(refs.values())
+        values: dict[str, Secret] = {}
+        for name, ref in refs.items():
+            v = fetched[ref]
+            assert isinstance(v, Secret)
+            values[name] = v
+        self._values = values
+
+    def get(self, name: str) -> Secret:
+        try:
+            return self._values[name]
+        except KeyError:
+            raise VaultConfigError(
+                f"no secret named {name!r} is declared (declared: {', '.join(sorted(self.secrets)) or 'none'})"
+            ) from None
+
+    def as_dict(self) -> dict[str, Secret]:
+        """Every declared secret by name."""
+        return dict(self._values)
+
+
+def install_redaction(log: Any) -> None:
+    """Attach the redacting filter to a Dagster log manager, its handlers
+    (the event log's among them) and its loggers (the console's). Step log
+    managers share these handlers, so one install covers the run."""
+    if log is None:
+        return
+    targets: list[Any] = [log]
+    handler = getattr(log, "_dagster_handler", None)
+    if handler is not None:
+        targets += list(getattr(handler, "_handlers", ()))
+        targets += list(getattr(handler, "_loggers", ()))
+    for t in targets:
+        if not any(isinstance(f, RedactingFilter) for f in getattr(t, "filters", ())):
+            t.addFilter(RedactingFilter())
