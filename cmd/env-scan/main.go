@@ -1,0 +1,280 @@
+// The env-scan command finds secrets held in a source tree — hard-coded in
+// code, sitting in .env files, or read from environment variables — so they
+// can be moved to Vault, and proves none are left. It works as a
+// pre-commit gate.
+//
+// Usage:
+//
+//	env-scan [--format auto|jsonl|sarif|table] [--all] [--min-confidence LEVEL]
+//	         [--baseline FILE] [--write-baseline FILE] [--staged]
+//	         [--config .gitleaks.toml] [--key-file FILE] [PATH...]
+//
+// PATHs are files or directories (default "."). Directories are walked in
+// parallel, skipping .git, vendor, node_modules, virtualenvs, symlinks and
+// binary files; named files are always scanned, which is what the
+// pre-commit hook does. With --staged it scans the content staged in the
+// git index instead (for a plain .git/hooks/pre-commit).
+//
+// Three kinds of findings are reported:
+//
+//	secret   a hard-coded secret matched by a gitleaks rule (its default
+//	         rules, or the repository's .gitleaks.toml; a line with a
+//	         gitleaks:allow comment is skipped)
+//	dotenv   a .env, .env.* or *.env entry whose value looks secret, by
+//	         name and value: password, token, secret, key, credential,
+//	         DSN/URL with a password, private key block, high entropy.
+//	         Plain configuration (LOG_LEVEL=info) is listed only with --all;
+//	         vault: references and ${VAR} expansions are never findings
+//	env_ref  a place that reads a secret-looking variable from the
+//	         environment: Python os.environ/os.getenv, Dagster EnvVar and
+//	         {"env": …}, YAML/Compose environment:, env: and env_file:,
+//	         systemd Environment=/EnvironmentFile=, shell export. Reads of
+//	         other names are listed only with --all
+//
+// Output (stdout): with --format jsonl (the default when stdout is not a
+// terminal) one JSON object per finding: {"file", "line", "column",
+// "kind", "rule", "name", "confidence", "fingerprint"}; line and column are
+// 1-based, column counts Unicode code points; confidence is high, medium,
+// low or none (--all only). No part of a secret value is ever printed.
+// --format sarif writes one SARIF 2.1.0 log; --format table (the default
+// on a terminal) a table for people. Progress goes to stderr when it is a
+// terminal.
+//
+// Fingerprints are HMAC-SHA256 of the rule and the normalised secret (the
+// variable name for env_ref without a value), keyed so that a baseline
+// cannot be brute-forced back to weak passwords. The key is read from
+// $ENV_SCAN_KEY, else from --key-file ($ENV_SCAN_KEY_FILE), else from
+// ~/.config/vaultpipe/env-scan.key, created (0600, random) on first use.
+// Share one key (a CI secret) wherever one baseline is used. --write-baseline
+// FILE records the current findings and exits 0; --baseline FILE reports
+// only findings whose fingerprint is not in it, so moving code does not
+// re-report, and a new secret on an old line is still reported.
+//
+// Exit status:
+//
+//	0  no findings
+//	1  failure (unreadable file, malformed .env file, bad config)
+//	2  usage error
+//	3  findings reported
+//
+// Example:
+//
+//	env-scan . | jq -r 'select(.confidence == "high") | "\(.file):\(.line) \(.name)"'
+//	env-scan --format sarif > env-scan.sarif
+//	env-scan --write-baseline .env-scan-baseline.json && env-scan --baseline .env-scan-baseline.json
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/vaultpipe/vaultpipe/lib/command"
+	"github.com/vaultpipe/vaultpipe/lib/fault"
+	"github.com/vaultpipe/vaultpipe/lib/scan"
+	"github.com/vaultpipe/vaultpipe/lib/scan/gitleaks"
+)
+
+const (
+	name        = "env-scan"
+	version     = "0.1.0"
+	exitFinding = 3
+)
+
+type cli struct {
+	Paths         []string `arg:"" optional:"" name:"path" help:"Files or directories to scan (default .)."`
+	Format        string   `enum:"auto,jsonl,sarif,table" default:"auto" help:"Output format: auto (table on a terminal, else jsonl), jsonl, sarif, table."`
+	All           bool     `help:"Also list plain configuration entries and reads of non-secret variables (confidence none)."`
+	MinConfidence string   `name:"min-confidence" enum:"low,medium,high" default:"low" help:"Report only findings at least this certain."`
+	Baseline      string   `placeholder:"FILE" help:"Report only findings not recorded in this baseline."`
+	WriteBaseline string   `name:"write-baseline" placeholder:"FILE" help:"Record the current findings in FILE and exit 0."`
+	Staged        bool     `help:"Scan the files staged in the git index (their staged content)."`
+	Config        string   `placeholder:"FILE" env:"GITLEAKS_CONFIG" help:"gitleaks rules file (default: .gitleaks.toml at the scan root when present, else gitleaks' defaults)."`
+	KeyFile       string   `name:"key-file" placeholder:"FILE" env:"ENV_SCAN_KEY_FILE" help:"Fingerprint key file ($ENV_SCAN_KEY overrides; default ~/.config/vaultpipe/env-scan.key, created on first use)."`
+	Workers       int      `default:"0" help:"Files scanned at once (default 2 per CPU)."`
+	NoProgress    bool     `name:"no-progress" help:"Never show progress on stderr."`
+}
+
+func main() { command.Main(name, run) }
+
+func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []string) error {
+	var c cli
+	if _, err := command.Parse(name, "Find secrets in code, .env files and environment-variable reads; exit 3 when any are found.", &c, args, stdout); err != nil {
+		return err
+	}
+	if c.Staged && len(c.Paths) > 0 {
+		return fault.Usagef("--staged scans the git index; give no paths with it")
+	}
+	keyer, err := loadKey(c.KeyFile)
+	if err != nil {
+		return err
+	}
+	var base *scan.Baseline
+	if c.Baseline != "" {
+		if base, err = scan.LoadBaseline(c.Baseline, keyer); err != nil {
+			return err
+		}
+	}
+
+	root := "."
+	var staged []scan.Source
+	if c.Staged {
+		if root, staged, err = scan.StagedSources(ctx, "."); err != nil {
+			return err
+		}
+	} else if len(c.Paths) == 0 {
+		c.Paths = []string{"."}
+	} else if fi, err := os.Stat(c.Paths[0]); err == nil && fi.IsDir() && len(c.Paths) == 1 {
+		root = c.Paths[0]
+	}
+	cfgPath := c.Config
+	if cfgPath == "" {
+		if p := filepath.Join(root, ".gitleaks.toml"); fileExists(p) {
+			cfgPath = p
+		}
+	}
+	engine, err := gitleaks.New(cfgPath)
+	if err != nil {
+		return fault.New(fault.BadInput, "", "", err)
+	}
+	s := &scan.Scanner{Engine: engine, Keyer: keyer, All: c.All, Workers: c.Workers}
+
+	stopProgress := func() {}
+	if !c.NoProgress && isTerminal(stderr) {
+		stopProgress = showProgress(s, stderr)
+	}
+	var res *scan.Result
+	if c.Staged {
+		ch := make(chan scan.Source)
+		go func() {
+			defer close(ch)
+			for _, src := range staged {
+				ch <- src
+			}
+		}()
+		res = s.ScanSources(ctx, ch)
+	} else {
+		res, err = s.ScanPaths(ctx, c.Paths)
+	}
+	stopProgress()
+	if err != nil {
+		return err
+	}
+
+	min, _ := scan.ParseConfidence(c.MinConfidence)
+	var findings []scan.Finding
+	for _, f := range res.Findings {
+		if !f.IsSecret() && c.All || f.Confidence.AtLeast(min) {
+			findings = append(findings, f)
+		}
+	}
+	if c.WriteBaseline != "" {
+		return scan.NewBaseline(keyer, findings).Write(c.WriteBaseline)
+	}
+	if base != nil {
+		findings = base.Filter(findings)
+	}
+
+	format := c.Format
+	if format == "auto" {
+		format = "jsonl"
+		if isTerminal(stdout) {
+			format = "table"
+		}
+	}
+	switch format {
+	case "jsonl":
+		err = scan.WriteJSONLines(stdout, findings)
+	case "sarif":
+		err = scan.WriteSARIF(stdout, name, version, findings)
+	case "table":
+		err = scan.WriteTable(stdout, findings)
+	}
+	if err != nil {
+		return fmt.Errorf("writing report: %w", err)
+	}
+
+	if len(res.Errors) > 0 {
+		for _, e := range res.Errors {
+			fmt.Fprintf(stderr, "%s: error: %s\n", name, e)
+		}
+		return fault.WithHint(fmt.Errorf("%d file(s) could not be scanned", len(res.Errors)), "fix or exclude them; the other files were scanned")
+	}
+	n := 0
+	for _, f := range findings {
+		if f.IsSecret() {
+			n++
+		}
+	}
+	if n > 0 {
+		return fault.WithHint(fault.WithCode(exitFinding, fmt.Errorf("%d secret finding(s)", n)),
+			"move them to Vault (env-import), mark false positives with a gitleaks:allow comment, or accept them with --write-baseline")
+	}
+	return nil
+}
+
+func loadKey(keyFile string) (*scan.Keyer, error) {
+	if k := os.Getenv(scan.KeyEnv); k != "" {
+		keyer, err := scan.NewKeyer([]byte(k))
+		if err != nil {
+			return nil, fault.Usagef("%s: %v", scan.KeyEnv, err)
+		}
+		return keyer, nil
+	}
+	create := false
+	if keyFile == "" {
+		p, err := scan.DefaultKeyFile()
+		if err != nil {
+			return nil, err
+		}
+		keyFile, create = p, true
+	}
+	k, err := scan.LoadKeyFile(keyFile, create)
+	if err != nil {
+		return nil, fault.New(fault.BadInput, "", "", err)
+	}
+	return k, nil
+}
+
+func fileExists(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.Mode().IsRegular()
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// showProgress redraws one status line on stderr until stopped.
+func showProgress(s *scan.Scanner, w io.Writer) func() {
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		t := time.NewTicker(200 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				fmt.Fprint(w, "\r\033[K")
+				return
+			case <-t.C:
+				files, bytes := s.Progress()
+				fmt.Fprintf(w, "\r\033[Kenv-scan: %d files, %.1f MiB scanned", files, float64(bytes)/(1<<20))
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-stopped
+	}
+}
+

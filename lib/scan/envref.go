@@ -1,0 +1,381 @@
+package scan
+
+import (
+	"bytes"
+	"path"
+	"regexp"
+	"strings"
+	"unicode/utf8"
+)
+
+// EnvRef is a place where code or configuration reads or sets an
+// environment variable (or names a file of them).
+type EnvRef struct {
+	Rule         string
+	Line, Column int // 1-based; Column in code points, at the name
+	Name         string
+	// Value is a literal value assigned in the same place (compose,
+	// systemd, shell), "" when the variable is only read.
+	Value    string
+	HasValue bool
+	// File is true when Name is a path to an env file, not a variable.
+	File bool
+}
+
+// Env-ref rules, one per kind of reader.
+const (
+	RulePython      = "env-ref-python"
+	RuleDagster     = "env-ref-dagster"
+	RuleCompose     = "env-ref-compose"
+	RuleComposeFile = "env-ref-compose-env-file"
+	RuleYAML        = "env-ref-yaml"
+	RuleSystemd     = "env-ref-systemd"
+	RuleSystemdFile = "env-ref-systemd-env-file"
+	RuleShell       = "env-ref-shell"
+)
+
+var envRefDescriptions = map[string]string{
+	RulePython:      "Python reads an environment variable (os.environ, os.getenv)",
+	RuleDagster:     "Dagster reads an environment variable (EnvVar, {\"env\": …})",
+	RuleCompose:     "a Compose/YAML environment entry sets or passes a variable",
+	RuleComposeFile: "a Compose env_file loads variables from a file",
+	RuleYAML:        "YAML configuration reads an environment variable (${VAR}, env: VAR)",
+	RuleSystemd:     "a systemd unit sets a variable with Environment=",
+	RuleSystemdFile: "a systemd unit loads variables from EnvironmentFile=",
+	RuleShell:       "a shell script exports a variable",
+}
+
+const envName = `[A-Za-z_][A-Za-z0-9_]*`
+
+var (
+	pyPatterns = []*regexp.Regexp{
+		regexp.MustCompile(`\benviron\s*\[\s*(?:'(` + envName + `)'|"(` + envName + `)")\s*\]`),
+		regexp.MustCompile(`\benviron\s*\.\s*(?:get|pop|setdefault)\s*\(\s*(?:'(` + envName + `)'|"(` + envName + `)")`),
+		regexp.MustCompile(`\bgetenv[b]?\s*\(\s*(?:'(` + envName + `)'|"(` + envName + `)")`),
+	}
+	dagsterPatterns = []*regexp.Regexp{
+		regexp.MustCompile(`\bEnvVar(?:\s*\.\s*(?:int|float|bool|str))?\s*\(\s*(?:'(` + envName + `)'|"(` + envName + `)")`),
+		regexp.MustCompile(`(?:'env'|"env")\s*:\s*(?:'(` + envName + `)'|"(` + envName + `)")`),
+	}
+	envNameRe      = regexp.MustCompile(`^` + envName + `$`)
+	yamlEnvInline  = regexp.MustCompile(`\{\s*env\s*:\s*['"]?(` + envName + `)['"]?\s*\}`)
+	yamlEnvScalar  = regexp.MustCompile(`^\s*(?:-\s+)?env\s*:\s*['"]?(` + envName + `)['"]?\s*(?:#.*)?$`)
+	yamlInterp     = regexp.MustCompile(`\$\{(` + envName + `)(?:[:?+-][^}]*)?\}`)
+	yamlBlockKey   = regexp.MustCompile(`^(\s*)(?:-\s+)?(environment|env|env_file)\s*:\s*(.*?)\s*$`)
+	yamlListItem   = regexp.MustCompile(`^(\s*)-\s+(.*?)\s*$`)
+	yamlMapItem    = regexp.MustCompile(`^(\s*)(['"]?)(` + envName + `)(['"]?)\s*:(?:\s+(.*?))?\s*$`)
+	shellExport    = regexp.MustCompile(`^\s*(?:export|declare\s+-x|typeset\s+-x)\s+(` + envName + `)(=?)`)
+	systemdEnv     = regexp.MustCompile(`^\s*Environment\s*=\s*(.*)$`)
+	systemdEnvFile = regexp.MustCompile(`^\s*EnvironmentFile\s*=\s*-?\s*(\S.*?)\s*$`)
+)
+
+// EnvRefKind returns which detector applies to a file name, or "".
+func EnvRefKind(name string) string {
+	base := path.Base(name)
+	ext := path.Ext(base)
+	switch ext {
+	case ".py", ".pyi":
+		return "python"
+	case ".yaml", ".yml":
+		return "yaml"
+	case ".service", ".socket", ".timer", ".path", ".mount":
+		return "systemd"
+	case ".sh", ".bash", ".zsh", ".ksh":
+		return "shell"
+	case ".conf":
+		if strings.Contains(name, ".service.d/") || strings.Contains(name, ".socket.d/") || strings.Contains(name, ".timer.d/") {
+			return "systemd"
+		}
+	}
+	switch base {
+	case ".envrc", ".bashrc", ".bash_profile", ".profile", ".zshrc", ".zshenv", ".zprofile":
+		return "shell"
+	}
+	return ""
+}
+
+// FindEnvRefs reports the environment variable references in src, read as
+// the given kind (see EnvRefKind). Lines with a gitleaks:allow or
+// env-scan:allow comment are skipped.
+func FindEnvRefs(kind string, src []byte) []EnvRef {
+	var refs []EnvRef
+	lines := splitLines(src)
+	switch kind {
+	case "python":
+		for i, l := range lines {
+			if allowed(l) {
+				continue
+			}
+			for _, re := range pyPatterns {
+				refs = appendMatches(refs, re, RulePython, i+1, l)
+			}
+			for _, re := range dagsterPatterns {
+				refs = appendMatches(refs, re, RuleDagster, i+1, l)
+			}
+		}
+	case "yaml":
+		refs = yamlRefs(lines)
+	case "systemd":
+		for i, l := range lines {
+			if allowed(l) || strings.HasPrefix(strings.TrimSpace(l), "#") || strings.HasPrefix(strings.TrimSpace(l), ";") {
+				continue
+			}
+			if m := systemdEnvFile.FindStringSubmatchIndex(l); m != nil {
+				refs = append(refs, EnvRef{Rule: RuleSystemdFile, Line: i + 1, Column: col(l, m[2]), Name: l[m[2]:m[3]], File: true})
+				continue
+			}
+			if m := systemdEnv.FindStringSubmatchIndex(l); m != nil {
+				for _, a := range systemdAssignments(l, m[2]) {
+					a.Rule, a.Line = RuleSystemd, i+1
+					refs = append(refs, a)
+				}
+			}
+		}
+	case "shell":
+		for i, l := range lines {
+			if allowed(l) {
+				continue
+			}
+			if m := shellExport.FindStringSubmatchIndex(l); m != nil {
+				r := EnvRef{Rule: RuleShell, Line: i + 1, Column: col(l, m[2]), Name: l[m[2]:m[3]]}
+				if m[5] > m[4] {
+					r.Value, r.HasValue = shellValue(l[m[5]:]), true
+				}
+				refs = append(refs, r)
+			}
+		}
+	}
+	return refs
+}
+
+func splitLines(src []byte) []string {
+	s := string(bytes.TrimPrefix(src, []byte("\xef\xbb\xbf")))
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimSuffix(l, "\r")
+	}
+	return lines
+}
+
+func allowed(line string) bool {
+	return strings.Contains(line, "gitleaks:allow") || strings.Contains(line, "env-scan:allow")
+}
+
+// col converts a byte offset in line to a 1-based code point column.
+func col(line string, off int) int { return utf8.RuneCountInString(line[:off]) + 1 }
+
+func appendMatches(refs []EnvRef, re *regexp.Regexp, rule string, lineNo int, l string) []EnvRef {
+	for _, m := range re.FindAllStringSubmatchIndex(l, -1) {
+		for g := 2; g+1 < len(m); g += 2 {
+			if m[g] >= 0 {
+				refs = append(refs, EnvRef{Rule: rule, Line: lineNo, Column: col(l, m[g]), Name: l[m[g]:m[g+1]]})
+				break
+			}
+		}
+	}
+	return refs
+}
+
+// yamlRefs follows environment:/env:/env_file: blocks by indentation and
+// picks ${VAR} interpolations and Dagster's {env: VAR} anywhere.
+func yamlRefs(lines []string) []EnvRef {
+	var refs []EnvRef
+	block, blockIndent := "", -1
+	for i, l := range lines {
+		lineNo := i + 1
+		trimmed := strings.TrimSpace(l)
+		if trimmed == "" || strings.HasPrefix(trimmed, "#") {
+			continue
+		}
+		if allowed(l) {
+			continue
+		}
+		indent := len(l) - len(strings.TrimLeft(l, " \t"))
+		if block != "" && indent <= blockIndent && !(indent == blockIndent && strings.HasPrefix(trimmed, "- ") && block != "env") {
+			block = ""
+		}
+		if block != "" {
+			if r, ok := yamlBlockEntry(block, l, lineNo); ok {
+				refs = append(refs, r)
+			}
+			continue
+		}
+		if m := yamlBlockKey.FindStringSubmatchIndex(l); m != nil {
+			key, rest := l[m[4]:m[5]], l[m[6]:m[7]]
+			rest = strings.TrimSpace(stripYAMLComment(rest))
+			switch {
+			case rest == "" || rest == "|" || rest == ">":
+				block, blockIndent = key, indent
+				if strings.HasPrefix(trimmed, "- ") {
+					blockIndent = indent + 2
+				}
+				continue
+			case key == "env_file":
+				for _, f := range yamlFlowList(rest) {
+					refs = append(refs, EnvRef{Rule: RuleComposeFile, Line: lineNo, Column: col(l, strings.Index(l, f)), Name: f, File: true})
+				}
+				continue
+			case key == "env":
+				if m := yamlEnvScalar.FindStringSubmatchIndex(l); m != nil {
+					refs = append(refs, EnvRef{Rule: RuleDagster, Line: lineNo, Column: col(l, m[2]), Name: l[m[2]:m[3]]})
+					continue
+				}
+			}
+		}
+		for _, m := range yamlEnvInline.FindAllStringSubmatchIndex(l, -1) {
+			refs = append(refs, EnvRef{Rule: RuleDagster, Line: lineNo, Column: col(l, m[2]), Name: l[m[2]:m[3]]})
+		}
+		for _, m := range yamlInterp.FindAllStringSubmatchIndex(l, -1) {
+			refs = append(refs, EnvRef{Rule: RuleYAML, Line: lineNo, Column: col(l, m[2]), Name: l[m[2]:m[3]]})
+		}
+	}
+	return refs
+}
+
+func yamlBlockEntry(block, l string, lineNo int) (EnvRef, bool) {
+	if block == "env_file" {
+		if m := yamlListItem.FindStringSubmatchIndex(l); m != nil {
+			f := unquoteYAML(stripYAMLComment(l[m[4]:m[5]]))
+			if strings.HasPrefix(f, "path:") {
+				f = unquoteYAML(strings.TrimSpace(strings.TrimPrefix(f, "path:")))
+			}
+			if f != "" {
+				return EnvRef{Rule: RuleComposeFile, Line: lineNo, Column: col(l, max(strings.Index(l, f), 0)), Name: f, File: true}, true
+			}
+		}
+		return EnvRef{}, false
+	}
+	if m := yamlListItem.FindStringSubmatchIndex(l); m != nil {
+		item := l[m[4]:m[5]]
+		q := ""
+		if len(item) > 0 && (item[0] == '"' || item[0] == '\'') {
+			q = item[:1]
+		}
+		body := strings.TrimPrefix(item, q)
+		name, val, hasVal := strings.Cut(body, "=")
+		if q != "" {
+			val = strings.TrimSuffix(val, q)
+			if !hasVal {
+				name = strings.TrimSuffix(name, q)
+			}
+		} else {
+			val = stripYAMLComment(val)
+		}
+		if !envNameRe.MatchString(name) {
+			return EnvRef{}, false
+		}
+		return EnvRef{Rule: RuleCompose, Line: lineNo, Column: col(l, m[4]+len(q)), Name: name, Value: val, HasValue: hasVal}, true
+	}
+	if m := yamlMapItem.FindStringSubmatchIndex(l); m != nil {
+		r := EnvRef{Rule: RuleCompose, Line: lineNo, Column: col(l, m[6]), Name: l[m[6]:m[7]]}
+		if m[10] >= 0 {
+			v := unquoteYAML(stripYAMLComment(l[m[10]:m[11]]))
+			if v != "" && v != "~" && v != "null" {
+				r.Value, r.HasValue = v, true
+			}
+		}
+		return r, true
+	}
+	return EnvRef{}, false
+}
+
+func stripYAMLComment(s string) string {
+	if strings.HasPrefix(s, "#") {
+		return ""
+	}
+	if s != "" && (s[0] == '"' || s[0] == '\'') {
+		if end := strings.IndexByte(s[1:], s[0]); end >= 0 {
+			return s[:end+2]
+		}
+		return s
+	}
+	if i := strings.Index(s, " #"); i >= 0 {
+		return strings.TrimSpace(s[:i])
+	}
+	return s
+}
+
+func unquoteYAML(s string) string {
+	s = strings.TrimSpace(s)
+	if len(s) >= 2 && (s[0] == '"' || s[0] == '\'') && s[len(s)-1] == s[0] {
+		return s[1 : len(s)-1]
+	}
+	return s
+}
+
+func yamlFlowList(s string) []string {
+	s = strings.TrimSpace(s)
+	if strings.HasPrefix(s, "[") && strings.HasSuffix(s, "]") {
+		var out []string
+		for _, p := range strings.Split(s[1:len(s)-1], ",") {
+			if p = unquoteYAML(p); p != "" {
+				out = append(out, p)
+			}
+		}
+		return out
+	}
+	if s = unquoteYAML(s); s != "" {
+		return []string{s}
+	}
+	return nil
+}
+
+// systemdAssignments splits Environment= arguments: blank-separated
+// NAME=value words, each optionally in double or single quotes.
+func systemdAssignments(l string, off int) []EnvRef {
+	var out []EnvRef
+	i := off
+	for i < len(l) {
+		for i < len(l) && (l[i] == ' ' || l[i] == '\t') {
+			i++
+		}
+		if i >= len(l) {
+			break
+		}
+		q := byte(0)
+		if l[i] == '"' || l[i] == '\'' {
+			q = l[i]
+			i++
+		}
+		wordStart := i
+		var word strings.Builder
+		for i < len(l) {
+			c := l[i]
+			if q != 0 && c == q {
+				i++
+				break
+			}
+			if q == 0 && (c == ' ' || c == '\t') {
+				break
+			}
+			if c == '\\' && i+1 < len(l) {
+				i++
+				c = l[i]
+			}
+			word.WriteByte(c)
+			i++
+		}
+		name, val, ok := strings.Cut(word.String(), "=")
+		if ok && envNameRe.MatchString(name) {
+			out = append(out, EnvRef{Column: col(l, wordStart), Name: name, Value: val, HasValue: true})
+		}
+	}
+	return out
+}
+
+func shellValue(s string) string {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return ""
+	}
+	if s[0] == '"' || s[0] == '\'' {
+		if end := strings.IndexByte(s[1:], s[0]); end >= 0 {
+			return s[1 : end+1]
+		}
+		return s[1:]
+	}
+	if i := strings.IndexAny(s, " \t;"); i >= 0 {
+		return s[:i]
+	}
+	return s
+}

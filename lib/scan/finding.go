@@ -1,0 +1,98 @@
+// Package scan finds secrets held in a source tree: hard-coded secrets (via
+// a pluggable Engine, gitleaks by default), values in .env files classified
+// by name and value, and places where code or configuration reads a secret
+// from the environment. It also holds the keyed fingerprints, the baseline
+// and the JSON lines, SARIF and table reports of env-scan.
+//
+// A Finding never carries a secret value: the value is only used, inside
+// this package, to compute the fingerprint and is dropped right after.
+package scan
+
+import (
+	"cmp"
+	"slices"
+)
+
+// Kind says where a finding comes from.
+type Kind string
+
+const (
+	// KindSecret is a hard-coded secret found by the Engine in any file.
+	KindSecret Kind = "secret"
+	// KindDotenv is an entry of a .env file whose value looks secret.
+	KindDotenv Kind = "dotenv"
+	// KindEnvRef is a place where code or configuration reads or sets an
+	// environment variable.
+	KindEnvRef Kind = "env_ref"
+)
+
+// Confidence grades how likely a finding is a real secret.
+type Confidence string
+
+const (
+	High   Confidence = "high"
+	Medium Confidence = "medium"
+	Low    Confidence = "low"
+	// None marks entries listed only with --all (plain configuration).
+	None Confidence = "none"
+)
+
+// rank orders confidences; higher is more certain.
+func (c Confidence) rank() int {
+	switch c {
+	case High:
+		return 3
+	case Medium:
+		return 2
+	case Low:
+		return 1
+	}
+	return 0
+}
+
+// AtLeast reports whether c is at least as certain as min.
+func (c Confidence) AtLeast(min Confidence) bool { return c.rank() >= min.rank() }
+
+// ParseConfidence accepts high, medium, low or none.
+func ParseConfidence(s string) (Confidence, bool) {
+	switch c := Confidence(s); c {
+	case High, Medium, Low, None:
+		return c, true
+	}
+	return "", false
+}
+
+// Finding is one reported location. Line and Column are 1-based; Column
+// counts Unicode code points.
+type Finding struct {
+	File        string     `json:"file"`
+	Line        int        `json:"line"`
+	Column      int        `json:"column"`
+	Kind        Kind       `json:"kind"`
+	Rule        string     `json:"rule"`
+	Name        string     `json:"name"`
+	Confidence  Confidence `json:"confidence"`
+	Fingerprint string     `json:"fingerprint"`
+
+	// description is the rule's human description, for SARIF and tables.
+	description string
+}
+
+// Description returns the rule's human-readable description.
+func (f Finding) Description() string { return f.description }
+
+// IsSecret reports whether the finding counts towards the findings exit code.
+func (f Finding) IsSecret() bool { return f.Confidence != None }
+
+// Sort orders findings by file, line, column and rule so reports are stable.
+func Sort(fs []Finding) {
+	slices.SortFunc(fs, func(a, b Finding) int {
+		return cmp.Or(
+			cmp.Compare(a.File, b.File),
+			cmp.Compare(a.Line, b.Line),
+			cmp.Compare(a.Column, b.Column),
+			cmp.Compare(a.Rule, b.Rule),
+			cmp.Compare(a.Name, b.Name),
+		)
+	})
+}

@@ -1,0 +1,390 @@
+package scan
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"unicode/utf8"
+
+	"github.com/vaultpipe/vaultpipe/lib/dotenv"
+)
+
+// DefaultMaxFileSize bounds what is read whole into memory for the .env and
+// env-ref detectors; larger files are streamed through the Engine only.
+const DefaultMaxFileSize = 8 << 20
+
+// skipDirs are never walked into: VCS metadata, dependencies vendored or
+// installed into the tree, caches.
+var skipDirs = map[string]bool{
+	".git": true, ".hg": true, ".svn": true, ".bzr": true,
+	"vendor": true, "node_modules": true, "bower_components": true,
+	".venv": true, "venv": true, "site-packages": true, "__pycache__": true,
+	".tox": true, ".nox": true, ".mypy_cache": true, ".pytest_cache": true, ".ruff_cache": true,
+}
+
+// Scanner scans files and trees. Its zero value is not usable: set Engine
+// and Keyer.
+type Scanner struct {
+	Engine Engine
+	Keyer  *Keyer
+	// All also reports plain configuration entries and env-var reads of
+	// non-secret names (confidence none).
+	All bool
+	// Workers is the number of files scanned at once (default 2×GOMAXPROCS).
+	Workers     int
+	MaxFileSize int64
+
+	files, bytes atomic.Int64
+}
+
+// Progress returns how many files and bytes have been scanned so far.
+func (s *Scanner) Progress() (files, bytes int64) { return s.files.Load(), s.bytes.Load() }
+
+// Source is one file to scan: its reported path and how to open it.
+type Source struct {
+	Path string
+	Open func() (io.ReadCloser, error)
+}
+
+// FileError is a file that could not be scanned (fully).
+type FileError struct {
+	Path string
+	Err  error
+}
+
+func (e *FileError) Error() string { return e.Path + ": " + e.Err.Error() }
+func (e *FileError) Unwrap() error { return e.Err }
+
+// Result is what a scan found.
+type Result struct {
+	Findings []Finding
+	// Errors are files that could not be read or parsed; the rest of the
+	// tree was still scanned.
+	Errors []error
+}
+
+// ScanPaths scans files and directory trees. Directories are walked in
+// parallel, skipping VCS metadata, vendored dependencies, symlinks and
+// what the engine's allowlist excludes; named files are always scanned.
+func (s *Scanner) ScanPaths(ctx context.Context, paths []string) (*Result, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	srcs := make(chan Source, 64)
+	var walkErr error
+	go func() {
+		defer close(srcs)
+		for _, p := range paths {
+			if err := s.walk(ctx, p, srcs); err != nil {
+				walkErr = err
+				cancel()
+				return
+			}
+		}
+	}()
+	res := s.ScanSources(ctx, srcs)
+	if walkErr != nil {
+		return nil, walkErr
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+func (s *Scanner) walk(ctx context.Context, root string, out chan<- Source) error {
+	fi, err := os.Stat(root)
+	if err != nil {
+		return fmt.Errorf("scanning %s: %w", root, errors.Unwrap(err))
+	}
+	send := func(p string) error {
+		rel := filepath.ToSlash(filepath.Clean(p))
+		select {
+		case out <- Source{Path: rel, Open: func() (io.ReadCloser, error) { return os.Open(p) }}:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	if !fi.IsDir() {
+		if !fi.Mode().IsRegular() {
+			return fmt.Errorf("scanning %s: not a regular file", root)
+		}
+		return send(root)
+	}
+	return filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if p == root {
+				return err
+			}
+			return nil // unreadable directories are skipped, as gitleaks does
+		}
+		rel := filepath.ToSlash(filepath.Clean(p))
+		if d.IsDir() {
+			if p != root && (skipDirs[d.Name()] || s.Engine.Skip(rel)) {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !d.Type().IsRegular() || s.Engine.Skip(rel) {
+			return nil
+		}
+		return send(p)
+	})
+}
+
+// ScanSources scans every source received until srcs is closed.
+func (s *Scanner) ScanSources(ctx context.Context, srcs <-chan Source) *Result {
+	workers := s.Workers
+	if workers <= 0 {
+		workers = 2 * runtime.GOMAXPROCS(0)
+	}
+	var (
+		mu  sync.Mutex
+		res Result
+		wg  sync.WaitGroup
+	)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			buf := make([]byte, 0, 64<<10)
+			for src := range srcs {
+				if ctx.Err() != nil {
+					continue
+				}
+				fs, err := s.scanOne(ctx, src, &buf)
+				mu.Lock()
+				res.Findings = append(res.Findings, fs...)
+				if err != nil && ctx.Err() == nil {
+					res.Errors = append(res.Errors, &FileError{Path: src.Path, Err: err})
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	Sort(res.Findings)
+	return &res
+}
+
+// IsDotenvName reports whether a file name is a .env file: .env, .env.*, *.env.
+func IsDotenvName(name string) bool {
+	base := path.Base(name)
+	return base == ".env" || strings.HasPrefix(base, ".env.") || strings.HasSuffix(base, ".env")
+}
+
+// isBinary says whether the first bytes of a file look like a binary.
+func isBinary(head []byte) bool { return bytes.IndexByte(head, 0) >= 0 }
+
+func (s *Scanner) scanOne(ctx context.Context, src Source, buf *[]byte) ([]Finding, error) {
+	f, err := src.Open()
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	max := s.MaxFileSize
+	if max <= 0 {
+		max = DefaultMaxFileSize
+	}
+	// read up to max+1 bytes: small files are handled in memory
+	b := (*buf)[:0]
+	n, err := readUpTo(f, &b, max+1)
+	*buf = b[:0]
+	if err != nil {
+		return nil, err
+	}
+	if n == 0 {
+		return nil, nil
+	}
+	head := b[:min(n, 8000)]
+	if isBinary(head) {
+		return nil, nil
+	}
+	s.files.Add(1)
+	var findings []Finding
+	found := func(sec Secret) {
+		findings = append(findings, Finding{
+			File: src.Path, Line: sec.Line, Column: sec.Column, Kind: KindSecret,
+			Rule: sec.Rule, Name: sec.Name, Confidence: High,
+			Fingerprint: s.Keyer.Sum(sec.Rule, sec.Value), description: sec.Description,
+		})
+	}
+	if int64(n) > max {
+		// too big to hold: stream the rest through the engine only
+		r := io.MultiReader(bytes.NewReader(b), f)
+		cr := &countReader{r: r}
+		err := s.Engine.Scan(ctx, src.Path, cr, found)
+		s.bytes.Add(cr.n)
+		return findings, err
+	}
+	s.bytes.Add(int64(n))
+	if err := s.Engine.Scan(ctx, src.Path, bytes.NewReader(b), found); err != nil {
+		return findings, err
+	}
+	var perr error
+	if IsDotenvName(src.Path) {
+		var dfs []Finding
+		dfs, perr = s.dotenvFindings(src.Path, b)
+		findings = mergeDotenv(findings, dfs)
+	}
+	if kind := EnvRefKind(src.Path); kind != "" {
+		for _, r := range FindEnvRefs(kind, b) {
+			if f, ok := s.envRefFinding(src.Path, r); ok {
+				findings = append(findings, f)
+			}
+		}
+	}
+	return findings, perr
+}
+
+func readUpTo(r io.Reader, b *[]byte, limit int64) (int, error) {
+	buf := *b
+	for int64(len(buf)) < limit {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		room := buf[len(buf):cap(buf)]
+		if int64(len(room)) > limit-int64(len(buf)) {
+			room = room[:limit-int64(len(buf))]
+		}
+		n, err := r.Read(room)
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			*b = buf
+			return len(buf), err
+		}
+	}
+	*b = buf
+	return len(buf), nil
+}
+
+type countReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// dotenvFindings classifies every entry of a .env file.
+func (s *Scanner) dotenvFindings(name string, src []byte) ([]Finding, error) {
+	f, err := dotenv.Parse(name, src)
+	if err != nil {
+		return nil, err
+	}
+	lines := splitLines(src)
+	var out []Finding
+	for _, e := range f.Entries {
+		if allowed(lineAt(lines, e.Line)) {
+			continue
+		}
+		class, conf := Classify(e.Key, e.Value)
+		if conf == None && !s.All {
+			continue
+		}
+		if e.Value == "" || IsReference(e.Value) {
+			if !s.All {
+				continue
+			}
+		}
+		column := e.Column
+		if l := lineAt(lines, e.Line); column-1 <= len(l) && column >= 1 {
+			column = utf8.RuneCountInString(l[:column-1]) + 1
+			if e.Quote != dotenv.Bare {
+				column++
+			}
+		}
+		rule := "dotenv-" + string(class)
+		out = append(out, Finding{
+			File: name, Line: e.Line, Column: column, Kind: KindDotenv, Rule: rule, Name: e.Key,
+			Confidence: conf, Fingerprint: s.Keyer.Sum(rule, e.Value),
+			description: ".env value: " + classDescriptions[class],
+		})
+	}
+	return out, nil
+}
+
+func lineAt(lines []string, n int) string {
+	if n >= 1 && n <= len(lines) {
+		l := lines[n-1]
+		if n == 1 {
+			l = strings.TrimPrefix(l, "\xef\xbb\xbf")
+		}
+		return l
+	}
+	return ""
+}
+
+// mergeDotenv drops a .env classification where the engine already found a
+// secret on that line (its rule is more specific), lending the entry's key
+// as the engine finding's name.
+func mergeDotenv(engine, dot []Finding) []Finding {
+	byLine := map[int]string{}
+	for _, d := range dot {
+		byLine[d.Line] = d.Name
+	}
+	covered := map[int]bool{}
+	for i := range engine {
+		if key, ok := byLine[engine[i].Line]; ok {
+			covered[engine[i].Line] = true
+			if engine[i].Name == "" || engine[i].Name != key {
+				engine[i].Name = key
+			}
+		}
+	}
+	for _, d := range dot {
+		if !covered[d.Line] {
+			engine = append(engine, d)
+		}
+	}
+	return engine
+}
+
+func (s *Scanner) envRefFinding(file string, r EnvRef) (Finding, bool) {
+	var (
+		conf   Confidence
+		secret = r.Name
+	)
+	switch {
+	case r.File:
+		conf = None
+	case r.HasValue && r.Value != "" && !IsReference(r.Value):
+		var class Class
+		class, conf = Classify(r.Name, r.Value)
+		if conf != None && class != ClassConfig {
+			secret = r.Value
+		}
+	default:
+		switch ClassifyName(r.Name) {
+		case ClassPassword, ClassToken, ClassSecret, ClassPrivateKey:
+			conf = High
+		case ClassKey, ClassCredential, ClassDSN:
+			conf = Medium
+		default:
+			conf = None
+		}
+	}
+	if conf == None && !s.All {
+		return Finding{}, false
+	}
+	return Finding{
+		File: file, Line: r.Line, Column: r.Column, Kind: KindEnvRef, Rule: r.Rule, Name: r.Name,
+		Confidence: conf, Fingerprint: s.Keyer.Sum(r.Rule, secret), description: envRefDescriptions[r.Rule],
+	}, true
+}
