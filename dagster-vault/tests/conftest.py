@@ -42,7 +42,8 @@ def pg() -> Iterator[Postgres]:
 
 @pytest.fixture(scope="session")
 def analytics(vault: VaultServer, pg: Postgres, tmp_path_factory: pytest.TempPathFactory) -> Analytics:
-    return Analytics(vault, tmp_path_factory.mktemp("analytics"), pg=pg).setup()
+    # Tokens live 6 s so that every run longer than 4 s depends on renewal.
+    return Analytics(vault, tmp_path_factory.mktemp("analytics"), pg=pg).setup(token_ttl="6s")
 
 
 @pytest.fixture

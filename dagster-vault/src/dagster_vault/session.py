@@ -67,6 +67,8 @@ class Login:
     kubernetes_mount: str = "kubernetes"
 
     def method(self) -> str:
+        if self.token is not None and self.token_file is not None:
+            raise VaultConfigError("set token or token_file, not both")
         chosen = [
             name
             for name, on in (

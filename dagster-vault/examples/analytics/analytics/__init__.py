@@ -1,0 +1,1 @@
+"""Example Dagster code location "analytics", wired to Vault with dagster-vault."""

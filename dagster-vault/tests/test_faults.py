@@ -1,0 +1,160 @@
+"""Vault breaking before or during a run: each failure has its own exception
+class, names the path, never a value, and carries a hint. Each test runs
+its own Vault server, since it breaks it."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pytest
+from dagster import job, op
+
+from dagster_vault import (
+    AppRoleAuth,
+    VaultAuthError,
+    VaultConfigError,
+    VaultError,
+    VaultPermissionDeniedError,
+    VaultResource,
+    VaultSealedError,
+    VaultUnreachableError,
+)
+from servers import Analytics
+from test_resource import cause
+
+pytestmark = pytest.mark.fault
+
+
+def run_job(analytics: Analytics, body: Any, **over: Any) -> tuple[Any, list[Any]]:
+    """Run a one-op job whose op calls body(vault); return the result and
+    the events of the run."""
+    reached: list[Any] = []
+
+    @op
+    def step(vault: VaultResource) -> None:
+        reached.append(True)
+        body(vault)
+
+    @job(resource_defs={"vault": VaultResource(**analytics.resource_config(**over))})
+    def faulty() -> None:
+        step()
+
+    return faulty.execute_in_process(raise_on_error=False), reached
+
+
+def step_error(result: Any) -> str:
+    failures = [e for e in result.all_events if e.is_failure]
+    assert failures, "the run did not fail"
+    err = failures[0].step_failure_data.error
+    text = []
+    while err is not None:
+        text.append(f"{err.cls_name}: {err.message}")
+        err = err.cause
+    return "\n".join(text)
+
+
+def test_vault_stopped_before_the_run_fails_at_setup(own_vault: Analytics) -> None:
+    own_vault.server.command("stop")
+    result, reached = run_job(own_vault, lambda v: None)
+    assert not result.success
+    assert reached == []
+    msg = step_error(result)
+    assert "VaultUnreachableError" in msg
+    assert "auth/approle/login" in msg and "hint:" in msg
+
+
+def test_sealed_vault_fails_at_setup(own_vault: Analytics) -> None:
+    own_vault.server.command("seal")
+    result, reached = run_job(own_vault, lambda v: None)
+    assert not result.success and reached == []
+    msg = step_error(result)
+    assert "VaultSealedError" in msg and "unseal" in msg
+
+
+def test_sealed_mid_run_names_the_path(own_vault: Analytics, canary: str) -> None:
+    own_vault.put("analytics/a", k=canary + "-a")
+    own_vault.put("analytics/b", k=canary + "-b")
+    raised: list[BaseException] = []
+
+    def body(vault: VaultResource) -> None:
+        assert vault.get_secret("analytics/a", "k").reveal() == canary + "-a"
+        own_vault.server.command("seal")
+        try:
+            vault.get_secret("analytics/b", "k")
+        except VaultError as e:
+            raised.append(e)
+            raise
+
+    result, reached = run_job(own_vault, body)
+    assert not result.success and reached == [True]
+    assert len(raised) == 1 and isinstance(raised[0], VaultSealedError)
+    assert "secret/data/analytics/b" in str(raised[0])
+    assert canary not in step_error(result)
+
+
+def test_token_revoked_mid_run_is_permission_denied(own_vault: Analytics, canary: str) -> None:
+    own_vault.put("analytics/c", k=canary)
+    raised: list[BaseException] = []
+
+    def body(vault: VaultResource) -> None:
+        accessor = vault.client.auth.token.lookup_self()["data"]["accessor"]
+        own_vault.server.root().auth.token.revoke_accessor(accessor)
+        try:
+            vault.get_secret("analytics/c", "k")
+        except VaultError as e:
+            raised.append(e)
+            raise
+
+    result, _ = run_job(own_vault, body)
+    assert not result.success
+    assert len(raised) == 1 and isinstance(raised[0], VaultPermissionDeniedError)
+    assert "secret/data/analytics/c" in str(raised[0])
+
+
+def test_wrong_secret_id_is_an_auth_error_at_setup(own_vault: Analytics, tmp_path: Any) -> None:
+    bad = tmp_path / "secret_id"
+    bad.write_text("00000000-0000-0000-0000-000000000000\n")
+    approle = AppRoleAuth(role_id_file=str(own_vault.dir / "role_id"), secret_id_file=str(bad))
+    result, reached = run_job(own_vault, lambda v: None, approle=approle)
+    assert not result.success and reached == []
+    assert "VaultAuthError" in step_error(result)
+
+
+def test_secret_id_file_removed_after_read(own_vault: Analytics) -> None:
+    sid = own_vault.secret_id_file()
+    approle = AppRoleAuth(role_id_file=str(own_vault.dir / "role_id"), secret_id_file=sid, remove_secret_id_file=True)
+    result, reached = run_job(own_vault, lambda v: None, approle=approle)
+    assert result.success and reached == [True]
+    assert not os.path.exists(sid)
+    # A second login with the same file must now fail clearly.
+    result, reached = run_job(own_vault, lambda v: None, approle=approle)
+    assert not result.success and reached == []
+    assert "VaultConfigError" in step_error(result) and sid in step_error(result)
+
+
+def test_configuration_errors_are_clear() -> None:
+    from dagster import build_resources
+
+    with pytest.raises(Exception) as e:
+        with build_resources({"vault": VaultResource(url="https://127.0.0.1:1")}):
+            pass
+    assert isinstance(cause(e.value), VaultConfigError)
+    assert "no auth method" in str(cause(e.value))
+    with pytest.raises(Exception) as e:
+        with build_resources({"vault": VaultResource(url="https://127.0.0.1:1", token="t-123456", token_file="/x")}):
+            pass
+    assert isinstance(cause(e.value), VaultConfigError)
+    assert "token or token_file" in str(cause(e.value))
+
+
+def test_unreachable_is_classified_without_dagster(tmp_path: Any) -> None:
+    from servers import free_port
+
+    from dagster_vault.session import Login, VaultSession
+
+    session = VaultSession(url=f"https://127.0.0.1:{free_port()}", login=Login(token="t-123456"), retry_backoff=0.01)
+    with pytest.raises(VaultUnreachableError) as e:
+        session.open()
+    assert "auth/token/lookup-self" in str(e.value)
+    assert "t-123456" not in str(e.value)
