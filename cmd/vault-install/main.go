@@ -1,0 +1,325 @@
+// The vault-install command turns a fresh Linux host into a hardened,
+// initialised, unsealed Vault node, and converges it again on later runs.
+//
+// Usage:
+//
+//	vault-install plan   [install flags]
+//	vault-install apply  [install flags]
+//	vault-install unseal [--share-file FILE]... [connection flags] < shares
+//
+// plan prints, as one JSON document, what apply would change. apply gets a
+// verified Vault binary, lays out /usr/local/bin/vault, /etc/vault.d
+// (vault.hcl 0640), /opt/vault/data (0750), /opt/vault/tls (0700, keys 0600)
+// and /var/log/vault under --root, writes the systemd unit, starts the
+// service (--service systemd), initialises Vault with every key share and
+// the root token encrypted to a PGP key (--pgp-key, once per share) into
+// /etc/vault.d/vault-init.json (0600), and, once unsealed and given the
+// decrypted root token (--token-file), mounts KV v2 at secret/, enables two
+// audit devices and AppRole auth, applies --policies, and revokes the root
+// token (unless --keep-root). A second apply on a converged host changes
+// nothing and prints "changed": false.
+//
+// The binary comes from --binary PATH, from a HashiCorp release (--source
+// release, the default: vault_<ver>_SHA256SUMS must carry a valid signature
+// by HashiCorp's key C874 011F 0AB4 0511 0D02 1055 3436 5D94 72D7 468F, and
+// the zip must match it, before anything is unpacked or written), or from
+// the Go module proxy (--source go, through scripts/vault-binary).
+//
+// unseal reads key shares (hex or base64, one per line) from stdin or
+// --share-file and submits them until the server is unsealed. Shares are
+// never accepted as arguments and never printed.
+//
+// Output (stdout): plan and apply print {"root", "node_id", "api_addr",
+// "changes": [{"step", "action", "path", "detail"}], "changed", "vault":
+// {"reachable", "initialized", "sealed", "standby"}, "ca_cert", "init_file",
+// "next"}; unseal prints {"sealed", "progress", "threshold", "submitted"}.
+//
+// Exit status:
+//
+//	0  done (apply: converged; unseal: unsealed)
+//	1  failure, including a failed download check (nothing installed)
+//	2  usage error
+//	3  vault is sealed: unseal it (after init, a restart, or to join a cluster)
+//	4  vault is not running: start it from the written config, then apply again
+//	5  the bootstrap needs the root token (--token-file)
+//
+// Example:
+//
+//	vault-install apply --pgp-key alice.asc --pgp-key bob.asc --pgp-key carol.asc \
+//	    --key-shares 3 --key-threshold 2 --policies policies
+//	jq -r '.unseal_shares[0].encrypted_share_b64' /etc/vault.d/vault-init.json | base64 -d | gpg -dq | vault-install unseal
+//	jq -r .root_token.encrypted_b64 /etc/vault.d/vault-init.json | base64 -d | gpg -dq > /run/root-token
+//	vault-install apply --token-file /run/root-token --policies policies && shred -u /run/root-token
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/vaultpipe/vaultpipe/lib/command"
+	"github.com/vaultpipe/vaultpipe/lib/fault"
+	"github.com/vaultpipe/vaultpipe/lib/install"
+	"github.com/vaultpipe/vaultpipe/lib/install/release"
+	"github.com/vaultpipe/vaultpipe/lib/vaultclient"
+)
+
+const name = "vault-install"
+
+const (
+	exitSealed     = 3
+	exitNotRunning = 4
+	exitNeedsToken = 5
+)
+
+type installFlags struct {
+	Root string `default:"/" type:"path" help:"Install under this directory instead of / (users, ownership and systemd are then left alone)."`
+
+	Source     string `enum:"release,go" default:"release" help:"Where the binary comes from when --binary is not given: release (HashiCorp, signature-checked) or go (built from the Go module proxy)."`
+	Binary     string `type:"existingfile" help:"Install this Vault binary."`
+	Version    string `default:"1.21.1" help:"Vault version to fetch or build."`
+	Mirror     string `default:"https://releases.hashicorp.com" help:"Base URL of releases.hashicorp.com or a mirror with the same layout."`
+	TrustedKey string `type:"existingfile" hidden:"" help:"Trust this OpenPGP key instead of HashiCorp's (tests only)."`
+	Arch       string `help:"Release architecture (default: this machine's)."`
+	BuildCmd   string `name:"build-script" default:"scripts/vault-binary" help:"Script that builds Vault for --source go."`
+
+	NodeID        string   `name:"node-id" help:"Raft node id (default: the hostname)."`
+	Listen        string   `default:"0.0.0.0:8200" help:"API listener address."`
+	ClusterListen string   `default:"0.0.0.0:8201" help:"Cluster listener address."`
+	APIAddr       string   `name:"api-addr" help:"Address clients and peers use (default: https://<node id>:<port>)."`
+	ClusterAddr   string   `name:"cluster-addr" help:"Cluster address peers use."`
+	SAN           []string `name:"san" help:"Extra DNS name or IP for the server certificate (repeatable)."`
+	TLSCert       string   `name:"tls-cert" type:"existingfile" help:"Use this certificate (e.g. Let's Encrypt) instead of a local CA."`
+	TLSKey        string   `name:"tls-key" type:"existingfile" help:"Key of --tls-cert."`
+	TLSCACert     string   `name:"tls-ca-cert" type:"existingfile" help:"Issue the server certificate from this CA (share one CA across cluster nodes)."`
+	TLSCAKey      string   `name:"tls-ca-key" type:"existingfile" help:"Key of --tls-ca-cert."`
+	TLS13Only     bool     `name:"tls13-only" help:"Refuse TLS 1.2 as well (default minimum: TLS 1.2)."`
+	UI            bool     `help:"Enable the web UI."`
+	Join          []string `help:"Join the raft cluster of this https:// peer (repeatable)."`
+	JoinCACert    string   `name:"join-ca-cert" type:"existingfile" help:"CA of the peers' certificates (default: this node's CA)."`
+
+	User    string `default:"vault" help:"System user Vault runs as (created when installing as root on /)."`
+	Service string `enum:"auto,systemd,none" default:"auto" help:"Start Vault with systemd, or leave starting it to someone else (none). auto: systemd on /, else none."`
+
+	KeyShares       int           `default:"5" help:"Number of unseal key shares."`
+	KeyThreshold    int           `default:"3" help:"Shares needed to unseal."`
+	PGPKey          []string      `name:"pgp-key" type:"existingfile" help:"Public key a share is encrypted to (once per share)."`
+	RootTokenPGPKey string        `name:"root-token-pgp-key" type:"existingfile" help:"Public key the root token is encrypted to (default: the first --pgp-key)."`
+	KeepRoot        bool          `name:"keep-root" help:"Do not revoke the root token after the bootstrap."`
+	Policies        string        `type:"path" help:"policies/ directory (acl/*.hcl, approles/*.hcl) to apply at the bootstrap."`
+	SecondAudit     string        `name:"second-audit" enum:"file,syslog" default:"file" help:"Second audit device: file (audit-secondary.log) or syslog."`
+	WaitStart       time.Duration `name:"wait" default:"60s" help:"How long to wait for the service after starting it."`
+
+	Conn vaultclient.Conn `embed:""`
+	Auth vaultclient.Auth `embed:""`
+}
+
+type cli struct {
+	Plan  installFlags `cmd:"" help:"Print what apply would change, as JSON."`
+	Apply installFlags `cmd:"" help:"Converge the host: install, configure, initialise, bootstrap."`
+	Unsl  unsealFlags  `cmd:"" name:"unseal" help:"Unseal with key shares read from stdin or --share-file."`
+}
+
+type unsealFlags struct {
+	ShareFile []string         `name:"share-file" type:"existingfile" help:"File holding one or more key shares, one per line (repeatable)."`
+	Conn      vaultclient.Conn `embed:""`
+}
+
+func main() { command.Main(name, run) }
+
+func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []string) error {
+	var c cli
+	kctx, err := command.Parse(name, "Install, initialise and bootstrap a hardened Vault node. Example: vault-install plan --pgp-key alice.asc", &c, args, stdout)
+	if err != nil {
+		return err
+	}
+	switch kctx.Command() {
+	case "plan":
+		return runInstall(ctx, &c.Plan, false, stdout, stderr)
+	case "apply":
+		return runInstall(ctx, &c.Apply, true, stdout, stderr)
+	case "unseal":
+		return runUnseal(ctx, &c.Unsl, stdin, stdout)
+	}
+	return fault.Usagef("unknown command %q", kctx.Command())
+}
+
+func (f *installFlags) options() *install.Options {
+	service := f.Service
+	if service == "auto" {
+		service = "none"
+		if f.Root == "/" {
+			service = "systemd"
+		}
+	}
+	return &install.Options{
+		Root: f.Root, NodeID: f.NodeID, Listen: f.Listen, ClusterListen: f.ClusterListen,
+		APIAddr: f.APIAddr, ClusterAddr: f.ClusterAddr, SANs: f.SAN,
+		TLSCert: f.TLSCert, TLSKey: f.TLSKey, CACert: f.TLSCACert, CAKey: f.TLSCAKey,
+		TLS13Only: f.TLS13Only, UI: f.UI, Join: f.Join, JoinCACert: f.JoinCACert,
+		User: f.User, Service: service,
+		Shares: f.KeyShares, Threshold: f.KeyThreshold, PGPKeys: f.PGPKey, RootTokenPGPKey: f.RootTokenPGPKey,
+		KeepRoot: f.KeepRoot, Policies: f.Policies, SecondAudit: f.SecondAudit,
+	}
+}
+
+func runInstall(ctx context.Context, f *installFlags, apply bool, stdout, stderr io.Writer) error {
+	o := f.options()
+	if err := o.Validate(); err != nil {
+		return fault.Usagef("%v", err)
+	}
+	tmp, err := os.MkdirTemp("", "vault-install-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	if err := resolveBinary(ctx, f, o, apply, tmp, stderr); err != nil {
+		return err
+	}
+	conn := f.Conn
+	if conn.Address == "https://127.0.0.1:8200" && os.Getenv("VAULT_ADDR") == "" {
+		// Not set by the operator: talk to the listener this run configures.
+		if _, port, err := net.SplitHostPort(f.Listen); err == nil {
+			conn.Address = "https://127.0.0.1:" + port
+		}
+	}
+	if conn.CACert == "" && conn.CAPath == "" && f.TLSCert == "" {
+		conn.CACert = o.Path(install.Layout.ExportedCA)
+	}
+	hasToken := os.Getenv("VAULT_TOKEN") != "" || f.Auth.TokenFile != "" || f.Auth.RoleIDFile != ""
+	r := &install.Runner{
+		Opts:      o,
+		HasToken:  hasToken,
+		Log:       stderr,
+		WaitStart: f.WaitStart,
+		Connect: func(ctx context.Context) (*vaultclient.Client, error) {
+			return vaultclient.New(ctx, vaultclient.Flags{Conn: conn, Auth: f.Auth}, vaultclient.Options{NoAuth: !hasToken})
+		},
+	}
+	var rep *install.Report
+	if apply {
+		rep, err = r.Apply(ctx)
+	} else {
+		rep, err = r.Plan(ctx)
+	}
+	if rep != nil {
+		out, _ := json.MarshalIndent(rep, "", "  ")
+		fmt.Fprintf(stdout, "%s\n", out)
+		if apply && err == nil && !rep.Changed {
+			fmt.Fprintf(stderr, "%s: nothing to change: the host is converged\n", name)
+		}
+	}
+	var p *install.Pending
+	if errors.As(err, &p) {
+		code := map[string]int{"start": exitNotRunning, "unseal": exitSealed, "bootstrap": exitNeedsToken}[p.Next]
+		return fault.WithCode(code, err)
+	}
+	return err
+}
+
+// resolveBinary picks the binary to install; for a release it downloads
+// and verifies it into tmp before anything under --root is touched.
+func resolveBinary(ctx context.Context, f *installFlags, o *install.Options, apply bool, tmp string, stderr io.Writer) error {
+	if f.Binary != "" {
+		o.Binary, o.BinaryFrom = f.Binary, "copy of "+f.Binary
+		return nil
+	}
+	installed := o.Path(install.Layout.Binary)
+	if v, err := exec.CommandContext(ctx, installed, "version").Output(); err == nil && strings.HasPrefix(string(v), "Vault v"+f.Version+" ") {
+		return nil // the wanted version is in place
+	}
+	switch f.Source {
+	case "go":
+		o.BinaryFrom = "build of github.com/hashicorp/vault@v" + f.Version + " (" + f.BuildCmd + ")"
+		if !apply {
+			return nil
+		}
+		cmd := exec.CommandContext(ctx, f.BuildCmd)
+		cmd.Env = append(os.Environ(), "VAULT_VERSION="+f.Version, "VAULT_BINARY=", "VAULT_FLAVOR=vault")
+		cmd.Stderr = stderr
+		out, err := cmd.Output()
+		if err != nil {
+			return fmt.Errorf("building vault with %s: %w", f.BuildCmd, err)
+		}
+		o.Binary = strings.TrimSpace(string(out))
+		return nil
+	default:
+		keyring := release.HashiCorpKeyring()
+		if f.TrustedKey != "" {
+			data, err := os.ReadFile(f.TrustedKey)
+			if err != nil {
+				return err
+			}
+			if keyring, err = release.Keyring(data); err != nil {
+				return fault.New(fault.BadInput, "reading trusted key", f.TrustedKey, err)
+			}
+		}
+		src := &release.Source{BaseURL: f.Mirror, Version: f.Version, OS: "linux", Arch: f.Arch, Keyring: keyring}
+		if src.Arch == "" {
+			src.Arch = runtime.GOARCH
+		}
+		o.BinaryFrom = "verified release " + strings.TrimSuffix(f.Mirror, "/") + "/vault/" + f.Version + "/" + src.ZipName()
+		if !apply {
+			return nil
+		}
+		fmt.Fprintf(stderr, "%s: downloading and verifying %s\n", name, src.ZipName())
+		dest := filepath.Join(tmp, "vault")
+		if err := src.Fetch(ctx, tmp, dest); err != nil {
+			var re *release.Error
+			if errors.As(err, &re) {
+				return &fault.Error{Kind: fault.BadInput, Err: err, Hint: "nothing was installed; check --mirror and --version, and never bypass a failed check"}
+			}
+			return err
+		}
+		o.Binary = dest
+		return nil
+	}
+}
+
+func runUnseal(ctx context.Context, f *unsealFlags, stdin io.Reader, stdout io.Writer) error {
+	var shares []string
+	if len(f.ShareFile) == 0 {
+		s, err := install.ReadShares(stdin, "stdin")
+		if err != nil {
+			return fault.New(fault.BadInput, "", "", err)
+		}
+		shares = s
+	}
+	for _, p := range f.ShareFile {
+		fh, err := os.Open(p)
+		if err != nil {
+			return err
+		}
+		s, err := install.ReadShares(fh, p)
+		fh.Close()
+		if err != nil {
+			return fault.New(fault.BadInput, "", "", err)
+		}
+		shares = append(shares, s...)
+	}
+	vc, err := vaultclient.New(ctx, vaultclient.Flags{Conn: f.Conn}, vaultclient.Options{NoAuth: true})
+	if err != nil {
+		return err
+	}
+	res, err := install.Unseal(ctx, vc, shares)
+	if res != nil {
+		out, _ := json.MarshalIndent(res, "", "  ")
+		fmt.Fprintf(stdout, "%s\n", out)
+	}
+	if err != nil {
+		return err
+	}
+	if res.Sealed {
+		return fault.WithCode(exitSealed, fmt.Errorf("still sealed: %d of %d shares submitted", res.Progress, res.Threshold))
+	}
+	return nil
+}

@@ -1,0 +1,110 @@
+// Package config renders a Vault server configuration (vault.hcl) for one
+// raft node with hclwrite, so that every value is quoted and escaped by the
+// HCL writer rather than pasted into a template.
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2/hclwrite"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// Server describes one node.
+type Server struct {
+	NodeID        string
+	DataDir       string // raft storage path
+	Listen        string // host:port of the API listener
+	ClusterListen string // host:port of the cluster listener
+	APIAddr       string // https URL clients and peers use
+	ClusterAddr   string // https URL of the cluster port
+	TLSCertFile   string
+	TLSKeyFile    string
+	TLS13Only     bool
+	UI            bool
+	// Join lists peers to join (retry_join); each trusts JoinCACertFile.
+	Join           []string
+	JoinCACertFile string
+	// PluginDir is optional.
+	PluginDir string
+}
+
+// Validate checks what Render cannot fix up.
+func (s *Server) Validate() error {
+	if s.NodeID == "" || strings.ContainsAny(s.NodeID, " \t\n\"") {
+		return fmt.Errorf("node id %q: want a non-empty word", s.NodeID)
+	}
+	for _, hp := range []struct{ name, v string }{{"listen", s.Listen}, {"cluster listen", s.ClusterListen}} {
+		if _, _, err := net.SplitHostPort(hp.v); err != nil {
+			return fmt.Errorf("%s address %q: want host:port", hp.name, hp.v)
+		}
+	}
+	for _, u := range append([]string{s.APIAddr, s.ClusterAddr}, s.Join...) {
+		p, err := url.Parse(u)
+		if err != nil || p.Scheme != "https" || p.Host == "" {
+			return fmt.Errorf("address %q: want an https:// URL", u)
+		}
+	}
+	if s.DataDir == "" || s.TLSCertFile == "" || s.TLSKeyFile == "" {
+		return fmt.Errorf("data dir, TLS certificate and key are required")
+	}
+	if len(s.Join) > 0 && s.JoinCACertFile == "" {
+		return fmt.Errorf("joining peers needs the CA certificate that signed their TLS certificates")
+	}
+	return nil
+}
+
+// Render returns the HCL text of s.
+func Render(s Server) ([]byte, error) {
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	f := hclwrite.NewEmptyFile()
+	root := f.Body()
+
+	storage := root.AppendNewBlock("storage", []string{"raft"}).Body()
+	storage.SetAttributeValue("path", cty.StringVal(s.DataDir))
+	storage.SetAttributeValue("node_id", cty.StringVal(s.NodeID))
+	for _, peer := range s.Join {
+		j := storage.AppendNewBlock("retry_join", nil).Body()
+		j.SetAttributeValue("leader_api_addr", cty.StringVal(peer))
+		j.SetAttributeValue("leader_ca_cert_file", cty.StringVal(s.JoinCACertFile))
+	}
+	root.AppendNewline()
+
+	l := root.AppendNewBlock("listener", []string{"tcp"}).Body()
+	l.SetAttributeValue("address", cty.StringVal(s.Listen))
+	l.SetAttributeValue("cluster_address", cty.StringVal(s.ClusterListen))
+	l.SetAttributeValue("tls_cert_file", cty.StringVal(s.TLSCertFile))
+	l.SetAttributeValue("tls_key_file", cty.StringVal(s.TLSKeyFile))
+	minVersion := "tls12"
+	if s.TLS13Only {
+		minVersion = "tls13"
+	}
+	l.SetAttributeValue("tls_min_version", cty.StringVal(minVersion))
+	// Metrics stay behind a token; Prometheus scrapes with one.
+	lt := l.AppendNewBlock("telemetry", nil).Body()
+	lt.SetAttributeValue("unauthenticated_metrics_access", cty.False)
+	root.AppendNewline()
+
+	root.SetAttributeValue("api_addr", cty.StringVal(s.APIAddr))
+	root.SetAttributeValue("cluster_addr", cty.StringVal(s.ClusterAddr))
+	// Raft storage is memory-mapped: mlock would pin the whole database in
+	// RAM, so HashiCorp's raft guidance is to disable it and turn swap off.
+	root.SetAttributeValue("disable_mlock", cty.True)
+	root.SetAttributeValue("ui", cty.BoolVal(s.UI))
+	root.SetAttributeValue("log_level", cty.StringVal("info"))
+	if s.PluginDir != "" {
+		root.SetAttributeValue("plugin_directory", cty.StringVal(s.PluginDir))
+	}
+	root.AppendNewline()
+
+	t := root.AppendNewBlock("telemetry", nil).Body()
+	t.SetAttributeValue("prometheus_retention_time", cty.StringVal("24h"))
+	t.SetAttributeValue("disable_hostname", cty.True)
+
+	return hclwrite.Format(f.Bytes()), nil
+}

@@ -1,0 +1,84 @@
+package config_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+
+	"github.com/vaultpipe/vaultpipe/lib/install/config"
+)
+
+func base() config.Server {
+	return config.Server{
+		NodeID: "vault-1", DataDir: "/opt/vault/data", Listen: "0.0.0.0:8200", ClusterListen: "0.0.0.0:8201",
+		APIAddr: "https://vault.example.com:8200", ClusterAddr: "https://10.0.0.1:8201",
+		TLSCertFile: "/opt/vault/tls/server.pem", TLSKeyFile: "/opt/vault/tls/server-key.pem",
+	}
+}
+
+func TestRenderParsesBack(t *testing.T) {
+	s := base()
+	s.Join = []string{"https://10.0.0.2:8200", "https://10.0.0.3:8200"}
+	s.JoinCACertFile = "/opt/vault/tls/ca.pem"
+	s.NodeID = `n"1`
+	if _, err := config.Render(s); err == nil {
+		t.Fatalf("Render(node id with a quote) = nil error")
+	}
+	s.NodeID = "vault-1"
+	out, err := config.Render(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, diags := hclsyntax.ParseConfig(out, "vault.hcl", hcl.InitialPos)
+	if diags.HasErrors() {
+		t.Fatalf("rendered config does not parse: %v\n%s", diags, out)
+	}
+	body := f.Body.(*hclsyntax.Body)
+	var joins int
+	for _, b := range body.Blocks {
+		if b.Type == "storage" {
+			for _, j := range b.Body.Blocks {
+				if j.Type == "retry_join" {
+					joins++
+				}
+			}
+		}
+	}
+	if joins != 2 {
+		t.Fatalf("retry_join blocks = %d; want 2\n%s", joins, out)
+	}
+	for _, want := range []string{`tls_min_version = "tls12"`, `disable_mlock = true`, `ui            = false`, `prometheus_retention_time = "24h"`} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("rendered config lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestRenderTLS13AndUI(t *testing.T) {
+	s := base()
+	s.TLS13Only, s.UI = true, true
+	out, err := config.Render(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(out), `tls_min_version = "tls13"`) || !strings.Contains(string(out), "= true") {
+		t.Fatalf("Render(TLS13Only, UI) =\n%s", out)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	for name, mod := range map[string]func(*config.Server){
+		"http api addr":   func(s *config.Server) { s.APIAddr = "http://x:8200" },
+		"listen no port":  func(s *config.Server) { s.Listen = "0.0.0.0" },
+		"join without ca": func(s *config.Server) { s.Join = []string{"https://p:8200"} },
+		"empty node id":   func(s *config.Server) { s.NodeID = "" },
+	} {
+		s := base()
+		mod(&s)
+		if err := s.Validate(); err == nil {
+			t.Errorf("Validate(%s) = nil; want an error", name)
+		}
+	}
+}

@@ -1,0 +1,202 @@
+package install_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vaultpipe/vaultpipe/lib/install"
+	"github.com/vaultpipe/vaultpipe/lib/vaultclient"
+)
+
+func TestSystemdUnitFileIsTheRenderedUnit(t *testing.T) {
+	want := install.DefaultUnit.Render()
+	got, err := os.ReadFile("../../systemd/vault.service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("systemd/vault.service differs from install.DefaultUnit.Render(); regenerate it:\n%s", want)
+	}
+	for _, d := range []string{"User=vault", "ProtectSystem=full", "ProtectHome=yes", "PrivateTmp=yes", "PrivateDevices=yes",
+		"NoNewPrivileges=yes", "CapabilityBoundingSet=CAP_IPC_LOCK", "LimitCORE=0", "MemorySwapMax=0", "LimitNOFILE=",
+		"Restart=on-failure", "ExecReload=/bin/kill --signal HUP $MAINPID"} {
+		if !bytes.Contains(want, []byte(d+"\n")) && !bytes.Contains(want, []byte(d)) {
+			t.Errorf("unit lacks %s", d)
+		}
+	}
+}
+
+// testOptions returns options for an unprivileged install under a fresh root.
+func testOptions(t *testing.T, binary string) *install.Options {
+	o := &install.Options{
+		Root: t.TempDir(), Binary: binary, BinaryFrom: "test", NodeID: "node-a",
+		Listen: "127.0.0.1:18200", ClusterListen: "127.0.0.1:18201",
+		Service: "none", Shares: 1, Threshold: 1, SecondAudit: "file",
+	}
+	if err := o.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
+func stubBinary(t *testing.T) string {
+	p := filepath.Join(t.TempDir(), "vault")
+	if err := os.WriteFile(p, []byte("#!/bin/sh\nexit 0\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// unreachable connects to a port nothing listens on.
+func unreachable(o *install.Options) func(context.Context) (*vaultclient.Client, error) {
+	return func(ctx context.Context) (*vaultclient.Client, error) {
+		return vaultclient.New(ctx, vaultclient.Flags{Conn: vaultclient.Conn{Address: "https://127.0.0.1:1", CACert: o.Path(install.Layout.ExportedCA), Timeout: vaultclient.Duration(2 * time.Second)}}, vaultclient.Options{NoAuth: true})
+	}
+}
+
+func TestApplyLaysOutFilesWithModesAndConverges(t *testing.T) {
+	o := testOptions(t, stubBinary(t))
+	r := &install.Runner{Opts: o, Connect: unreachable(o)}
+	ctx := context.Background()
+	plan, err := r.Plan(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !plan.Changed || len(plan.Changes) < 10 {
+		t.Fatalf("Plan(empty root) = %d changes; want every file and directory", len(plan.Changes))
+	}
+	entries, _ := os.ReadDir(o.Root)
+	if len(entries) != 0 {
+		t.Fatalf("Plan wrote into the root: %v", entries)
+	}
+	_, err = r.Apply(ctx)
+	var p *install.Pending
+	if !errors.As(err, &p) || p.Next != "start" {
+		t.Fatalf("Apply(no server) = %v; want a pending start", err)
+	}
+	for path, mode := range map[string]os.FileMode{
+		install.Layout.Config:     0o640,
+		install.Layout.ConfigDir:  0o750,
+		install.Layout.DataDir:    0o750,
+		install.Layout.TLSDir:     0o700,
+		install.Layout.ServerKey:  0o600,
+		install.Layout.CAKey:      0o600,
+		install.Layout.LogDir:     0o750,
+		install.Layout.Binary:     0o755,
+		install.Layout.Unit:       0o644,
+		install.Layout.ExportedCA: 0o644,
+	} {
+		fi, err := os.Stat(o.Path(path))
+		if err != nil {
+			t.Errorf("%s: %v", path, err)
+			continue
+		}
+		if fi.Mode().Perm() != mode {
+			t.Errorf("mode of %s = %#o; want %#o", path, fi.Mode().Perm(), mode)
+		}
+	}
+	cfg, _ := os.ReadFile(o.Path(install.Layout.Config))
+	if !strings.Contains(string(cfg), o.Path(install.Layout.DataDir)) {
+		t.Errorf("config does not point at the data dir under the root:\n%s", cfg)
+	}
+	again, err := r.Plan(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range again.Changes {
+		if c.Step != "service" {
+			t.Errorf("Plan after Apply still wants %+v", c)
+		}
+	}
+	// A changed option shows up as exactly that change.
+	o.TLS13Only = true
+	changed, err := r.Plan(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(changed.Changes) != 2 || changed.Changes[0].Step != "config" || changed.Changes[0].Action != "update" {
+		t.Fatalf("Plan(--tls13-only) = %+v; want a config update (and the server check)", changed.Changes)
+	}
+}
+
+func TestInstalledUnitPassesSystemdAnalyzeVerify(t *testing.T) {
+	sa, err := exec.LookPath("systemd-analyze")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("systemd-analyze is missing: install Debian's systemd package")
+		}
+		t.Skip("systemd-analyze not installed")
+	}
+	o := testOptions(t, stubBinary(t))
+	r := &install.Runner{Opts: o, Connect: unreachable(o)}
+	r.Apply(context.Background())
+	out, err := exec.Command(sa, "verify", o.Path(install.Layout.Unit)).CombinedOutput()
+	if err != nil {
+		t.Fatalf("systemd-analyze verify: %v\n%s", err, out)
+	}
+	// And a broken unit is caught: the check can fail.
+	bad := filepath.Join(t.TempDir(), "vault.service")
+	unit := install.Unit{Binary: "/nonexistent/vault", Config: o.Path(install.Layout.Config), User: "vault"}
+	os.WriteFile(bad, unit.Render(), 0o644)
+	if out, err := exec.Command(sa, "verify", bad).CombinedOutput(); err == nil {
+		t.Fatalf("systemd-analyze verify accepted a unit whose binary is missing:\n%s", out)
+	}
+}
+
+func TestValidateRejects(t *testing.T) {
+	for name, mod := range map[string]func(*install.Options){
+		"threshold above shares": func(o *install.Options) { o.Shares, o.Threshold = 3, 4 },
+		"threshold 1 of 5":       func(o *install.Options) { o.Shares, o.Threshold = 5, 1 },
+		"relative root":          func(o *install.Options) { o.Root = "root" },
+		"systemd under a root":   func(o *install.Options) { o.Service = "systemd" },
+		"cert without key":       func(o *install.Options) { o.TLSCert = "x.pem" },
+		"join over http":         func(o *install.Options) { o.Join = []string{"http://peer:8200"} },
+	} {
+		o := &install.Options{Root: "/tmp/x", NodeID: "n", Listen: "127.0.0.1:8200", ClusterListen: "127.0.0.1:8201",
+			Service: "none", Shares: 5, Threshold: 3, SecondAudit: "file"}
+		mod(o)
+		if err := o.Validate(); err == nil {
+			t.Errorf("Validate(%s) = nil; want an error", name)
+		}
+	}
+}
+
+func TestReadShares(t *testing.T) {
+	in := "# holder alice\n" + strings.Repeat("ab", 16) + "\n\n  " + strings.Repeat("QUJD", 8) + "==  \n"
+	got, err := install.ReadShares(strings.NewReader(in), "stdin")
+	if err != nil || len(got) != 2 || got[1] != strings.Repeat("QUJD", 8)+"==" {
+		t.Fatalf("ReadShares(good) = %q, %v", got, err)
+	}
+	secret := "not a share; it has spaces and is long enough"
+	_, err = install.ReadShares(strings.NewReader(strings.Repeat("ab", 16)+"\n"+secret+"\n"), "stdin")
+	if err == nil || !strings.Contains(err.Error(), "line 2") || strings.Contains(err.Error(), secret) {
+		t.Fatalf("ReadShares(bad line 2) = %v; want an error naming line 2 without its content", err)
+	}
+}
+
+func FuzzReadShares(f *testing.F) {
+	f.Add([]byte(strings.Repeat("ab", 16) + "\n"))
+	f.Add([]byte("# c\n\n" + strings.Repeat("QUJD", 11) + "=\r\n"))
+	f.Add([]byte("short\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		shares, err := install.ReadShares(bytes.NewReader(data), "fuzz")
+		if err != nil {
+			if strings.Contains(err.Error(), string(data)) && len(data) > 16 {
+				t.Fatalf("error echoes the input")
+			}
+			return
+		}
+		for _, s := range shares {
+			if len(s) < 16 || strings.ContainsAny(s, " \t\n#") {
+				t.Fatalf("ReadShares accepted %q", s)
+			}
+		}
+	})
+}
