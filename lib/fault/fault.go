@@ -114,15 +114,20 @@ var table = map[Kind]entry{
 	BadInput:      {ExitFailure, ""},
 }
 
-// Hint returns the hint for err, or "".
+// Hint returns the hint for err: the first one attached anywhere in its
+// chain, else the table's hint for its kind, else "".
 func Hint(err error) string {
-	var fe *Error
-	if errors.As(err, &fe) && fe.Hint != "" {
-		return fe.Hint
-	}
-	var ce *codeError
-	if errors.As(err, &ce) && ce.hint != "" {
-		return ce.hint
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		switch x := e.(type) {
+		case *Error:
+			if x.Hint != "" {
+				return x.Hint
+			}
+		case *codeError:
+			if x.hint != "" {
+				return x.hint
+			}
+		}
 	}
 	return table[KindOf(err)].hint
 }

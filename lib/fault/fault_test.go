@@ -38,6 +38,9 @@ func TestHint(t *testing.T) {
 	if h := Hint(WithHint(errors.New("x"), "custom")); h != "custom" {
 		t.Errorf("Hint(WithHint(plain)) = %q; want custom", h)
 	}
+	if h := Hint(WithCode(3, WithHint(errors.New("x"), "inner"))); h != "inner" {
+		t.Errorf("Hint(WithCode(WithHint)) = %q; want inner", h)
+	}
 	if h := Hint(errors.New("x")); h != "" {
 		t.Errorf("Hint(plain) = %q; want none", h)
 	}

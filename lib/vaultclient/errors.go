@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/hashicorp/vault/api"
 
@@ -32,6 +33,25 @@ func Classify(err error, op, path string) error {
 	}
 	kind, cause := classify(err)
 	return &fault.Error{Kind: kind, Op: op, Path: path, Err: cause}
+}
+
+// Classify is like the package-level Classify, and tells an uninitialised
+// server (which answers every request as sealed) from a sealed one by asking
+// sys/init.
+func (c *Client) Classify(err error, op, path string) error {
+	err = Classify(err, op, path)
+	var fe *fault.Error
+	if !errors.As(err, &fe) || fe.Kind != fault.Sealed {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if inited, ierr := c.Sys().InitStatusWithContext(ctx); ierr == nil && !inited {
+		cp := *fe
+		cp.Kind, cp.Err = fault.Uninitialized, errors.New("vault is not initialized")
+		return &cp
+	}
+	return err
 }
 
 func classify(err error) (fault.Kind, error) {

@@ -16,7 +16,7 @@ import (
 func (c *Client) Read(ctx context.Context, path string) (*api.Secret, error) {
 	s, err := c.Logical().ReadWithContext(ctx, path)
 	if err != nil {
-		return nil, Classify(err, "reading", path)
+		return nil, c.Classify(err, "reading", path)
 	}
 	if s == nil {
 		return nil, fault.New(fault.NotFound, "reading", path, errors.New("not found"))
@@ -27,20 +27,20 @@ func (c *Client) Read(ctx context.Context, path string) (*api.Secret, error) {
 // Write writes data to path.
 func (c *Client) Write(ctx context.Context, path string, data map[string]any) (*api.Secret, error) {
 	s, err := c.Logical().WriteWithContext(ctx, path, data)
-	return s, Classify(err, "writing", path)
+	return s, c.Classify(err, "writing", path)
 }
 
 // Delete deletes path.
 func (c *Client) Delete(ctx context.Context, path string) error {
 	_, err := c.Logical().DeleteWithContext(ctx, path)
-	return Classify(err, "deleting", path)
+	return c.Classify(err, "deleting", path)
 }
 
 // List lists the keys under path; a missing path gives no keys.
 func (c *Client) List(ctx context.Context, path string) ([]string, error) {
 	s, err := c.Logical().ListWithContext(ctx, path)
 	if err != nil {
-		return nil, Classify(err, "listing", path)
+		return nil, c.Classify(err, "listing", path)
 	}
 	if s == nil || s.Data == nil {
 		return nil, nil
@@ -97,7 +97,7 @@ func (kv *KV) Get(ctx context.Context, path string, version int) (*Secret, error
 		s, err = kv.c.KVv2(kv.Mount).Get(ctx, path)
 	}
 	if err != nil {
-		return nil, Classify(err, "reading secret", op)
+		return nil, kv.c.Classify(err, "reading secret", op)
 	}
 	if s == nil || s.Data == nil {
 		return nil, fault.New(fault.NotFound, "reading secret", op, errors.New("version deleted or destroyed"))
@@ -126,7 +126,7 @@ func (kv *KV) Put(ctx context.Context, path string, data map[string]any, cas int
 	}
 	s, err := kv.c.KVv2(kv.Mount).Put(ctx, path, data, opts...)
 	if err != nil {
-		return 0, Classify(err, "writing secret", kv.logical("data", path))
+		return 0, kv.c.Classify(err, "writing secret", kv.logical("data", path))
 	}
 	if s == nil || s.VersionMetadata == nil {
 		return 0, nil
@@ -157,7 +157,7 @@ type Version struct {
 func (kv *KV) Metadata(ctx context.Context, path string) (*Metadata, error) {
 	m, err := kv.c.KVv2(kv.Mount).GetMetadata(ctx, path)
 	if err != nil {
-		return nil, Classify(err, "reading metadata of", kv.logical("metadata", path))
+		return nil, kv.c.Classify(err, "reading metadata of", kv.logical("metadata", path))
 	}
 	out := &Metadata{
 		Path:           path,
@@ -172,7 +172,7 @@ func (kv *KV) Metadata(ctx context.Context, path string) (*Metadata, error) {
 	}
 	vs, err := kv.c.KVv2(kv.Mount).GetVersionsAsList(ctx, path)
 	if err != nil {
-		return nil, Classify(err, "reading versions of", kv.logical("metadata", path))
+		return nil, kv.c.Classify(err, "reading versions of", kv.logical("metadata", path))
 	}
 	for _, v := range vs {
 		out.Versions = append(out.Versions, Version{Version: v.Version, CreatedTime: v.CreatedTime, DeletionTime: v.DeletionTime, Destroyed: v.Destroyed})
@@ -187,7 +187,7 @@ func (kv *KV) PatchCustomMetadata(ctx context.Context, path string, custom map[s
 		m[k] = v
 	}
 	err := kv.c.KVv2(kv.Mount).PatchMetadata(ctx, path, api.KVMetadataPatchInput{CustomMetadata: m})
-	return Classify(err, "writing metadata of", kv.logical("metadata", path))
+	return kv.c.Classify(err, "writing metadata of", kv.logical("metadata", path))
 }
 
 // List lists the keys directly under path ("" for the mount's root).

@@ -7,7 +7,8 @@
 // VAULT_TOKEN, from --token-file, or from an AppRole login whose role_id and
 // secret_id are read from files; never from argv.
 //
-// Every error a Client returns is a *fault.Error classified by Classify, so
+// Every error a Client returns is a *fault.Error classified by (*Client).Classify
+// (use it for raw api calls too: it tells uninitialised from sealed), so
 // binaries map it to exit codes and hints in one place (lib/fault).
 package vaultclient
 
@@ -216,7 +217,7 @@ func (c *Client) LoginAppRole(ctx context.Context, mount, roleID, secretID strin
 	path := "auth/" + strings.Trim(mount, "/") + "/login"
 	sec, err := c.Logical().WriteWithContext(ctx, path, map[string]any{"role_id": roleID, "secret_id": secretID})
 	if err != nil {
-		return Classify(err, "logging in at", path)
+		return c.Classify(err, "logging in at", path)
 	}
 	if sec == nil || sec.Auth == nil || sec.Auth.ClientToken == "" {
 		return fault.New(fault.Denied, "logging in at", path, errors.New("no token in the response"))
@@ -234,7 +235,7 @@ func (c *Client) Close(ctx context.Context) error {
 	err := c.Auth().Token().RevokeSelfWithContext(ctx, "")
 	c.ClearToken()
 	c.ownToken = false
-	return Classify(err, "revoking token", "")
+	return c.Classify(err, "revoking token", "")
 }
 
 // readSecretFile reads a small credential file and trims surrounding
