@@ -1,0 +1,260 @@
+// The env-import command moves the values of .env files into Vault KV v2
+// and rewrites the files to hold references to them instead.
+//
+// Usage:
+//
+//	env-import plan  [selection and mapping flags] [--from-scan] [FILE...]
+//	env-import apply [selection and mapping flags] [--from-scan] [FILE...] [--rewrite | --remove] [--keep-backup]
+//	env-import apply --plan PLAN.json [--rewrite | --remove] [--keep-backup]
+//
+// plan reads the files (strictly: see docs/dotenv-grammar.md) and Vault, and
+// prints what apply would do for each key: create, update, unchanged,
+// conflict or skip, with the target path, the version it saw, and the
+// value's length and a short HMAC under a key made for this run (never the
+// value). It writes nothing.
+//
+// apply carries out a fresh plan, or the plan file given with --plan (then a
+// key whose secret moved on since, or whose .env value changed length, is a
+// conflict and is not written). Writes use check-and-set: a field is created
+// only where it does not exist yet, replaced only with --update and only
+// against the version the plan saw, and every secret is read back at the
+// version written and compared. A concurrent writer makes its keys conflict;
+// the others proceed. With --rewrite each verified value in the .env becomes
+// a reference (vault:secret/data/app/prod#DB_PASSWORD, see
+// docs/references.md), with --remove its line goes; the file is replaced
+// atomically, after a 0600 backup that is removed once the rewritten file
+// has been read back and every reference resolved to the original value.
+// Nothing is rewritten after a failure. Re-running is safe: values Vault
+// already holds are "unchanged" and cost no new version; references are
+// skipped.
+//
+// Mapping: each file goes to --path (default "{app}/{env}") under --mount:
+// {app} is the file's directory name (or --app), {env} comes from the file
+// name (.env.prod or prod.env: prod; .env: default) or --env; --map
+// FILE=PATH sets one file's path. --layout file stores a file as one secret
+// with a field per key; --layout key stores each key as its own secret
+// PATH/KEY with the field "value". --rename OLD=NEW renames a key in Vault.
+// --only and --skip select keys by glob. --from-scan reads env-scan's JSON
+// lines on stdin and imports the keys of its "dotenv" findings.
+//
+// Output (stdout, one JSON document): {"format", "items": [{"file", "line",
+// "key", "mount", "path", "field", "ref", "action", "reason", "version",
+// "value_length", "value_hmac", and after apply "status" (created, updated,
+// unchanged, conflict, skipped, failed, not_attempted), "written_version",
+// "verified", "file_change" (reference, removed)}], "summary": {action or
+// status: count}, "files": [{"file", "change", "keys", "backup"}]}. Warnings
+// (values with $VAR syntax, kept literally) go to stderr.
+//
+// Exit status:
+//
+//	0  done (plan: nothing in conflict)
+//	1  failure: unreadable or malformed input, Vault unreachable, a read-back mismatch
+//	2  usage error
+//	3  some keys are in conflict (the others were done); see the report
+//	4  Vault is sealed; nothing was written or rewritten
+//	5  permission denied; nothing was rewritten
+//
+// Example:
+//
+//	env-scan . | env-import plan --from-scan --app shop > plan.json
+//	jq '.items[] | select(.action != "unchanged") | {key, action, path}' plan.json
+//	env-import apply --plan plan.json --rewrite
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/vaultpipe/vaultpipe/lib/command"
+	"github.com/vaultpipe/vaultpipe/lib/fault"
+	"github.com/vaultpipe/vaultpipe/lib/importer"
+	"github.com/vaultpipe/vaultpipe/lib/vaultclient"
+)
+
+const name = "env-import"
+
+const (
+	exitConflict = 3
+	exitSealed   = 4
+	exitDenied   = 5
+)
+
+type selection struct {
+	Files    []string `arg:"" optional:"" name:"file" help:".env files to import."`
+	FromScan bool     `name:"from-scan" help:"Read env-scan JSON lines on stdin and import the keys of its dotenv findings."`
+	Mount    string   `default:"secret" help:"Mount of the KV v2 engine."`
+	Path     string   `name:"path" default:"{app}/{env}" help:"Vault path of each file; {app} and {env} are replaced."`
+	App      string   `help:"Value of {app} (default: the name of the file's directory)."`
+	Env      string   `help:"Value of {env} (default: from the file name; .env gives 'default')."`
+	Map      []string `sep:"none" placeholder:"FILE=PATH" help:"Vault path of one file (repeatable)."`
+	Layout   string   `default:"file" enum:"file,key" help:"file: one secret per file, a field per key; key: one secret per key (PATH/KEY, field 'value')."`
+	Rename   []string `sep:"none" placeholder:"OLD=NEW" help:"Store key OLD under the name NEW (repeatable)."`
+	Only     []string `sep:"none" placeholder:"GLOB" help:"Import only keys matching GLOB (repeatable)."`
+	Skip     []string `sep:"none" placeholder:"GLOB" help:"Leave keys matching GLOB alone (repeatable)."`
+	Update   bool     `help:"Replace fields that hold another value (default: create only)."`
+	Parallel int      `name:"concurrency" default:"8" help:"Requests in flight."`
+}
+
+type planCmd struct {
+	selection
+}
+
+type applyCmd struct {
+	selection
+	Plan       string `name:"plan" placeholder:"FILE" help:"Carry out this plan (printed by env-import plan) instead of planning afresh."`
+	Rewrite    bool   `xor:"rewrite" help:"Replace each verified value in its .env file with a vault: reference."`
+	Remove     bool   `xor:"rewrite" help:"Remove each verified key from its .env file."`
+	KeepBackup bool   `name:"keep-backup" help:"Keep the 0600 copy of each rewritten file."`
+}
+
+type cli struct {
+	Plan  planCmd  `cmd:"" help:"Print what apply would do, as JSON."`
+	Apply applyCmd `cmd:"" help:"Write the values to Vault, verify them, and optionally rewrite the files."`
+
+	Vault vaultclient.Flags `embed:""`
+}
+
+func main() { command.Main(name, run) }
+
+func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []string) error {
+	var c cli
+	kctx, err := command.Parse(name, "Move .env values into Vault KV v2 and rewrite the files to references.\n\nExample: env-scan . | env-import plan --from-scan > plan.json && env-import apply --plan plan.json --rewrite", &c, args, stdout)
+	if err != nil {
+		return err
+	}
+	apply := strings.HasPrefix(kctx.Command(), "apply")
+	sel := c.Plan.selection
+	if apply {
+		sel = c.Apply.selection
+	}
+
+	var (
+		sources []importer.Source
+		targets importer.Targeter
+		plan    *importer.Document
+		opts    = importer.Options{Only: sel.Only, Skip: sel.Skip, Update: sel.Update, Concurrency: sel.Parallel}
+	)
+	if apply && c.Apply.Plan != "" {
+		if len(sel.Files) > 0 || sel.FromScan {
+			return fault.Usagef("--plan carries out a saved plan: give no files and no --from-scan")
+		}
+		f, err := os.Open(c.Apply.Plan)
+		if err != nil {
+			return fault.New(fault.Usage, "reading the plan", c.Apply.Plan, errors.Unwrap(err))
+		}
+		plan, err = importer.ReadPlan(f)
+		f.Close()
+		if err != nil {
+			return fault.New(fault.BadInput, "", c.Apply.Plan, err)
+		}
+		sources, targets = plan.Sources(), plan
+		opts.Only, opts.Skip = nil, nil
+	} else {
+		m, err := mapping(sel)
+		if err != nil {
+			return err
+		}
+		targets = m
+		for _, f := range sel.Files {
+			sources = append(sources, importer.Source{File: f})
+		}
+		if sel.FromScan {
+			fromScan, err := importer.ReadScan(stdin)
+			if err != nil {
+				return fault.New(fault.BadInput, "", "", err)
+			}
+			sources = append(sources, fromScan...)
+		}
+		if len(sources) == 0 && !sel.FromScan {
+			return fault.Usagef("no .env files given (and no --from-scan)")
+		}
+	}
+
+	batch, err := importer.Load(sources, targets, opts)
+	if err != nil {
+		return err
+	}
+	for _, w := range batch.Warnings {
+		fmt.Fprintf(stderr, "%s: warning: %s\n", name, w)
+	}
+	vc, err := vaultclient.New(ctx, c.Vault)
+	if err != nil {
+		return err
+	}
+	defer vc.Close(context.WithoutCancel(ctx))
+	importer.Tune(vc, sel.Parallel)
+	if err := batch.Observe(ctx, vc, opts); err != nil {
+		return exitCode(err)
+	}
+	if !apply {
+		doc := batch.Plan()
+		if err := emit(stdout, doc); err != nil {
+			return err
+		}
+		if doc.HasConflicts() {
+			return fault.WithHint(fault.WithCode(exitConflict, errors.New("some keys are in conflict; see the plan's reasons")), "resolve them, or plan with --update to replace values that differ")
+		}
+		return nil
+	}
+	if plan != nil {
+		batch.Hold(plan)
+	}
+	doc, err := batch.Apply(ctx, vc, importer.ApplyOptions{
+		Concurrency: sel.Parallel, Rewrite: c.Apply.Rewrite, Remove: c.Apply.Remove, KeepBackup: c.Apply.KeepBackup,
+	})
+	if eerr := emit(stdout, doc); eerr != nil && err == nil {
+		err = eerr
+	}
+	if err != nil {
+		return exitCode(err)
+	}
+	if doc.HasConflicts() {
+		return fault.WithHint(fault.WithCode(exitConflict, errors.New("some keys are in conflict and were not written; the others were")), "see the report's reasons; plan again after resolving them")
+	}
+	return nil
+}
+
+func mapping(sel selection) (importer.Mapping, error) {
+	rename, err := importer.ParsePairs("rename", sel.Rename)
+	if err != nil {
+		return importer.Mapping{}, fault.Usagef("%v", err)
+	}
+	paths, err := importer.ParsePairs("map", sel.Map)
+	if err != nil {
+		return importer.Mapping{}, fault.Usagef("%v", err)
+	}
+	clean := map[string]string{}
+	for f, p := range paths {
+		clean[filepath.Clean(f)] = p
+	}
+	return importer.Mapping{
+		Mount: sel.Mount, Template: sel.Path, App: sel.App, Env: sel.Env,
+		Paths: clean, Layout: importer.Layout(sel.Layout), Rename: rename,
+	}, nil
+}
+
+// exitCode gives sealed and denied their documented exit codes.
+func exitCode(err error) error {
+	switch fault.KindOf(err) {
+	case fault.Sealed:
+		return fault.WithCode(exitSealed, err)
+	case fault.Denied:
+		return fault.WithCode(exitDenied, err)
+	}
+	return err
+}
+
+func emit(w io.Writer, doc *importer.Document) error {
+	out, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(w, "%s\n", out)
+	return err
+}
