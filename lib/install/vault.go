@@ -267,12 +267,15 @@ func state(ctx context.Context, vc *vaultclient.Client) (*VaultState, error) {
 
 func waitReachable(ctx context.Context, vc *vaultclient.Client, wait time.Duration) (*VaultState, error) {
 	deadline := time.Now().Add(wait)
+	// A node that was just unsealed reports standby until it has won its
+	// own election; give it that long before treating it as a standby.
+	standbyDeadline := time.Now().Add(max(wait, 5*time.Second))
 	for {
 		st, err := state(ctx, vc)
-		if err == nil && st.Reachable && (!st.Initialized || st.Sealed || !st.Standby || time.Now().After(deadline)) {
+		if err == nil && st.Reachable && (!st.Initialized || st.Sealed || !st.Standby || time.Now().After(standbyDeadline)) {
 			return st, nil
 		}
-		if time.Now().After(deadline) {
+		if (err != nil || !st.Reachable) && time.Now().After(deadline) {
 			return st, err
 		}
 		select {

@@ -1,0 +1,150 @@
+// Package vaultinstall_test times vault-install from an empty root to an
+// unsealed TLS Vault (binary already on disk), against the bare reference:
+// a hand-written config, vault server, sys/init and sys/unseal through the
+// API (what lib/vaulttest does, with no layout, PGP, or checks).
+//
+//	go test ./bench/vault-install -bench . -benchtime 3x -run '^$'
+//
+// Report the ratio install/bare; the absolute time depends on the machine.
+package vaultinstall_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/vaultpipe/vaultpipe/lib/install"
+	"github.com/vaultpipe/vaultpipe/lib/install/installtest"
+	"github.com/vaultpipe/vaultpipe/lib/vaultclient"
+	"github.com/vaultpipe/vaultpipe/lib/vaulttest"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	installtest.KillAll()
+	vaulttest.KillAll()
+	os.Exit(code)
+}
+
+func BenchmarkEmptyRootToUnsealed(b *testing.B) {
+	binary, err := vaulttest.Binary()
+	if err != nil {
+		b.Fatal(err)
+	}
+	key, err := installtest.NewKey("bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	pub, _ := key.Public()
+	keyFile := filepath.Join(b.TempDir(), "bench.asc")
+	os.WriteFile(keyFile, pub, 0o644)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := installToUnsealed(b, binary, keyFile, key); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkBareVaultToUnsealed(b *testing.B) {
+	if _, err := vaulttest.Binary(); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		s, err := vaulttest.Launch(vaulttest.Options{Shares: 3, Threshold: 2, NoKV: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		s.Close()
+		b.StartTimer()
+	}
+}
+
+// installToUnsealed runs the operator's steps: apply (files), start the
+// service from the written config, apply (init), decrypt two shares and
+// unseal, wait until the node is active.
+func installToUnsealed(b *testing.B, binary, keyFile string, key *installtest.Key) error {
+	ports, err := vaulttest.FreePorts(2)
+	if err != nil {
+		return err
+	}
+	root, err := os.MkdirTemp("", "bench-install-")
+	if err != nil {
+		return err
+	}
+	o := &install.Options{
+		Root: root, Binary: binary, NodeID: "bench",
+		Listen: fmt.Sprintf("127.0.0.1:%d", ports[0]), ClusterListen: fmt.Sprintf("127.0.0.1:%d", ports[1]),
+		Service: "none", Shares: 3, Threshold: 2, PGPKeys: []string{keyFile, keyFile, keyFile}, SecondAudit: "file",
+	}
+	if err := o.Validate(); err != nil {
+		return err
+	}
+	ctx := context.Background()
+	addr := fmt.Sprintf("https://127.0.0.1:%d", ports[0])
+	connect := func(context.Context) (*vaultclient.Client, error) {
+		return vaultclient.New(ctx, vaultclient.Flags{Conn: vaultclient.Conn{Address: addr, CACert: o.Path(install.Layout.ExportedCA),
+			Timeout: vaultclient.Duration(10 * time.Second)}}, vaultclient.Options{NoAuth: true})
+	}
+	r := &install.Runner{Opts: o, Connect: connect}
+	var p *install.Pending
+	if _, err := r.Apply(ctx); !errors.As(err, &p) || p.Next != "start" {
+		return fmt.Errorf("first apply: %v", err)
+	}
+	proc, err := installtest.Start(binary, o.Path(install.Layout.Config), filepath.Join(root, "vault.log"))
+	if err != nil {
+		return err
+	}
+	defer func() {
+		b.StopTimer()
+		proc.Kill()
+		os.RemoveAll(root)
+		b.StartTimer()
+	}()
+	vc, _ := connect(ctx)
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if _, err := vc.Sys().SealStatus(); err == nil {
+			break
+		} else if time.Now().After(deadline) {
+			return err
+		}
+	}
+	if _, err := r.Apply(ctx); !errors.As(err, &p) || p.Next != "unseal" {
+		return fmt.Errorf("second apply: %v", err)
+	}
+	data, err := os.ReadFile(o.Path(install.Layout.InitFile))
+	if err != nil {
+		return err
+	}
+	var f install.InitFile
+	if err := json.Unmarshal(data, &f); err != nil {
+		return err
+	}
+	var shares []string
+	for _, s := range f.UnsealShares[:2] {
+		v, err := key.DecryptB64(s.EncryptedB64)
+		if err != nil {
+			return err
+		}
+		shares = append(shares, v)
+	}
+	if res, err := install.Unseal(ctx, vc, shares); err != nil || res.Sealed {
+		return fmt.Errorf("unseal: %+v %v", res, err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		h, err := vc.Sys().Health()
+		if err == nil && !h.Sealed && !h.Standby {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("not active: %+v %v", h, err)
+		}
+	}
+}

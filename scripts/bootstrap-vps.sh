@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# bootstrap-vps.sh turns a fresh Debian or Ubuntu VPS into a hardened Vault
+# host, in order: swap off, firewall advice, install, initialise, unseal,
+# bootstrap (root token revoked), health check.
+#
+# Usage (as root, from a checkout of vaultpipe with bin/ built):
+#
+#   scripts/bootstrap-vps.sh --pgp-key alice.asc --pgp-key bob.asc --pgp-key carol.asc \
+#       --key-shares 3 --key-threshold 2 [other vault-install apply flags]
+#
+# Every argument goes to `vault-install apply`. Key shares and the root token
+# are read from the terminal without echo (or, without a terminal, one per
+# line from stdin: the shares first, then the root token) and never appear
+# in argv, in the environment of other processes, or on stdout.
+set -euo pipefail
+
+name=bootstrap-vps
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PATH="$here/bin:$PATH"
+export VAULT_ADDR="${VAULT_ADDR:-https://127.0.0.1:8200}"
+export VAULT_CACERT="${VAULT_CACERT:-/usr/local/share/vaultpipe/vault-ca.pem}"
+
+say() { echo "$name: $*" >&2; }
+die() { echo "$name: error: $*" >&2; exit 1; }
+
+[[ $EUID -eq 0 ]] || die "run as root (it creates the vault user, writes /etc and starts systemd units)"
+command -v vault-install >/dev/null || die "vault-install is not on PATH; run 'make build' first"
+[[ -f "$here/policies/acl/$(ls "$here/policies/acl" | head -n1)" ]] || die "no policies in $here/policies/acl"
+
+# 1. Swap off: Vault keeps decrypted secrets in memory, and with raft
+# storage mlock is disabled, so the only guard against paging them to disk
+# is having no swap at all (the unit also sets MemorySwapMax=0).
+if [[ -n "$(swapon --show --noheadings 2>/dev/null)" ]]; then
+	say "turning swap off (and commenting it out of /etc/fstab; backup in /etc/fstab.vaultpipe.bak)"
+	swapoff -a
+	cp -n /etc/fstab /etc/fstab.vaultpipe.bak
+	sed -i -E 's|^([^#].*[[:space:]]swap[[:space:]].*)$|# disabled for vault: \1|' /etc/fstab
+fi
+
+# 2. Firewall: advice only. Changing rules from a script over SSH is how
+# hosts get locked out; the operator applies them knowingly.
+say "firewall: allow 8200/tcp only from your team and pipeline hosts, 8201/tcp only from raft peers, e.g."
+say "  ufw allow from 203.0.113.0/24 to any port 8200 proto tcp && ufw allow OpenSSH && ufw enable"
+
+# 3. Install and 4. initialise. Exit 3 means initialised (or restarted) and
+# sealed, which is the expected state here.
+rc=0
+vault-install apply --policies "$here/policies" "$@" >/dev/null || rc=$?
+case $rc in
+0) say "vault is already converged" ;;
+3) ;;
+*) die "vault-install apply failed (exit $rc)" ;;
+esac
+
+read_secret() { # prompt var
+	if [[ -t 0 ]]; then
+		IFS= read -rs -p "$1" "$2"
+		echo >&2
+	else
+		IFS= read -r "$2"
+	fi
+}
+
+# 5. Unseal: share holders decrypt their share (jq -r '.unseal_shares[N].encrypted_share_b64'
+# /etc/vault.d/vault-init.json | base64 -d | gpg -dq) and type it here.
+while [[ $rc -eq 3 ]]; do
+	read_secret "decrypted key share: " share || die "no more shares and vault is still sealed"
+	rc=0
+	printf '%s\n' "$share" | vault-install unseal >/dev/null || rc=$?
+	unset share
+	[[ $rc -eq 0 || $rc -eq 3 ]] || die "unsealing failed (exit $rc)"
+done
+
+# 6. Bootstrap with the root token (jq -r .root_token.encrypted_b64
+# /etc/vault.d/vault-init.json | base64 -d | gpg -dq), then revoke it.
+rc=0
+vault-install apply --policies "$here/policies" "$@" >/dev/null 2>&1 || rc=$?
+if [[ $rc -eq 5 ]]; then
+	tokfile="$(mktemp /run/vault-root-token.XXXXXX)" # tmpfs, 0600
+	trap 'shred -u "$tokfile" 2>/dev/null || rm -f "$tokfile"' EXIT
+	read_secret "decrypted root token: " token
+	printf '%s\n' "$token" >"$tokfile"
+	unset token
+	vault-install apply --policies "$here/policies" --token-file "$tokfile" "$@"
+elif [[ $rc -ne 0 ]]; then
+	die "vault-install apply failed (exit $rc)"
+fi
+
+# 7. Health.
+vault-health --wait 30s
+say "done: clients use VAULT_ADDR=$VAULT_ADDR VAULT_CACERT=$VAULT_CACERT; keep /etc/vault.d/vault-init.json offline too"
