@@ -3,7 +3,8 @@
 // runs the real binaries of cmd/ against real Vault servers.
 //
 // Every binary of cmd/ is built once into a temporary directory put first on
-// $PATH, next to the `vault` CLI of the server binary lib/vaulttest uses.
+// $PATH, next to the `vault` CLI of the server binary lib/vaulttest uses;
+// scripts/ comes next.
 // Scripts must call binaries with `exec`.
 //
 // Custom commands (see commands below):
@@ -45,8 +46,9 @@ import (
 
 var update = flag.Bool("update", false, "update golden files embedded in scripts")
 
-// binDir holds the freshly built binaries.
-var binDir string
+// binDir holds the freshly built binaries; scriptsDir is the repository's
+// scripts/ (shell glue is tested like the binaries).
+var binDir, scriptsDir string
 
 func TestMain(m *testing.M) {
 	flag.Parse()
@@ -77,6 +79,7 @@ func buildBinaries(dir string) error {
 	if err != nil {
 		return err
 	}
+	scriptsDir = filepath.Join(root, "scripts")
 	build := func(pkg string) ([]byte, error) {
 		cmd := exec.Command("go", "build", "-o", dir+string(filepath.Separator), pkg)
 		cmd.Dir = root
@@ -107,7 +110,7 @@ func TestScripts(t *testing.T) {
 		Cmds:                commands,
 		Condition:           condition,
 		Setup: func(env *testscript.Env) error {
-			env.Setenv("PATH", binDir+string(os.PathListSeparator)+env.Getenv("PATH"))
+			env.Setenv("PATH", strings.Join([]string{binDir, scriptsDir, env.Getenv("PATH")}, string(os.PathListSeparator)))
 			home := filepath.Join(env.WorkDir, ".home")
 			if err := os.MkdirAll(home, 0o700); err != nil {
 				return err
