@@ -258,4 +258,3 @@ func sortedCopy(s []string) []string {
 	sort.Strings(out)
 	return out
 }
-

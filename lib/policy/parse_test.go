@@ -1,0 +1,250 @@
+package policy
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestParseACL(t *testing.T) {
+	src := `# comment
+path "secret/data/app/*" {
+  capabilities = ["read", "list"]
+}
+
+path "secret/metadata/app/*" {
+  capabilities = ["read"]
+  allowed_parameters = {
+    "version" = []
+  }
+}
+`
+	p, err := ParseACL("acl/app.hcl", []byte(src))
+	if err != nil {
+		t.Fatalf("ParseACL: %v", err)
+	}
+	if p.Name != "app" || p.Text != src {
+		t.Errorf("ParseACL name/text = %q/%q; want app and the source unchanged", p.Name, p.Text)
+	}
+	want := []Rule{
+		{Path: "secret/data/app/*", Capabilities: []string{"read", "list"}, Line: 2},
+		{Path: "secret/metadata/app/*", Capabilities: []string{"read"}, Line: 6},
+	}
+	if !reflect.DeepEqual(p.Rules, want) {
+		t.Errorf("ParseACL rules = %+v; want %+v", p.Rules, want)
+	}
+}
+
+func TestParseACLErrorsNameTheLine(t *testing.T) {
+	tests := []struct {
+		name, file, src, want string
+	}{
+		{"unknown capability", "acl/a.hcl", "path \"x/*\" {\n  capabilities = [\"reed\"]\n}\n", `acl/a.hcl:2: path "x/*": unknown capability "reed"`},
+		{"missing capabilities", "acl/a.hcl", "\n\npath \"x\" {\n}\n", `acl/a.hcl:3: path "x": no capabilities`},
+		{"duplicate path", "acl/a.hcl", "path \"x\" {\n capabilities=[\"read\"]\n}\npath \"x\" {\n capabilities=[\"list\"]\n}\n", `acl/a.hcl:4: path "x" is declared twice (also at line 1)`},
+		{"top-level attribute", "acl/a.hcl", "name = \"a\"\n", `acl/a.hcl:1: unexpected argument "name"`},
+		{"wrong block", "acl/a.hcl", "\npaths \"x\" {\n}\n", `acl/a.hcl:2: unexpected block "paths"`},
+		{"unknown argument", "acl/a.hcl", "path \"x\" {\n  capabilities = [\"read\"]\n  capability = \"read\"\n}\n", `acl/a.hcl:3: path "x": unknown argument "capability"`},
+		{"not a list", "acl/a.hcl", "path \"x\" {\n  capabilities = \"read\"\n}\n", `acl/a.hcl:2: capabilities: want a list of strings`},
+		{"syntax", "acl/a.hcl", "path \"x\" {\n  capabilities = [\"read\"\n}\n", `acl/a.hcl:`},
+		{"bad file name", "acl/Admin.hcl", "path \"x\" {\n capabilities=[\"read\"]\n}\n", `acl/Admin.hcl: file name "Admin" is not a valid name`},
+		{"root", "acl/root.hcl", "path \"x\" {\n capabilities=[\"read\"]\n}\n", `the root policy is built into Vault`},
+		{"empty", "acl/a.hcl", "# nothing\n", `acl/a.hcl: policy a has no path blocks`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseACL(tt.file, []byte(tt.src))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("ParseACL(%q) = %v; want an error containing %q", tt.src, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseAppRole(t *testing.T) {
+	src := `policies = ["app", "default"]
+token_ttl = "1h"
+token_max_ttl = 14400
+token_bound_cidrs = ["127.0.0.1/32", "10.0.0.0/8"]
+secret_id_ttl = "720h"
+secret_id_num_uses = 3
+secret_id_bound_cidrs = ["127.0.0.1/32"]
+token_type = "service"
+`
+	a, err := ParseAppRole("approles/app.hcl", []byte(src))
+	if err != nil {
+		t.Fatalf("ParseAppRole: %v", err)
+	}
+	want := &AppRole{Name: "app", File: "approles/app.hcl", Policies: []string{"app", "default"},
+		TokenTTL: 3600, TokenMaxTTL: 14400, TokenType: "service", SecretIDTTL: 720 * 3600, SecretIDNumUses: 3,
+		SecretIDBoundCIDRs: []string{"127.0.0.1/32"}, TokenBoundCIDRs: []string{"10.0.0.0/8", "127.0.0.1/32"},
+		policyLines: []int{1, 1}}
+	if !reflect.DeepEqual(a, want) {
+		t.Errorf("ParseAppRole = %+v; want %+v", a, want)
+	}
+}
+
+func TestParseAppRoleErrorsNameTheLine(t *testing.T) {
+	tests := []struct{ name, src, want string }{
+		{"no policies", "token_ttl = \"1h\"\n", `approles/app.hcl:1: missing required argument`},
+		{"empty policies", "\npolicies = []\n", `approles/app.hcl:2: policies: at least one policy is needed`},
+		{"root policy", "policies = [\"root\"]\n", `approles/app.hcl:1: policies: an AppRole must never carry the root policy`},
+		{"bad duration", "policies = [\"a\"]\ntoken_ttl = \"1 hour\"\n", `approles/app.hcl:2: token_ttl: invalid duration "1 hour"`},
+		{"ttl over max", "policies = [\"a\"]\ntoken_ttl = \"2h\"\ntoken_max_ttl = \"1h\"\n", `approles/app.hcl:2: token_ttl (7200s) is longer than token_max_ttl (3600s)`},
+		{"bad cidr", "policies = [\"a\"]\n\nsecret_id_bound_cidrs = [\"127.0.0.1\"]\n", `approles/app.hcl:3: secret_id_bound_cidrs: "127.0.0.1" is not a CIDR block`},
+		{"host bits", "policies = [\"a\"]\ntoken_bound_cidrs = [\"10.1.2.3/8\"]\n", `approles/app.hcl:2: token_bound_cidrs: "10.1.2.3/8" has host bits set; did you mean 10.0.0.0/8`},
+		{"negative uses", "policies = [\"a\"]\nsecret_id_num_uses = -1\n", `approles/app.hcl:2: secret_id_num_uses: must be 0 (unlimited) or more`},
+		{"unknown argument", "policies = [\"a\"]\nsecret_id_ttls = \"1h\"\n", `approles/app.hcl:2: unsupported argument`},
+		{"token type", "policies = [\"a\"]\ntoken_type = \"x\"\n", `approles/app.hcl:2: token_type: want default, service or batch`},
+		{"duplicate policy", "policies = [\"a\", \"a\"]\n", `policies: "a" is listed twice`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseAppRole("approles/app.hcl", []byte(tt.src))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("ParseAppRole(%q) = %v; want an error containing %q", tt.src, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseMatrix(t *testing.T) {
+	src := `row "a-reads" {
+  identity   = "a"
+  path       = "/secret/data/a/x"
+  capability = "read"
+  expect     = "allow"
+}
+
+row "a-no-delete" {
+  identity   = "a"
+  path       = "secret/data/a/x"
+  capability = "delete"
+  expect     = "deny"
+}
+
+row "a-sudo" {
+  identity   = "a"
+  path       = "sys/audit"
+  capability = "update"
+  expect     = "allow"
+  operation  = "none"
+}
+`
+	rows, err := ParseMatrix("matrix.hcl", []byte(src))
+	if err != nil {
+		t.Fatalf("ParseMatrix: %v", err)
+	}
+	want := []Row{
+		{Name: "a-reads", Identity: "a", Path: "secret/data/a/x", Capability: "read", Expect: Allow, Operation: OpRead, File: "matrix.hcl", Line: 1},
+		{Name: "a-no-delete", Identity: "a", Path: "secret/data/a/x", Capability: "delete", Expect: Deny, Operation: OpDelete, File: "matrix.hcl", Line: 8},
+		{Name: "a-sudo", Identity: "a", Path: "sys/audit", Capability: "update", Expect: Allow, Operation: OpNone, File: "matrix.hcl", Line: 15},
+	}
+	if !reflect.DeepEqual(rows, want) {
+		t.Errorf("ParseMatrix = %+v; want %+v", rows, want)
+	}
+}
+
+func TestDefaultOperationNeverDeletesOnAllowRows(t *testing.T) {
+	if op := defaultOperation("delete", Allow); op != OpNone {
+		t.Errorf("defaultOperation(delete, allow) = %q; want none", op)
+	}
+	if op := defaultOperation("delete", Deny); op != OpDelete {
+		t.Errorf("defaultOperation(delete, deny) = %q; want delete", op)
+	}
+}
+
+func TestParseMatrixErrorsNameTheLine(t *testing.T) {
+	row := func(name, cap, expect, extra string) string {
+		return "row \"" + name + "\" {\n  identity = \"a\"\n  path = \"p\"\n  capability = \"" + cap + "\"\n  expect = \"" + expect + "\"\n" + extra + "}\n"
+	}
+	tests := []struct{ name, src, want string }{
+		{"bad expect", row("r", "read", "maybe", ""), `matrix.hcl:5: row "r": expect must be "allow" or "deny", not "maybe"`},
+		{"bad capability", row("r", "reed", "allow", ""), `matrix.hcl:4: row "r": unknown capability "reed"`},
+		{"bad operation", row("r", "read", "allow", "  operation = \"get\"\n"), `matrix.hcl:6: row "r": operation must be`},
+		{"duplicate", row("r", "read", "allow", "") + "\n" + row("r", "list", "allow", ""), `matrix.hcl:8: row "r": name used twice (also at line 1)`},
+		{"missing field", "row \"r\" {\n  identity = \"a\"\n}\n", `matrix.hcl:1: missing required argument`},
+		{"wrong block", "rows \"r\" {\n}\n", `matrix.hcl:1: unsupported block type`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseMatrix("matrix.hcl", []byte(tt.src))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("ParseMatrix(%q) = %v; want an error containing %q", tt.src, err, tt.want)
+			}
+		})
+	}
+}
+
+func writeTree(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, content := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func TestLoadDirReportsEveryBrokenReference(t *testing.T) {
+	dir := writeTree(t, map[string]string{
+		"acl/a.hcl":      "path \"secret/data/a/*\" {\n  capabilities = [\"read\"]\n}\n",
+		"approles/a.hcl": "policies = [\"a\", \"b\"]\n",
+		"matrix.hcl":     "row \"r\" {\n  identity = \"nobody\"\n  path = \"p\"\n  capability = \"read\"\n  expect = \"allow\"\n}\n",
+	})
+	_, err := LoadDir(dir)
+	if err == nil {
+		t.Fatal("LoadDir = nil error; want broken references reported")
+	}
+	for _, want := range []string{
+		`approles/a.hcl:1: approle a: policy "b" has no file acl/b.hcl`,
+		`matrix.hcl:1: row "r": identity "nobody" is neither an AppRole`,
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("LoadDir error = %v; want it to contain %q", err, want)
+		}
+	}
+}
+
+func TestLoadDirShipped(t *testing.T) {
+	set, err := LoadDir("../../policies")
+	if err != nil {
+		t.Fatalf("LoadDir(policies) = %v", err)
+	}
+	for _, name := range []string{"admin", "dagster-analytics", "importer", "rotator", "snapshot", "auditor"} {
+		if set.Policy(name) == nil {
+			t.Errorf("shipped policies lack %s", name)
+		}
+		if name != "admin" && set.AppRole(name) == nil {
+			t.Errorf("shipped AppRoles lack %s", name)
+		}
+	}
+	if set.AppRole("admin") != nil {
+		t.Error("admin must not have an AppRole: it is a person's identity")
+	}
+	if len(set.Matrix) == 0 {
+		t.Error("shipped matrix has no rows")
+	}
+	if f := Lint(set); len(f) != 0 {
+		t.Errorf("Lint(shipped policies) = %+v; want no findings", f)
+	}
+	idents := map[string]map[string]bool{}
+	for _, r := range set.Matrix {
+		if idents[r.Identity] == nil {
+			idents[r.Identity] = map[string]bool{}
+		}
+		idents[r.Identity][r.Expect] = true
+	}
+	for id, ex := range idents {
+		if !ex[Allow] || !ex[Deny] {
+			t.Errorf("matrix rows of %s = %v; want both allow and deny rows, to catch under- and over-privilege", id, ex)
+		}
+	}
+}

@@ -1,0 +1,390 @@
+package policy
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/vault/api"
+
+	"github.com/vaultpipe/vaultpipe/lib/vaultclient"
+	"github.com/vaultpipe/vaultpipe/lib/vaulttest"
+)
+
+// One server for the package: the tests below run in order on it, each
+// leaving it synced to the shipped policies.
+var (
+	sharedOnce sync.Once
+	shared     *vaulttest.Server
+	sharedErr  error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if shared != nil {
+		shared.Close()
+	}
+	os.Exit(code)
+}
+
+func server(t *testing.T) *vaulttest.Server {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("needs a real Vault server")
+	}
+	sharedOnce.Do(func() { shared, sharedErr = vaulttest.Launch(vaulttest.Options{Shares: 1}) })
+	if sharedErr != nil {
+		t.Fatalf("starting vault: %v", sharedErr)
+	}
+	return shared
+}
+
+func rootClient(t *testing.T, s *vaulttest.Server) *vaultclient.Client {
+	t.Helper()
+	c, err := vaultclient.New(context.Background(), s.Flags(), vaultclient.Options{Getenv: func(k string) string {
+		if k == "VAULT_TOKEN" {
+			return s.Token
+		}
+		return ""
+	}})
+	if err != nil {
+		t.Fatalf("vaultclient.New: %v", err)
+	}
+	return c
+}
+
+func shipped(t *testing.T) *Set {
+	t.Helper()
+	set, err := LoadDir("../../policies")
+	if err != nil {
+		t.Fatalf("LoadDir: %v", err)
+	}
+	return set
+}
+
+// copyShipped copies policies/ into a temporary directory to edit.
+func copyShipped(t *testing.T) string {
+	t.Helper()
+	dst := t.TempDir()
+	err := filepath.WalkDir("../../policies", func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel("../../policies", p)
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+func actions(rep *SyncReport) map[string]string {
+	out := map[string]string{}
+	for _, c := range rep.Changes {
+		out[c.Kind+"/"+c.Name] = c.Action
+	}
+	return out
+}
+
+func TestSyncFromEmptyThenConverged(t *testing.T) {
+	s := server(t)
+	c := rootClient(t, s)
+	ctx := context.Background()
+	set := shipped(t)
+
+	dry, err := Sync(ctx, c, set, SyncOptions{DryRun: true})
+	if err != nil {
+		t.Fatalf("Sync(dry run) = %v", err)
+	}
+	if dry.Applied != 0 {
+		t.Errorf("Sync(dry run).Applied = %d; want 0", dry.Applied)
+	}
+	want := len(set.Policies) + len(set.AppRoles) + 1
+	if dry.Summary[ActionCreate] != want {
+		t.Errorf("Sync(dry run) creates = %d; want %d (%+v)", dry.Summary[ActionCreate], want, dry.Changes)
+	}
+	if _, err := c.Read(ctx, "sys/policies/acl/admin"); err == nil {
+		t.Fatal("a dry run wrote the admin policy")
+	}
+
+	rep, err := Apply(ctx, c, "../../policies")
+	if err != nil {
+		t.Fatalf("Apply = %v", err)
+	}
+	if rep.Applied != want {
+		t.Errorf("Apply.Applied = %d; want %d", rep.Applied, want)
+	}
+	again, err := Sync(ctx, c, set, SyncOptions{})
+	if err != nil {
+		t.Fatalf("Sync(again) = %v", err)
+	}
+	if again.Applied != 0 || again.Pending() || again.Summary[ActionUnchanged] != want {
+		t.Errorf("Sync(again) = %+v; want %d unchanged, nothing applied", again, want)
+	}
+}
+
+func TestShippedMatrixPasses(t *testing.T) {
+	s := server(t)
+	c := rootClient(t, s)
+	ctx := context.Background()
+	set := shipped(t)
+	if _, err := Sync(ctx, c, set, SyncOptions{}); err != nil {
+		t.Fatalf("Sync = %v", err)
+	}
+	rep, err := Check(ctx, c, set, CheckOptions{})
+	if err != nil {
+		t.Fatalf("Check = %v", err)
+	}
+	if rep.Rows != len(set.Matrix) || rep.Failed != 0 {
+		for _, m := range rep.Mismatches {
+			t.Errorf("mismatch: %+v", m)
+		}
+		t.Fatalf("Check = %d rows, %d failed; want %d rows, none failed", rep.Rows, rep.Failed, len(set.Matrix))
+	}
+	// Every row that makes a request must really have made it.
+	for _, r := range rep.Results {
+		if r.Operation != OpNone && r.OperationResult != r.Expect {
+			t.Errorf("row %s: operation %s gave %s; want %s", r.Row, r.Operation, r.OperationResult, r.Expect)
+		}
+	}
+	// Nothing the probes sent may have been written.
+	if _, err := c.KV("secret").Get(ctx, "analytics/vault-policy-probe", 0); err == nil {
+		t.Error("a probe wrote secret/analytics/vault-policy-probe")
+	}
+	if _, err := c.Read(ctx, "sys/policies/acl/vault-policy-probe"); err == nil {
+		t.Error("a probe wrote the policy vault-policy-probe")
+	}
+	// Check cleans up: no secret_id it issued is left.
+	keys, err := c.List(ctx, "auth/approle/role/dagster-analytics/secret-id")
+	if err != nil {
+		t.Fatalf("listing secret_id accessors: %v", err)
+	}
+	if len(keys) != 0 {
+		t.Errorf("secret_ids left after Check: %d; want 0", len(keys))
+	}
+}
+
+func TestAdminCanRunSyncAndCheck(t *testing.T) {
+	s := server(t)
+	root := rootClient(t, s)
+	ctx := context.Background()
+	set := shipped(t)
+	if _, err := Sync(ctx, root, set, SyncOptions{}); err != nil {
+		t.Fatalf("Sync = %v", err)
+	}
+	tok, err := root.Auth().Token().Create(&api.TokenCreateRequest{Policies: []string{"admin"}, TTL: "10m"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := rootClient(t, s)
+	admin.SetToken(tok.Auth.ClientToken)
+	defer admin.Auth().Token().RevokeSelf("")
+
+	edited := copyShipped(t)
+	p := filepath.Join(edited, "approles", "auditor.hcl")
+	b, _ := os.ReadFile(p)
+	os.WriteFile(p, []byte(strings.Replace(string(b), `token_ttl         = "1h"`, `token_ttl         = "2h"`, 1)), 0o644)
+	eset, err := LoadDir(edited)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Sync(ctx, admin, eset, SyncOptions{})
+	if err != nil {
+		t.Fatalf("Sync as admin = %v", err)
+	}
+	var got Change
+	for _, ch := range rep.Changes {
+		if ch.Kind == KindAppRole && ch.Name == "auditor" {
+			got = ch
+		}
+	}
+	if got.Action != ActionUpdate || strings.Join(got.Fields, ",") != "token_ttl" {
+		t.Errorf("Sync as admin, auditor change = %+v; want update of token_ttl", got)
+	}
+	crep, err := Check(ctx, admin, eset, CheckOptions{})
+	if err != nil {
+		t.Fatalf("Check as admin = %v", err)
+	}
+	if crep.Failed != 0 {
+		t.Errorf("Check as admin: %d mismatches: %+v", crep.Failed, crep.Mismatches)
+	}
+	if _, err := Sync(ctx, admin, set, SyncOptions{}); err != nil {
+		t.Fatalf("Sync back as admin = %v", err)
+	}
+}
+
+func TestBroadenedPolicyFailsItsRow(t *testing.T) {
+	s := server(t)
+	c := rootClient(t, s)
+	ctx := context.Background()
+	dir := copyShipped(t)
+	p := filepath.Join(dir, "acl", "dagster-analytics.hcl")
+	b, _ := os.ReadFile(p)
+	broad := strings.Replace(string(b), `path "secret/data/analytics/*"`, `path "secret/data/*"`, 1)
+	if broad == string(b) {
+		t.Fatal("the shipped dagster-analytics policy changed shape; update this test")
+	}
+	os.WriteFile(p, []byte(broad), 0o644)
+	set, err := LoadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Sync(ctx, c, set, SyncOptions{}); err != nil {
+		t.Fatalf("Sync = %v", err)
+	}
+	t.Cleanup(func() { Sync(ctx, c, shipped(t), SyncOptions{}) })
+	rep, err := Check(ctx, c, set, CheckOptions{Identities: []string{"dagster-analytics"}})
+	if err != nil {
+		t.Fatalf("Check = %v", err)
+	}
+	if len(rep.Mismatches) != 1 {
+		t.Fatalf("Check mismatches = %+v; want exactly analytics-cannot-read-other-app", rep.Mismatches)
+	}
+	m := rep.Mismatches[0]
+	if m.Row != "analytics-cannot-read-other-app" || m.CapabilitiesSelf != VerdictAllow || m.OperationResult != VerdictAllow || m.Line == 0 {
+		t.Errorf("mismatch = %+v; want row analytics-cannot-read-other-app, allowed by both checks, with its line", m)
+	}
+}
+
+func TestNarrowedPolicyFailsItsRow(t *testing.T) {
+	s := server(t)
+	c := rootClient(t, s)
+	ctx := context.Background()
+	dir := copyShipped(t)
+	p := filepath.Join(dir, "acl", "importer.hcl")
+	b, _ := os.ReadFile(p)
+	narrow := strings.Replace(string(b), `capabilities = ["read", "list"]`, `capabilities = ["read"]`, 1)
+	os.WriteFile(p, []byte(narrow), 0o644)
+	set, err := LoadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Sync(ctx, c, set, SyncOptions{}); err != nil {
+		t.Fatalf("Sync = %v", err)
+	}
+	t.Cleanup(func() { Sync(ctx, c, shipped(t), SyncOptions{}) })
+	rep, err := Check(ctx, c, set, CheckOptions{Identities: []string{"importer"}})
+	if err != nil {
+		t.Fatalf("Check = %v", err)
+	}
+	if len(rep.Mismatches) != 1 || rep.Mismatches[0].Row != "importer-lists-mount" || rep.Mismatches[0].OperationResult != VerdictDeny {
+		t.Errorf("Check mismatches = %+v; want importer-lists-mount, denied", rep.Mismatches)
+	}
+}
+
+func TestPruneDeletesOnlyWhenAsked(t *testing.T) {
+	s := server(t)
+	c := rootClient(t, s)
+	ctx := context.Background()
+	set := shipped(t)
+	if _, err := Sync(ctx, c, set, SyncOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Write(ctx, "sys/policies/acl/stray", map[string]any{"policy": `path "x" { capabilities = ["read"] }`}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Write(ctx, "auth/approle/role/stray", map[string]any{"token_policies": "stray"}); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Sync(ctx, c, set, SyncOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := actions(rep)
+	if a["policy/stray"] != ActionExtraneous || a["approle/stray"] != ActionExtraneous || rep.Applied != 0 {
+		t.Errorf("Sync without prune = %+v; want stray policy and role extraneous, nothing applied", rep)
+	}
+	if a["policy/default"] != "" {
+		t.Errorf("Sync reported the built-in default policy: %q", a["policy/default"])
+	}
+	rep, err = Sync(ctx, c, set, SyncOptions{Prune: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a = actions(rep)
+	if a["policy/stray"] != ActionDelete || a["approle/stray"] != ActionDelete || rep.Applied != 2 {
+		t.Errorf("Sync with prune = %+v; want both deleted", rep)
+	}
+	if _, err := c.Read(ctx, "sys/policies/acl/stray"); err == nil {
+		t.Error("stray policy still there after prune")
+	}
+	if _, err := c.Read(ctx, "sys/policies/acl/default"); err != nil {
+		t.Errorf("default policy gone after prune: %v", err)
+	}
+}
+
+func TestIssueGivesWorkingCredentials(t *testing.T) {
+	s := server(t)
+	c := rootClient(t, s)
+	ctx := context.Background()
+	if _, err := Sync(ctx, c, shipped(t), SyncOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	cr, err := Issue(ctx, c, "dagster-analytics", IssueOptions{})
+	if err != nil {
+		t.Fatalf("Issue = %v", err)
+	}
+	if cr.SecretIDTTL != 720*3600 {
+		t.Errorf("Issue secret_id_ttl = %d; want %d from approles/dagster-analytics.hcl", cr.SecretIDTTL, 720*3600)
+	}
+	dir := t.TempDir()
+	rf, sf := filepath.Join(dir, "role_id"), filepath.Join(dir, "secret_id")
+	if err := cr.WriteFiles(rf, sf); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{rf, sf} {
+		st, err := os.Stat(f)
+		if err != nil || st.Mode().Perm() != 0o600 {
+			t.Errorf("%s: mode %v, %v; want 0600", f, st.Mode().Perm(), err)
+		}
+	}
+	app, err := vaultclient.New(ctx, vaultclient.Flags{Conn: s.Flags().Conn, Auth: vaultclient.Auth{RoleIDFile: rf, SecretIDFile: sf, AppRoleMount: "approle"}},
+		vaultclient.Options{Getenv: func(string) string { return "" }})
+	if err != nil {
+		t.Fatalf("logging in with the issued credentials: %v", err)
+	}
+	if _, err := c.KV("secret").Put(ctx, "analytics/warehouse", map[string]any{"password": "x"}, vaultclient.NoCAS); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := app.KV("secret").Get(ctx, "analytics/warehouse", 0); err != nil {
+		t.Errorf("analytics reading its own secret: %v", err)
+	}
+	app.Close(ctx)
+
+	if err := DestroySecretID(ctx, c, "", "dagster-analytics", cr.SecretIDAccessor); err != nil {
+		t.Fatalf("DestroySecretID = %v", err)
+	}
+	if _, err := vaultclient.New(ctx, vaultclient.Flags{Conn: s.Flags().Conn, Auth: vaultclient.Auth{RoleIDFile: rf, SecretIDFile: sf, AppRoleMount: "approle"}},
+		vaultclient.Options{Getenv: func(string) string { return "" }}); err == nil {
+		t.Error("login with a destroyed secret_id succeeded")
+	}
+
+	w, err := Issue(ctx, c, "dagster-analytics", IssueOptions{WrapTTL: time.Minute})
+	if err != nil {
+		t.Fatalf("Issue(wrapped) = %v", err)
+	}
+	if w.SecretID != "" || w.WrapToken == "" || w.WrapTTL != 60 {
+		t.Fatalf("Issue(wrapped) = secret_id set %v, wrap token set %v, wrap ttl %d; want only a 60 s wrapping token", w.SecretID != "", w.WrapToken != "", w.WrapTTL)
+	}
+	un, err := c.Logical().Unwrap(w.WrapToken)
+	if err != nil || un == nil || un.Data["secret_id"] == nil {
+		t.Fatalf("unwrapping: %v", err)
+	}
+
+	if _, err := Issue(ctx, c, "nobody", IssueOptions{}); err == nil || !strings.Contains(err.Error(), "auth/approle/role/nobody/role-id") {
+		t.Errorf("Issue(nobody) = %v; want a not-found error naming the path", err)
+	}
+}
+
