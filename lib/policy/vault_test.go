@@ -387,4 +387,3 @@ func TestIssueGivesWorkingCredentials(t *testing.T) {
 		t.Errorf("Issue(nobody) = %v; want a not-found error naming the path", err)
 	}
 }
-
