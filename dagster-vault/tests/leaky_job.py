@@ -2,8 +2,6 @@
 level, printing, raising — then fails on purpose. test_leak.py runs it in
 process and through the dagster CLI and searches everything it left."""
 
-from __future__ import annotations
-
 import logging
 import sys
 

@@ -7,8 +7,6 @@ VAULT_ADDR, VAULT_CACERT, ANALYTICS_ROLE_ID_FILE, ANALYTICS_SECRET_ID_FILE,
 ANALYTICS_PG_HOST, ANALYTICS_PG_PORT, ANALYTICS_PARTNER_URL.
 """
 
-from __future__ import annotations
-
 import json
 import urllib.error
 import urllib.request
