@@ -21,9 +21,9 @@
 //	0  active (or a standby with --standby-ok)
 //	1  unreachable, or another failure
 //	2  usage error
-//	3  sealed
-//	4  not initialised
-//	5  standby or performance standby
+//	3  standby or performance standby
+//	4  sealed
+//	5  not initialised
 //
 // Example:
 //
@@ -47,21 +47,15 @@ import (
 
 const name = "vault-health"
 
-const (
-	exitSealed        = 3
-	exitUninitialized = 4
-	exitStandby       = 5
-)
-
 const description = `Print the health of a Vault server as JSON; the exit code names its state.
 
 Exit status:
   0  active (or a standby with --standby-ok)
   1  unreachable, or another failure
   2  usage error
-  3  sealed
-  4  not initialised
-  5  standby or performance standby
+  3  standby or performance standby
+  4  sealed
+  5  not initialised
 
 Example:
   until vault-health --wait 30s >/dev/null; do sleep 1; done`
@@ -112,12 +106,12 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 	}
 	switch rep.Status {
 	case health.Sealed:
-		return fault.WithCode(exitSealed, fault.WithHint(errors.New("vault is sealed"), "unseal it with a threshold of key shares (vault-install unseal)"))
+		return fault.New(fault.Sealed, "", "", errors.New("vault is sealed"))
 	case health.Uninitialized:
-		return fault.WithCode(exitUninitialized, fault.WithHint(errors.New("vault is not initialized"), "initialise it with vault-install apply"))
+		return fault.New(fault.Uninitialized, "", "", errors.New("vault is not initialized"))
 	case health.Standby, health.PerfStandby:
 		if !c.StandbyOK {
-			return fault.WithCode(exitStandby, errors.New("vault is a standby node"))
+			return fault.WithCode(fault.ExitAttention, errors.New("vault is a standby node"))
 		}
 	}
 	return nil

@@ -57,8 +57,8 @@ func TestReportFormat(t *testing.T) {
 	var stderr bytes.Buffer
 	code := Report("tool", &stderr, fault.New(fault.Sealed, "reading", "secret/data/x", errors.New("vault is sealed.")))
 	want := "tool: error: reading secret/data/x: vault is sealed\ntool: hint: "
-	if code != 1 || !strings.HasPrefix(stderr.String(), want) {
-		t.Errorf("Report = %d, %q; want 1, prefix %q", code, stderr.String(), want)
+	if code != fault.ExitSealed || !strings.HasPrefix(stderr.String(), want) {
+		t.Errorf("Report = %d, %q; want %d, prefix %q", code, stderr.String(), fault.ExitSealed, want)
 	}
 	stderr.Reset()
 	if code := Report("tool", &stderr, fault.WithCode(3, nil)); code != 3 || stderr.Len() != 0 {

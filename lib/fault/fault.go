@@ -11,12 +11,19 @@ import (
 	"fmt"
 )
 
-// Exit codes shared by every vaultpipe binary. Binaries may document extra
-// codes of their own (3 and up) and return them with WithCode.
+// Exit codes shared by every vaultpipe binary, so that a script can tell a
+// sealed Vault from a bad token whichever tool it ran. ExitAttention means
+// the command worked and its answer needs attention (findings present, keys
+// in conflict, a matrix mismatch, a standby node); each binary documents
+// what it means for it and returns it with WithCode.
 const (
-	ExitOK      = 0
-	ExitFailure = 1
-	ExitUsage   = 2
+	ExitOK            = 0
+	ExitFailure       = 1
+	ExitUsage         = 2
+	ExitAttention     = 3
+	ExitSealed        = 4
+	ExitUninitialized = 5
+	ExitDenied        = 6
 )
 
 // Kind classifies a failure.
@@ -103,9 +110,9 @@ var table = map[Kind]entry{
 	Unknown:       {ExitFailure, ""},
 	Unreachable:   {ExitFailure, "check VAULT_ADDR and that the server is running (systemctl status vault)"},
 	TLS:           {ExitFailure, "set VAULT_CACERT to the CA that signed the server certificate"},
-	Sealed:        {ExitFailure, "unseal it with a threshold of key shares (vault-install unseal), then retry"},
-	Uninitialized: {ExitFailure, "initialise it first (vault-install apply)"},
-	Denied:        {ExitFailure, "check that the token is valid and that its policies grant this path"},
+	Sealed:        {ExitSealed, "unseal it with a threshold of key shares (vault-install unseal), then retry"},
+	Uninitialized: {ExitUninitialized, "initialise it first (vault-install apply)"},
+	Denied:        {ExitDenied, "check that the token is valid and that its policies grant this path"},
 	NotFound:      {ExitFailure, "check the path and the mount name"},
 	Conflict:      {ExitFailure, "another writer changed it first; re-run plan and apply again"},
 	BadRequest:    {ExitFailure, ""},
