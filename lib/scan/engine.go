@@ -11,9 +11,11 @@ type Engine interface {
 	// Skip reports whether the engine's own allowlist excludes path (a
 	// slash-separated path relative to the scan root).
 	Skip(path string) bool
-	// Scan reads one file's content and calls found for every secret. It
-	// may be called from several goroutines at once.
-	Scan(ctx context.Context, path string, r io.Reader, found func(Secret)) error
+	// Scan calls found for every secret in one file's content. It may be
+	// called from several goroutines at once.
+	Scan(ctx context.Context, path string, content []byte, found func(Secret)) error
+	// ScanReader is Scan for a file too large to hold in memory.
+	ScanReader(ctx context.Context, path string, r io.Reader, found func(Secret)) error
 }
 
 // Secret is one hard-coded secret reported by an Engine. Value is used

@@ -206,10 +206,6 @@ func (s *Scanner) scanOne(ctx context.Context, src Source, buf *[]byte) ([]Findi
 	if n == 0 {
 		return nil, nil
 	}
-	head := b[:min(n, 8000)]
-	if isBinary(head) {
-		return nil, nil
-	}
 	s.files.Add(1)
 	var findings []Finding
 	found := func(sec Secret) {
@@ -223,13 +219,17 @@ func (s *Scanner) scanOne(ctx context.Context, src Source, buf *[]byte) ([]Findi
 		// too big to hold: stream the rest through the engine only
 		r := io.MultiReader(bytes.NewReader(b), f)
 		cr := &countReader{r: r}
-		err := s.Engine.Scan(ctx, src.Path, cr, found)
+		err := s.Engine.ScanReader(ctx, src.Path, cr, found)
 		s.bytes.Add(cr.n)
 		return findings, err
 	}
 	s.bytes.Add(int64(n))
-	if err := s.Engine.Scan(ctx, src.Path, bytes.NewReader(b), found); err != nil {
+	if err := s.Engine.Scan(ctx, src.Path, b, found); err != nil {
 		return findings, err
+	}
+	if isBinary(b[:min(n, 8000)]) {
+		// the engine decides on binaries itself (path rules match them)
+		return findings, nil
 	}
 	var perr error
 	if IsDotenvName(src.Path) {
