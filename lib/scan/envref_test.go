@@ -1,0 +1,145 @@
+package scan
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+func refsString(refs []EnvRef) string {
+	var b strings.Builder
+	for _, r := range refs {
+		fmt.Fprintf(&b, "%s %d:%d %s", r.Rule, r.Line, r.Column, r.Name)
+		if r.HasValue {
+			fmt.Fprintf(&b, "=%s", r.Value)
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+func TestFindEnvRefs(t *testing.T) {
+	tests := []struct {
+		name, kind, src, want string
+	}{
+		{"python", "python", `import os
+a = os.environ["DB_PASSWORD"]
+b = os.environ.get('API_TOKEN', None); c = os.getenv("LOG_LEVEL")
+d = EnvVar("SNOWFLAKE_PASSWORD")
+e = EnvVar.int("PORT")
+cfg = {"password": {"env": "PG_PASSWORD"}}
+f = os.environ["IGNORED"]  # gitleaks:allow
+`, `env-ref-python 2:17 DB_PASSWORD
+env-ref-python 3:21 API_TOKEN
+env-ref-python 3:55 LOG_LEVEL
+env-ref-dagster 4:13 SNOWFLAKE_PASSWORD
+env-ref-dagster 5:17 PORT
+env-ref-dagster 6:29 PG_PASSWORD
+`},
+		{"compose", "yaml", `services:
+  app:
+    env_file:
+      - .env
+      - path: ./secrets.env
+    environment:
+      - LOG_LEVEL=debug
+      - "SECRET_KEY=abc def"
+      - API_TOKEN
+    command: run
+  db:
+    env_file: [db.env, other.env]
+    environment:
+      POSTGRES_PASSWORD: ${PG_PASSWORD:-x}
+      POSTGRES_USER: 'app' # the user
+      EMPTY:
+  worker:
+    image: "x:${TAG}"
+`, `env-ref-compose-env-file 4:9 .env
+env-ref-compose-env-file 5:15 ./secrets.env
+env-ref-compose 7:9 LOG_LEVEL=debug
+env-ref-compose 8:10 SECRET_KEY=abc def
+env-ref-compose 9:9 API_TOKEN
+env-ref-compose-env-file 12:16 db.env
+env-ref-compose-env-file 12:24 other.env
+env-ref-compose 14:7 POSTGRES_PASSWORD=${PG_PASSWORD:-x}
+env-ref-compose 15:7 POSTGRES_USER=app
+env-ref-compose 16:7 EMPTY
+env-ref-yaml 18:17 TAG
+`},
+		{"dagster yaml", "yaml", `resources:
+  db:
+    config:
+      password:
+        env: DB_PASSWORD
+      user: {env: DB_USER}
+`, `env-ref-dagster 5:14 DB_PASSWORD
+env-ref-dagster 6:19 DB_USER
+`},
+		{"systemd", "systemd", `[Service]
+Environment=LOG_LEVEL=info "DB_PASSWORD=a b" 'X=1'
+# Environment=COMMENTED=1
+EnvironmentFile=-/etc/app/app.env
+`, `env-ref-systemd 2:13 LOG_LEVEL=info
+env-ref-systemd 2:29 DB_PASSWORD=a b
+env-ref-systemd 2:47 X=1
+env-ref-systemd-env-file 4:18 /etc/app/app.env
+`},
+		{"shell", "shell", `#!/bin/sh
+export API_TOKEN="abc def"
+export PATH
+declare -x DB_PASSWORD=x; echo
+`, `env-ref-shell 2:8 API_TOKEN=abc def
+env-ref-shell 3:8 PATH
+env-ref-shell 4:12 DB_PASSWORD=x
+`},
+		{"unicode column", "python", "ß = «»; x = os.environ['SECRET_ÜBER']\ny = os.getenv('TOKEN')\n", "env-ref-python 2:16 TOKEN\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := refsString(FindEnvRefs(tt.kind, []byte(tt.src)))
+			if got != tt.want {
+				t.Errorf("FindEnvRefs(%s) =\n%s\nwant\n%s", tt.kind, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestEnvRefKind(t *testing.T) {
+	for name, want := range map[string]string{
+		"app/jobs.py": "python", "docker-compose.yml": "yaml", "k8s/x.yaml": "yaml",
+		"systemd/app.service": "systemd", "etc/app.service.d/override.conf": "systemd",
+		"deploy.sh": "shell", ".envrc": "shell", "README.md": "", "nginx.conf": "",
+	} {
+		if got := EnvRefKind(name); got != want {
+			t.Errorf("EnvRefKind(%q) = %q; want %q", name, got, want)
+		}
+	}
+}
+
+func TestIsDotenvName(t *testing.T) {
+	for name, want := range map[string]bool{
+		".env": true, "app/.env.production": true, "prod.env": true, ".envrc": false, "env.py": false, "environment": false,
+	} {
+		if got := IsDotenvName(name); got != want {
+			t.Errorf("IsDotenvName(%q) = %v; want %v", name, got, want)
+		}
+	}
+}
+
+func FuzzFindEnvRefs(f *testing.F) {
+	f.Add("python", "x = os.environ['A']\n")
+	f.Add("yaml", "environment:\n  - A=1\n  B: 2\nenv_file: [a]\n")
+	f.Add("systemd", "Environment=\"A=1\" B='2\n")
+	f.Add("shell", "export A='x\n")
+	f.Fuzz(func(t *testing.T, kind, src string) {
+		lines := strings.Count(src, "\n") + 1
+		for _, r := range FindEnvRefs(kind, []byte(src)) {
+			if r.Line < 1 || r.Line > lines || r.Column < 1 {
+				t.Fatalf("ref %+v out of range (%d lines)", r, lines)
+			}
+			if r.Name == "" {
+				t.Fatalf("ref %+v has no name", r)
+			}
+		}
+	})
+}

@@ -1,0 +1,103 @@
+package scan
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func testKeyer(t testing.TB) *Keyer {
+	k, err := NewKeyer([]byte("test-key-0123456789abcdef"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func TestFingerprint(t *testing.T) {
+	k := testKeyer(t)
+	a := k.Sum("rule", "secret-one")
+	if len(a) != 32 {
+		t.Fatalf("Sum length = %d; want 32", len(a))
+	}
+	if b := k.Sum("rule", `  "secret-one" `); b != a {
+		t.Errorf("quoted and blank-padded secret gave %s; want %s", b, a)
+	}
+	if b := k.Sum("rule", "secret-two"); b == a {
+		t.Error("a different secret gave the same fingerprint")
+	}
+	if b := k.Sum("other", "secret-one"); b == a {
+		t.Error("a different rule gave the same fingerprint")
+	}
+	k2, _ := NewKeyer([]byte("another-key-0123456789"))
+	if b := k2.Sum("rule", "secret-one"); b == a {
+		t.Error("a different key gave the same fingerprint")
+	}
+	if strings.Contains(a, "secret") {
+		t.Error("fingerprint holds the secret")
+	}
+	pemLF := "-----BEGIN PRIVATE KEY-----\nMIIBVQ\nIBADAN\n-----END PRIVATE KEY-----"
+	pemCRLF := strings.ReplaceAll(pemLF, "\n", "\r\n")
+	pemEsc := strings.ReplaceAll(pemLF, "\n", `\n`)
+	if k.Sum("r", pemLF) != k.Sum("r", pemCRLF) || k.Sum("r", pemLF) != k.Sum("r", pemEsc) {
+		t.Error("PEM line endings or escapes changed the fingerprint")
+	}
+}
+
+func TestShortKeyRefused(t *testing.T) {
+	if _, err := NewKeyer([]byte("short")); err == nil {
+		t.Error("NewKeyer accepted a 5-byte key")
+	}
+}
+
+func TestLoadKeyFileCreates(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "sub", "env-scan.key")
+	k1, err := LoadKeyFile(p, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("key file mode = %o; want 600", fi.Mode().Perm())
+	}
+	k2, err := LoadKeyFile(p, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k1.ID() != k2.ID() {
+		t.Error("reloading the key file gave another key")
+	}
+	if _, err := LoadKeyFile(filepath.Join(t.TempDir(), "missing"), false); err == nil {
+		t.Error("a missing key file was accepted without create")
+	}
+}
+
+func TestBaselineRoundTrip(t *testing.T) {
+	k := testKeyer(t)
+	fs := []Finding{
+		{File: "a.py", Line: 3, Rule: "r1", Fingerprint: k.Sum("r1", "s1")},
+		{File: "b.py", Line: 9, Rule: "r1", Fingerprint: k.Sum("r1", "s2")},
+	}
+	p := filepath.Join(t.TempDir(), "baseline.json")
+	if err := NewBaseline(k, fs[:1]).Write(p); err != nil {
+		t.Fatal(err)
+	}
+	b, err := LoadBaseline(p, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	moved := fs[0]
+	moved.File, moved.Line = "c.py", 40
+	got := b.Filter([]Finding{moved, fs[1]})
+	if len(got) != 1 || got[0].File != "b.py" {
+		t.Errorf("Filter = %+v; want only b.py", got)
+	}
+	other, _ := NewKeyer([]byte("another-key-0123456789"))
+	if _, err := LoadBaseline(p, other); err == nil || !strings.Contains(err.Error(), "another fingerprint key") {
+		t.Errorf("LoadBaseline with another key: err = %v", err)
+	}
+}
