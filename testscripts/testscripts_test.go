@@ -141,8 +141,16 @@ func state(ts *testscript.TestScript) *scriptState {
 	return ts.Value(stateKey{}).(*scriptState)
 }
 
-// condition adds [vault-flavor:NAME] (VAULT_FLAVOR, default vault).
+// conditions are extra [NAME] conditions; other files of this package add
+// theirs in init functions.
+var conditions = map[string]func() (bool, error){}
+
+// condition adds [vault-flavor:NAME] (VAULT_FLAVOR, default vault) and the
+// conditions registered in conditions.
 func condition(cond string) (bool, error) {
+	if f, ok := conditions[cond]; ok {
+		return f()
+	}
 	if name, ok := strings.CutPrefix(cond, "vault-flavor:"); ok {
 		flavor := os.Getenv("VAULT_FLAVOR")
 		if flavor == "" {

@@ -277,4 +277,3 @@ func showProgress(s *scan.Scanner, w io.Writer) func() {
 		<-stopped
 	}
 }
-

@@ -121,7 +121,11 @@ func WriteSARIF(w io.Writer, tool, version string, findings []Finding) error {
 		if d == "" {
 			d = id
 		}
-		rules = append(rules, sarifRule{ID: id, ShortDescription: sarifMessage{Text: d}, Properties: sarifProps{Tags: []string{"security", "secret", string(kinds[id])}}})
+		tags := []string{"security", "secret"}
+		if kinds[id] != KindSecret {
+			tags = append(tags, string(kinds[id]))
+		}
+		rules = append(rules, sarifRule{ID: id, ShortDescription: sarifMessage{Text: d}, Properties: sarifProps{Tags: tags}})
 	}
 	results := make([]sarifResult, 0, len(findings))
 	for _, f := range findings {

@@ -233,12 +233,23 @@ func (s *Scanner) scanOne(ctx context.Context, src Source, buf *[]byte) ([]Findi
 	}
 	var perr error
 	if IsDotenvName(src.Path) {
-		var dfs []Finding
-		dfs, perr = s.dotenvFindings(src.Path, b)
-		findings = mergeDotenv(findings, dfs)
+		var (
+			dfs   []Finding
+			spans []entrySpan
+		)
+		dfs, spans, perr = s.dotenvFindings(src.Path, b)
+		findings = mergeDotenv(findings, dfs, spans)
 	}
 	if kind := EnvRefKind(src.Path); kind != "" {
+		engineLines := map[int]bool{}
+		for _, f := range findings {
+			engineLines[f.Line] = true
+		}
 		for _, r := range FindEnvRefs(kind, b) {
+			if r.HasValue && engineLines[r.Line] {
+				// the engine already reported the literal value set here
+				continue
+			}
 			if f, ok := s.envRefFinding(src.Path, r); ok {
 				findings = append(findings, f)
 			}
@@ -282,26 +293,37 @@ func (c *countReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// entrySpan is the lines a .env entry covers.
+type entrySpan struct {
+	line, endLine int
+	key           string
+}
+
 // dotenvFindings classifies every entry of a .env file.
-func (s *Scanner) dotenvFindings(name string, src []byte) ([]Finding, error) {
+func (s *Scanner) dotenvFindings(name string, src []byte) ([]Finding, []entrySpan, error) {
 	f, err := dotenv.Parse(name, src)
 	if err != nil {
-		return nil, err
+		var perr *dotenv.Error
+		if errors.As(err, &perr) {
+			// the parser's message may quote the malformed line, which can be
+			// a secret pasted without its key: give the position only
+			return nil, nil, fmt.Errorf("line %d column %d: not a valid .env entry (KEY=VALUE)", perr.Line, perr.Column)
+		}
+		return nil, nil, errors.New("not a valid .env file")
 	}
 	lines := splitLines(src)
-	var out []Finding
+	var (
+		out   []Finding
+		spans []entrySpan
+	)
 	for _, e := range f.Entries {
+		spans = append(spans, entrySpan{e.Line, max(e.EndLine, e.Line), e.Key})
 		if allowed(lineAt(lines, e.Line)) {
 			continue
 		}
 		class, conf := Classify(e.Key, e.Value)
 		if conf == None && !s.All {
 			continue
-		}
-		if e.Value == "" || IsReference(e.Value) {
-			if !s.All {
-				continue
-			}
 		}
 		column := e.Column
 		if l := lineAt(lines, e.Line); column-1 <= len(l) && column >= 1 {
@@ -317,7 +339,7 @@ func (s *Scanner) dotenvFindings(name string, src []byte) ([]Finding, error) {
 			description: ".env value: " + classDescriptions[class],
 		})
 	}
-	return out, nil
+	return out, spans, nil
 }
 
 func lineAt(lines []string, n int) string {
@@ -331,25 +353,23 @@ func lineAt(lines []string, n int) string {
 	return ""
 }
 
-// mergeDotenv drops a .env classification where the engine already found a
-// secret on that line (its rule is more specific), lending the entry's key
-// as the engine finding's name.
-func mergeDotenv(engine, dot []Finding) []Finding {
-	byLine := map[int]string{}
-	for _, d := range dot {
-		byLine[d.Line] = d.Name
-	}
-	covered := map[int]bool{}
+// mergeDotenv makes an engine finding inside a .env entry a dotenv finding
+// of that key (keeping the engine's more specific rule), and drops the
+// entry's own classification then.
+func mergeDotenv(engine, dot []Finding, spans []entrySpan) []Finding {
+	covered := map[string]bool{}
 	for i := range engine {
-		if key, ok := byLine[engine[i].Line]; ok {
-			covered[engine[i].Line] = true
-			if engine[i].Name == "" || engine[i].Name != key {
-				engine[i].Name = key
+		for _, sp := range spans {
+			if engine[i].Line >= sp.line && engine[i].Line <= sp.endLine {
+				engine[i].Kind = KindDotenv
+				engine[i].Name = sp.key
+				covered[sp.key] = true
+				break
 			}
 		}
 	}
 	for _, d := range dot {
-		if !covered[d.Line] {
+		if !covered[d.Name] {
 			engine = append(engine, d)
 		}
 	}

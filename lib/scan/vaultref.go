@@ -1,6 +1,15 @@
 package scan
 
-import "strings"
+import (
+	"strings"
 
-// IsVaultRef reports whether v is a vault: reference (never a finding).
-func IsVaultRef(v string) bool { return strings.HasPrefix(strings.TrimSpace(v), "vault:") }
+	"github.com/vaultpipe/vaultpipe/lib/ref"
+)
+
+// IsVaultRef reports whether v is a well-formed vault: reference (never a
+// finding). A malformed one may be a secret pasted in its place, so it is
+// classified like any value.
+func IsVaultRef(v string) bool {
+	_, err := ref.Parse(strings.TrimSpace(v))
+	return err == nil
+}
