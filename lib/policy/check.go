@@ -174,7 +174,7 @@ func checkIdentity(ctx context.Context, c *vaultclient.Client, set *Set, mount, 
 // loginAs returns a client authenticated as identity id and a function that
 // revokes its token (and destroys the secret_id used).
 func loginAs(ctx context.Context, c *vaultclient.Client, set *Set, mount, id string) (*vaultclient.Client, func(), error) {
-	cl, err := c.Client.Clone()
+	cl, err := c.Client.CloneWithHeaders()
 	if err != nil {
 		return nil, nil, fault.New(fault.Usage, "building Vault client", "", err)
 	}

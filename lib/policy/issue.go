@@ -68,7 +68,7 @@ func Issue(ctx context.Context, c *vaultclient.Client, app string, opts IssueOpt
 	}
 	wc := c
 	if opts.WrapTTL > 0 {
-		cl, err := c.Client.Clone()
+		cl, err := c.Client.CloneWithHeaders()
 		if err != nil {
 			return nil, fault.New(fault.Usage, "building Vault client", "", err)
 		}

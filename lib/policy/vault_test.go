@@ -31,7 +31,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func server(t *testing.T) *vaulttest.Server {
+func server(t testing.TB) *vaulttest.Server {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("needs a real Vault server")
@@ -43,7 +43,7 @@ func server(t *testing.T) *vaulttest.Server {
 	return shared
 }
 
-func rootClient(t *testing.T, s *vaulttest.Server) *vaultclient.Client {
+func rootClient(t testing.TB, s *vaulttest.Server) *vaultclient.Client {
 	t.Helper()
 	c, err := vaultclient.New(context.Background(), s.Flags(), vaultclient.Options{Getenv: func(k string) string {
 		if k == "VAULT_TOKEN" {
@@ -57,7 +57,7 @@ func rootClient(t *testing.T, s *vaulttest.Server) *vaultclient.Client {
 	return c
 }
 
-func shipped(t *testing.T) *Set {
+func shipped(t testing.TB) *Set {
 	t.Helper()
 	set, err := LoadDir("../../policies")
 	if err != nil {
@@ -155,6 +155,7 @@ func TestShippedMatrixPasses(t *testing.T) {
 	}
 	// Every row that makes a request must really have made it.
 	for _, r := range rep.Results {
+		t.Logf("%-45s %-8s %-7s self=%-5s %s=%s (%d) granted=%v", r.Row, r.Capability, r.Expect, r.CapabilitiesSelf, r.Operation, r.OperationResult, r.Status, r.Granted)
 		if r.Operation != OpNone && r.OperationResult != r.Expect {
 			t.Errorf("row %s: operation %s gave %s; want %s", r.Row, r.Operation, r.OperationResult, r.Expect)
 		}
