@@ -154,7 +154,8 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 			return fault.New(fault.BadInput, "", c.Apply.Plan, err)
 		}
 		sources, targets = plan.Sources(), plan
-		opts.Only, opts.Skip = nil, nil
+		// The plan decides what may be replaced; Hold enforces it.
+		opts.Only, opts.Skip, opts.Update = nil, nil, true
 	} else {
 		m, err := mapping(sel)
 		if err != nil {

@@ -114,13 +114,14 @@ type Batch struct {
 	files    map[string]*envFile
 	order    []string
 	hmacKey  []byte
+	observed map[string]pathState // by mount and path, from Observe
 }
 
 // Load parses the sources and maps their keys with t. A file that does not
 // parse, a key that a source names but the file lacks, or two keys landing
 // on the same field are errors; nothing is read from Vault yet.
 func Load(sources []Source, t Targeter, o Options) (*Batch, error) {
-	b := &Batch{files: map[string]*envFile{}, hmacKey: make([]byte, 32)}
+	b := &Batch{Items: []*Item{}, files: map[string]*envFile{}, hmacKey: make([]byte, 32)}
 	if _, err := rand.Read(b.hmacKey); err != nil {
 		return nil, err
 	}

@@ -102,8 +102,8 @@ func TestReadScanErrorsNameTheLine(t *testing.T) {
 	const canary = "sk_live_CANARY123"
 	for in, want := range map[string]string{
 		"{\"kind\":\"dotenv\",\"file\":\"a\",\"name\":\"K\"}\n" + canary + "\n": "scan input line 2: not an env-scan finding",
-		`{"kind":"dotenv","file":"a"}`:                                            "scan input line 1: a dotenv finding needs",
-		`{"kind":"dotenv","file":"a","name":"K","line":"` + canary + `"}`:         `field "line" has the wrong type`,
+		`{"kind":"dotenv","file":"a"}`:                                          "scan input line 1: a dotenv finding needs",
+		`{"kind":"dotenv","file":"a","name":"K","line":"` + canary + `"}`:       `field "line" has the wrong type`,
 		`["` + canary + `"]`: "not an env-scan finding",
 	} {
 		_, err := ReadScan(strings.NewReader(in))
@@ -237,14 +237,14 @@ func TestReadPlanRoundTrip(t *testing.T) {
 func TestReadPlanRejects(t *testing.T) {
 	item := `{"file":"a/.env","line":1,"key":"K","mount":"secret","path":"a/b","field":"K","ref":"vault:secret/data/a/b#K","action":"create","version":0,"value_length":3,"value_hmac":"x"}`
 	for in, want := range map[string]string{
-		`{"format":"other","items":[]}`:                     "format is",
-		`{"format":"env-import-plan/1","items":[null]}`:     "item 1 is null",
-		`{"format":"env-import-plan/1","items":[` + strings.Replace(item, `"create"`, `"nuke"`, 1) + `]}`:                   "unknown action",
-		`{"format":"env-import-plan/1","items":[` + strings.Replace(item, `a/b#K`, `x/y#K`, 1) + `]}`:                      "inconsistent",
-		`{"format":"env-import-plan/1","items":[` + strings.Replace(item, `"path":"a/b"`, `"path":"../b"`, 1) + `]}`:      "inconsistent",
-		`{"format":"env-import-plan/1","items":[` + item + `,` + item + `]}`:                                                "repeats",
-		`{"format":"env-import-plan/1","items":[` + strings.Replace(item, `"version":0`, `"version":-1`, 1) + `]}`:         "negative",
-		`{"format":"env-import-plan/1","items":[],"extra":1}`: "invalid JSON",
+		`{"format":"other","items":[]}`:                 "format is",
+		`{"format":"env-import-plan/1","items":[null]}`: "item 1 is null",
+		`{"format":"env-import-plan/1","items":[` + strings.Replace(item, `"create"`, `"nuke"`, 1) + `]}`:            "unknown action",
+		`{"format":"env-import-plan/1","items":[` + strings.Replace(item, `a/b#K`, `x/y#K`, 1) + `]}`:                "inconsistent",
+		`{"format":"env-import-plan/1","items":[` + strings.Replace(item, `"path":"a/b"`, `"path":"../b"`, 1) + `]}`: "inconsistent",
+		`{"format":"env-import-plan/1","items":[` + item + `,` + item + `]}`:                                         "repeats",
+		`{"format":"env-import-plan/1","items":[` + strings.Replace(item, `"version":0`, `"version":-1`, 1) + `]}`:   "negative",
+		`{"format":"env-import-plan/1","items":[],"extra":1}`:                                                        "invalid JSON",
 		`not json`: "syntax error",
 	} {
 		_, err := ReadPlan(strings.NewReader(in))

@@ -35,7 +35,7 @@ func (b *Batch) groups() []*group {
 		k := it.Mount + "\x00" + it.Path
 		g, ok := index[k]
 		if !ok {
-			g = &group{mount: it.Mount, path: it.Path}
+			g = &group{mount: it.Mount, path: it.Path, state: b.observed[k]}
 			index[k] = g
 			out = append(out, g)
 		}
@@ -62,12 +62,17 @@ func concurrency(n int) int {
 // item's Action and Version.
 func (b *Batch) Observe(ctx context.Context, c *vaultclient.Client, o Options) error {
 	gs := b.groups()
+	var mu sync.Mutex
+	b.observed = map[string]pathState{}
 	err := forEach(ctx, concurrency(o.Concurrency), len(gs), func(ctx context.Context, i int) error {
 		st, err := readState(ctx, c, gs[i].mount, gs[i].path)
 		if err != nil {
 			return err
 		}
 		gs[i].state = st
+		mu.Lock()
+		b.observed[gs[i].mount+"\x00"+gs[i].path] = st
+		mu.Unlock()
 		for _, it := range gs[i].items {
 			decide(it, st, o.Update)
 		}
