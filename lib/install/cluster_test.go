@@ -62,7 +62,7 @@ func newNode(t *testing.T, name string, binary string, shareKey string, mod func
 
 func (n *node) client() *vaultclient.Client {
 	c, err := vaultclient.New(context.Background(), vaultclient.Flags{Conn: vaultclient.Conn{Address: n.addr,
-		CACert: n.o.Path(install.Layout.ExportedCA), Timeout: vaultclient.Duration(5 * time.Second)}}, vaultclient.Options{NoAuth: true})
+		CACert: n.o.Path(install.Layout.ExportedCA), Timeout: vaultclient.Duration(30 * time.Second)}}, vaultclient.Options{NoAuth: true})
 	if err != nil {
 		n.t.Fatal(err)
 	}

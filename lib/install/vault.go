@@ -557,13 +557,44 @@ func Unseal(ctx context.Context, vc *vaultclient.Client, shares []string) (*Unse
 		if !res.Sealed {
 			break
 		}
-		ss, err := vc.Sys().UnsealWithContext(ctx, s)
+		var ss *api.SealStatusResponse
+		// A node joining a raft cluster takes shares only once its first
+		// join attempt (every few seconds) is under way.
+		deadline := time.Now().Add(15 * time.Second)
+		for {
+			ss, err = vc.Sys().UnsealWithContext(ctx, s)
+			err = vaultclient.Classify(err, "submitting key share", fmt.Sprintf("#%d", res.Submitted+1))
+			if !fault.Is(err, fault.Uninitialized) || time.Now().After(deadline) {
+				break
+			}
+			if err := sleep(ctx, 500*time.Millisecond); err != nil {
+				return res, err
+			}
+		}
 		if err != nil {
 			// Vault's message for a bad share does not echo it; keep it that way.
-			return res, vaultclient.Classify(err, "submitting key share", fmt.Sprintf("#%d", res.Submitted+1))
+			return res, err
 		}
 		res.Submitted++
 		res.Sealed, res.Progress, res.Threshold = ss.Sealed, ss.Progress, ss.T
 	}
+	// A joining node unseals only after the leader answered its challenge.
+	for deadline := time.Now().Add(30 * time.Second); res.Sealed && res.Submitted > 0 && res.Progress == 0 && time.Now().Before(deadline); {
+		if err := sleep(ctx, 250*time.Millisecond); err != nil {
+			return res, err
+		}
+		if ss, err := vc.Sys().SealStatusWithContext(ctx); err == nil {
+			res.Sealed, res.Progress = ss.Sealed, ss.Progress
+		}
+	}
 	return res, nil
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(d):
+		return nil
+	}
 }

@@ -68,6 +68,10 @@ func Render(s Server) ([]byte, error) {
 	storage := root.AppendNewBlock("storage", []string{"raft"}).Body()
 	storage.SetAttributeValue("path", cty.StringVal(s.DataDir))
 	storage.SetAttributeValue("node_id", cty.StringVal(s.NodeID))
+	// Raft's own timing (1s heartbeats) instead of the 5x slack default,
+	// which HashiCorp recommends for production: elections and failover
+	// take seconds, not tens of seconds.
+	storage.SetAttributeValue("performance_multiplier", cty.NumberIntVal(1))
 	for _, peer := range s.Join {
 		j := storage.AppendNewBlock("retry_join", nil).Body()
 		j.SetAttributeValue("leader_api_addr", cty.StringVal(peer))
