@@ -81,7 +81,7 @@ const name = "vault-policy"
 const exitFindings = 3
 
 type cli struct {
-	Dir string `name:"dir" env:"VAULTPIPE_POLICY_DIR" default:"policies" type:"path" help:"Directory holding acl/, approles/ and matrix.hcl."`
+	Dir string `name:"dir" env:"VAULTPIPE_POLICY_DIR" default:"policies" help:"Directory holding acl/, approles/ and matrix.hcl."`
 
 	Sync  syncCmd  `cmd:"" help:"Make Vault's policies and AppRoles match the files; print the diff as JSON. Example: vault-policy sync --dry-run"`
 	Issue issueCmd `cmd:"" help:"Write a fresh secret_id (and the role_id) of an AppRole to 0600 files. Example: vault-policy issue rotator --secret-id-out /etc/vault-rotate/secret_id"`
@@ -99,8 +99,8 @@ type syncCmd struct {
 
 type issueCmd struct {
 	App          string        `arg:"" help:"AppRole name (approles/APP.hcl)."`
-	SecretIDFile string        `name:"secret-id-out" required:"" type:"path" help:"Where to write the secret_id (or the wrapping token), mode 0600."`
-	RoleIDFile   string        `name:"role-id-out" type:"path" help:"Where to write the role_id, mode 0600."`
+	SecretIDFile string        `name:"secret-id-out" required:"" help:"Where to write the secret_id (or the wrapping token), mode 0600."`
+	RoleIDFile   string        `name:"role-id-out" help:"Where to write the role_id, mode 0600."`
 	WrapTTL      time.Duration `name:"wrap-ttl" help:"Response-wrap the secret_id: write a single-use wrapping token valid this long instead."`
 	CIDR         []string      `name:"cidr" help:"Further restrict where this secret_id may be used from (repeatable)."`
 

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -109,6 +111,15 @@ func Issue(ctx context.Context, c *vaultclient.Client, app string, opts IssueOpt
 // secret_id — or the wrapping token, when wrapped — to secretIDFile, each
 // atomically with mode 0600.
 func (cr *Credentials) WriteFiles(roleIDFile, secretIDFile string) error {
+	for _, f := range []string{roleIDFile, secretIDFile} {
+		if f == "" {
+			continue
+		}
+		// A missing credentials directory is created private.
+		if err := os.MkdirAll(filepath.Dir(f), 0o700); err != nil {
+			return fault.New(fault.Unknown, "creating directory of", f, errors.Unwrap(err))
+		}
+	}
 	if roleIDFile != "" {
 		if err := safefile.Write(roleIDFile, []byte(cr.RoleID+"\n"), 0o600); err != nil {
 			return fault.New(fault.Unknown, "writing role_id file", roleIDFile, errors.Unwrap(err))
