@@ -40,8 +40,8 @@
 //
 // lint reads the files only and prints one JSON line per finding:
 // {"file", "line", "name", "path", "rule", "severity", "message"}; rules
-// are sudo-wildcard, sudo-broad and sys-wildcard (errors), unused-policy
-// and untested-identity (warnings).
+// are sudo-wildcard, sudo-broad and sys-wildcard (errors), unused-policy,
+// untested-identity and unbound-secret-id (warnings).
 //
 // Exit status:
 //

@@ -19,6 +19,7 @@ const (
 	RuleSysWildcard      = "sys-wildcard"
 	RuleUnusedPolicy     = "unused-policy"
 	RuleUntestedIdentity = "untested-identity"
+	RuleUnboundSecretID  = "unbound-secret-id"
 )
 
 // Finding is one risky pattern.
@@ -41,7 +42,9 @@ type Finding struct {
 //     subtree ("*", "sys/*", "sys/pol*");
 //   - unused-policy (warning): a policy no AppRole carries and no matrix
 //     row logs in as;
-//   - untested-identity (warning): an AppRole without a matrix row.
+//   - untested-identity (warning): an AppRole without a matrix row;
+//   - unbound-secret-id (warning): an AppRole whose secret_ids never expire
+//     and work from anywhere (no secret_id_ttl, no secret_id_bound_cidrs).
 //
 // Rules that only deny are never risky. Findings come in file and line
 // order.
@@ -88,6 +91,12 @@ func Lint(set *Set) []Finding {
 		if !tested[a.Name] {
 			out = append(out, Finding{File: a.File, Name: a.Name, Rule: RuleUntestedIdentity, Severity: SeverityWarning,
 				Message: fmt.Sprintf("AppRole %s has no row in the access matrix: add rows for what it must and must not reach", a.Name)})
+		}
+	}
+	for _, a := range set.AppRoles {
+		if a.SecretIDTTL == 0 && len(a.SecretIDBoundCIDRs) == 0 {
+			out = append(out, Finding{File: a.File, Name: a.Name, Rule: RuleUnboundSecretID, Severity: SeverityWarning,
+				Message: fmt.Sprintf("AppRole %s: a leaked secret_id would work forever from anywhere: set secret_id_ttl or secret_id_bound_cidrs", a.Name)})
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool {

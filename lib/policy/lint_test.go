@@ -45,7 +45,7 @@ func TestLintUnusedAndUntested(t *testing.T) {
 			{Name: "used", File: "acl/used.hcl", Rules: []Rule{{Path: "a/b", Capabilities: []string{"read"}}}},
 			{Name: "orphan", File: "acl/orphan.hcl", Rules: []Rule{{Path: "a/b", Capabilities: []string{"read"}}}},
 		},
-		AppRoles: []*AppRole{{Name: "app", File: "approles/app.hcl", Policies: []string{"used"}}},
+		AppRoles: []*AppRole{{Name: "app", File: "approles/app.hcl", Policies: []string{"used"}, SecretIDTTL: 60}},
 	}
 	got := Lint(set)
 	want := []Finding{
@@ -56,5 +56,32 @@ func TestLintUnusedAndUntested(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Lint = %+v; want %+v", got, want)
+	}
+}
+
+func TestLintUnboundSecretID(t *testing.T) {
+	for _, tt := range []struct {
+		ttl   int
+		cidrs []string
+		want  bool
+	}{
+		{0, nil, true},
+		{3600, nil, false},
+		{0, []string{"127.0.0.1/32"}, false},
+	} {
+		set := &Set{
+			Policies: []*ACL{{Name: "p", Rules: []Rule{{Path: "a/b", Capabilities: []string{"read"}}}}},
+			AppRoles: []*AppRole{{Name: "app", Policies: []string{"p"}, SecretIDTTL: tt.ttl, SecretIDBoundCIDRs: tt.cidrs}},
+			Matrix:   []Row{{Identity: "app"}},
+		}
+		got := false
+		for _, f := range Lint(set) {
+			if f.Rule == RuleUnboundSecretID {
+				got = true
+			}
+		}
+		if got != tt.want {
+			t.Errorf("Lint(secret_id_ttl %d, cidrs %v) reports unbound-secret-id = %v; want %v", tt.ttl, tt.cidrs, got, tt.want)
+		}
 	}
 }
