@@ -1,0 +1,133 @@
+package scan_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/vaultpipe/vaultpipe/lib/scan"
+	"github.com/vaultpipe/vaultpipe/lib/scan/gitleaks"
+)
+
+var engine = func() *gitleaks.Engine {
+	e, err := gitleaks.New("")
+	if err != nil {
+		panic(err)
+	}
+	return e
+}()
+
+func newScanner(t testing.TB, all bool) *scan.Scanner {
+	k, err := scan.NewKeyer([]byte("scanner-test-key-0123456789"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &scan.Scanner{Engine: engine, Keyer: k, All: all}
+}
+
+func write(t *testing.T, dir string, files map[string]string) {
+	for name, content := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestScanPathsSkipsAndMerges(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, map[string]string{
+		"app/.env":                 "LOG_LEVEL=info\nAWS_KEY=AKIAZ2CANARY7QW3RT5Y\nDB_PASSWORD='a b c d e f'\n",
+		"app/main.py":              "import os\nos.environ['DB_PASSWORD']\n",
+		"vendor/x/creds.go":        "var k = \"AKIAZ2CANARY7QW3RT6A\"\n",
+		".venv/lib/site.py":        "k = \"AKIAZ2CANARY7QW3RT6B\"\n",
+		"node_modules/m/index.js":  "k = \"AKIAZ2CANARY7QW3RT6C\"\n",
+		"app/package-lock.json":    "{\"k\": \"AKIAZ2CANARY7QW3RT6D\"}\n",
+		"app/deeply/nested/k.conf": "token = \"AKIAZ2CANARY7QW3RT6E\"\n",
+	})
+	res, err := newScanner(t, false).ScanPaths(context.Background(), []string{dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Errors) != 0 {
+		t.Fatalf("errors: %v", res.Errors)
+	}
+	var got []string
+	for _, f := range res.Findings {
+		rel, _ := filepath.Rel(dir, f.File)
+		got = append(got, rel+" "+string(f.Kind)+" "+f.Rule+" "+f.Name)
+	}
+	want := []string{
+		"app/.env dotenv aws-access-token AWS_KEY",
+		"app/.env dotenv dotenv-password DB_PASSWORD",
+		"app/deeply/nested/k.conf secret aws-access-token token",
+		"app/main.py env_ref env-ref-python DB_PASSWORD",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func TestScanPathsMissing(t *testing.T) {
+	if _, err := newScanner(t, false).ScanPaths(context.Background(), []string{filepath.Join(t.TempDir(), "nope")}); err == nil {
+		t.Error("scanning a missing path succeeded")
+	}
+}
+
+func TestLargeFileStreamed(t *testing.T) {
+	dir := t.TempDir()
+	var b strings.Builder
+	for b.Len() < 200_000 {
+		b.WriteString("filler line without anything interesting in it at all\n")
+	}
+	b.WriteString("aws = \"AKIAZ2CANARY7QW3RT5Y\"\n")
+	write(t, dir, map[string]string{"big.env": "DB_PASSWORD=hunter2hunter2\n" + b.String()})
+	s := newScanner(t, false)
+	s.MaxFileSize = 64 << 10
+	res, err := s.ScanPaths(context.Background(), []string{dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// too big to hold: only the engine sees it (no .env classification)
+	if len(res.Findings) != 1 || res.Findings[0].Rule != "aws-access-token" {
+		t.Errorf("findings = %+v; want one aws-access-token", res.Findings)
+	}
+	if files, n := s.Progress(); files != 1 || n < 200_000 {
+		t.Errorf("Progress() = %d files, %d bytes", files, n)
+	}
+}
+
+func scanDotenv(t testing.TB, content string, all bool) []scan.Finding {
+	ch := make(chan scan.Source, 1)
+	ch <- scan.Source{Path: "f/.env", Open: func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(content)), nil }}
+	close(ch)
+	return newScanner(t, all).ScanSources(context.Background(), ch).Findings
+}
+
+// FuzzDotenvNeverLeaks: whatever the value, reports hold no part of it.
+func FuzzDotenvNeverLeaks(f *testing.F) {
+	f.Add("hunter2hunter2", "DB_PASSWORD")
+	f.Add("postgres://u:pw@h/db", "DATABASE_URL")
+	f.Add("-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----", "K")
+	f.Add("AKIAZ2CANARY7QW3RT5Y", "AWS")
+	f.Fuzz(func(t *testing.T, value, key string) {
+		const marker = "QzX9w"
+		v := marker + value
+		content := key + "='" + strings.ReplaceAll(v, "'", "") + "'\n"
+		fs := scanDotenv(t, content, true)
+		var out bytes.Buffer
+		scan.WriteJSONLines(&out, fs)
+		scan.WriteSARIF(&out, "env-scan", "test", fs)
+		scan.WriteTable(&out, fs)
+		if strings.Contains(out.String(), marker) && !strings.Contains(key, marker) {
+			t.Fatalf("report of %q holds the value", content)
+		}
+	})
+}
