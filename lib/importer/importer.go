@@ -130,7 +130,8 @@ func Load(sources []Source, t Targeter, o Options) (*Batch, error) {
 			return nil, fault.Usagef("bad key pattern %q: %v", pat, err)
 		}
 	}
-	seen := map[string]*Item{} // ref → item
+	seen := map[string]*Item{}  // ref → item
+	loaded := map[string]bool{} // file and key
 	for _, s := range sources {
 		name := filepath.Clean(s.File)
 		f, ok := b.files[name]
@@ -156,9 +157,10 @@ func Load(sources []Source, t Targeter, o Options) (*Batch, error) {
 			if !ok {
 				return nil, fault.New(fault.BadInput, "", name, fmt.Errorf("no key %s in the file", k))
 			}
-			if dupe := findItem(b.Items, name, k); dupe != nil {
+			if loaded[name+"\x00"+k] {
 				continue
 			}
+			loaded[name+"\x00"+k] = true
 			it := &Item{File: name, Line: e.Line, Key: k, value: e.Value, ValueLength: len(e.Value)}
 			it.ValueHMAC = b.mac(e.Value)
 			switch {
@@ -188,15 +190,6 @@ func Load(sources []Source, t Targeter, o Options) (*Batch, error) {
 		}
 	}
 	return b, nil
-}
-
-func findItem(items []*Item, file, key string) *Item {
-	for _, it := range items {
-		if it.File == file && it.Key == key {
-			return it
-		}
-	}
-	return nil
 }
 
 func selected(key string, only, skip []string) bool {

@@ -80,7 +80,7 @@ func rewriteFile(ctx context.Context, c *vaultclient.Client, f *envFile, done []
 	if err := safefile.Write(target, out, f.mode); err != nil {
 		return res, fault.New(fault.Unknown, "rewriting", f.name, err)
 	}
-	if err := checkRewritten(ctx, c, target, f, out, done, o.Remove); err != nil {
+	if err := checkRewritten(ctx, c, concurrency(o.Concurrency), target, f, out, done, o.Remove); err != nil {
 		// Put the original back; the backup stays too.
 		if rerr := safefile.Write(target, f.src, f.mode); rerr != nil {
 			return res, fault.WithHint(err, "the original is in "+backup)
@@ -134,8 +134,8 @@ func writeBackup(target string, src []byte) (string, error) {
 // checkRewritten reads the rewritten file back: every entry must be what the
 // original said, except the migrated ones, which must be references (or
 // gone) that resolve in Vault to the original value.
-func checkRewritten(ctx context.Context, c *vaultclient.Client, target string, f *envFile, want []byte, done []*Item, removed bool) error {
-	got, err := os.ReadFile(target)
+func checkRewritten(ctx context.Context, c *vaultclient.Client, par int, file string, f *envFile, want []byte, done []*Item, removed bool) error {
+	got, err := os.ReadFile(file)
 	if err != nil {
 		return fault.New(fault.Unknown, "reading back", f.name, errors.Unwrap(err))
 	}
@@ -169,19 +169,26 @@ func checkRewritten(ctx context.Context, c *vaultclient.Client, target string, f
 		}
 	}
 	// Resolve the references against Vault, one read per secret.
-	states := map[string]pathState{}
+	type target struct{ mount, path string }
+	var targets []target
+	byTarget := map[target][]*Item{}
 	for _, it := range done {
-		k := it.Mount + "\x00" + it.Path
-		st, ok := states[k]
-		if !ok {
-			if st, err = readState(ctx, c, it.Mount, it.Path); err != nil {
-				return err
-			}
-			states[k] = st
+		t := target{it.Mount, it.Path}
+		if _, ok := byTarget[t]; !ok {
+			targets = append(targets, t)
 		}
-		if !equal(st.data[it.Field], it.value) {
-			return fault.New(fault.Conflict, "resolving", it.Ref, errors.New("Vault no longer holds the imported value"))
-		}
+		byTarget[t] = append(byTarget[t], it)
 	}
-	return nil
+	return forEach(ctx, par, len(targets), func(ctx context.Context, i int) error {
+		st, err := readState(ctx, c, targets[i].mount, targets[i].path)
+		if err != nil {
+			return err
+		}
+		for _, it := range byTarget[targets[i]] {
+			if !equal(st.data[it.Field], it.value) {
+				return fault.New(fault.Conflict, "resolving", it.Ref, errors.New("Vault no longer holds the imported value"))
+			}
+		}
+		return nil
+	})
 }
