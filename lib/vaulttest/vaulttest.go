@@ -474,6 +474,16 @@ func (s *Server) Running() bool {
 	}
 }
 
+// PID returns the server's process id, or 0 when it is not running.
+func (s *Server) PID() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil || s.cmd.Process == nil {
+		return 0
+	}
+	return s.cmd.Process.Pid
+}
+
 // Close kills the server and removes its directory if Launch made it.
 func (s *Server) Close() {
 	s.Kill()
