@@ -17,9 +17,11 @@
 // deletes policies and AppRoles the files do not declare (never root or
 // default). It prints one JSON document: {"dry_run", "prune", "mount",
 // "changes": [{"kind": "auth|policy|approle", "name", "action":
-// "create|update|unchanged|extraneous|delete", "fields", "file"}],
+// "create|update|unchanged|extraneous|delete", "fields", "paths", "file"}],
 // "summary": {action: count}, "applied"}. A second run prints only
-// unchanged (and extraneous) entries and applies nothing.
+// unchanged (and extraneous) entries and applies nothing. fields names the
+// AppRole parameters that differ; paths the policy path blocks added,
+// removed or changed.
 //
 // issue reads APP's role_id and generates a fresh secret_id. The secret_id
 // is written to --secret-id-out (mode 0600, atomically) — or, with

@@ -47,6 +47,7 @@ type Change struct {
 	Name   string   `json:"name"`
 	Action string   `json:"action"`
 	Fields []string `json:"fields,omitempty"` // AppRole parameters that differ
+	Paths  []string `json:"paths,omitempty"`  // policy paths added, removed or changed
 	File   string   `json:"file,omitempty"`
 }
 
@@ -133,19 +134,23 @@ func Sync(ctx context.Context, c *vaultclient.Client, set *Set, opts SyncOptions
 		remoteSet[n] = true
 	}
 	for _, p := range set.Policies {
-		action := ActionCreate
+		action, remoteText := ActionCreate, ""
 		if remoteSet[p.Name] {
 			s, err := c.Read(ctx, "sys/policies/acl/"+p.Name)
 			if err != nil {
 				return rep, err
 			}
-			text, _ := s.Data["policy"].(string)
+			remoteText, _ = s.Data["policy"].(string)
 			action = ActionUpdate
-			if text == p.Text {
+			if remoteText == p.Text {
 				action = ActionUnchanged
 			}
 		}
-		add(Change{Kind: KindPolicy, Name: p.Name, Action: action, File: p.File})
+		ch := Change{Kind: KindPolicy, Name: p.Name, Action: action, File: p.File}
+		if action == ActionUpdate {
+			ch.Paths = changedPaths(remoteText, p)
+		}
+		add(ch)
 		if action != ActionUnchanged && !opts.DryRun {
 			if _, err := c.Write(ctx, "sys/policies/acl/"+p.Name, map[string]any{"policy": p.Text}); err != nil {
 				return rep, fault.WithHint(err, "check "+p.File+" with vault-policy lint; Vault's message above names the problem")
@@ -255,6 +260,39 @@ func diffFields(want, have map[string]any) []string {
 
 func sortedCopy(s []string) []string {
 	out := append([]string(nil), s...)
+	sort.Strings(out)
+	return out
+}
+
+// changedPaths names the path blocks whose capabilities differ between the
+// policy text on the server and p; nil when the server's text cannot be
+// read as a policy (it may use syntax only Vault's parser accepts).
+func changedPaths(remote string, p *ACL) []string {
+	old, err := ParseACL(p.File, []byte(remote))
+	if err != nil {
+		return nil
+	}
+	caps := func(a *ACL) map[string]string {
+		m := map[string]string{}
+		for _, r := range a.Rules {
+			c := append([]string(nil), r.Capabilities...)
+			sort.Strings(c)
+			m[r.Path] = strings.Join(c, ",")
+		}
+		return m
+	}
+	o, n := caps(old), caps(p)
+	var out []string
+	for path, c := range n {
+		if oc, ok := o[path]; !ok || oc != c {
+			out = append(out, path)
+		}
+	}
+	for path := range o {
+		if _, ok := n[path]; !ok {
+			out = append(out, path)
+		}
+	}
 	sort.Strings(out)
 	return out
 }

@@ -246,6 +246,15 @@ func TestBroadenedPolicyFailsItsRow(t *testing.T) {
 		t.Fatalf("Sync = %v", err)
 	}
 	t.Cleanup(func() { Sync(ctx, c, shipped(t), SyncOptions{}) })
+	back, err := Sync(ctx, c, shipped(t), SyncOptions{DryRun: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ch := range back.Changes {
+		if ch.Name == "dagster-analytics" && ch.Kind == KindPolicy && strings.Join(ch.Paths, " ") != "secret/data/* secret/data/analytics/*" {
+			t.Errorf("diff back to the shipped policy: paths %v; want the removed secret/data/* and the added secret/data/analytics/*", ch.Paths)
+		}
+	}
 	rep, err := Check(ctx, c, set, CheckOptions{Identities: []string{"dagster-analytics"}})
 	if err != nil {
 		t.Fatalf("Check = %v", err)
