@@ -4,13 +4,14 @@
 //
 // Usage:
 //
-//	vault-policy [--dir DIR] sync [--dry-run] [--prune] [--exit-code] [vault flags]
+//	vault-policy [--dir DIR | --shipped] sync [--dry-run] [--prune] [--exit-code] [vault flags]
 //	vault-policy [--dir DIR] issue APP --secret-id-out FILE [--role-id-out FILE] [--wrap-ttl DURATION] [--cidr CIDR...] [vault flags]
-//	vault-policy [--dir DIR] check [--identity NAME...] [--format auto|json|table] [vault flags]
-//	vault-policy [--dir DIR] lint [--strict]
+//	vault-policy [--dir DIR | --shipped] check [--identity NAME...] [--format auto|json|table] [vault flags]
+//	vault-policy [--dir DIR | --shipped] lint [--strict]
 //
 // DIR (default policies, or $VAULTPIPE_POLICY_DIR) holds acl/<policy>.hcl,
-// approles/<app>.hcl and matrix.hcl; see policies/README.md.
+// approles/<app>.hcl and matrix.hcl; see policies/README.md. --shipped uses
+// the copy of the repository's policies/ built into the binary instead.
 //
 // sync enables AppRole auth if it is missing, writes every policy that is
 // new or differs, then creates or updates every AppRole; --prune also
@@ -66,7 +67,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -83,7 +86,8 @@ const name = "vault-policy"
 const exitFindings = 3
 
 type cli struct {
-	Dir string `name:"dir" env:"VAULTPIPE_POLICY_DIR" default:"policies" help:"Directory holding acl/, approles/ and matrix.hcl."`
+	Dir     string `name:"dir" env:"VAULTPIPE_POLICY_DIR" default:"policies" help:"Directory holding acl/, approles/ and matrix.hcl."`
+	Shipped bool   `name:"shipped" xor:"dir" help:"Use the policy files built into this binary instead of --dir (on a host without a checkout)."`
 
 	Sync  syncCmd  `cmd:"" help:"Make Vault's policies and AppRoles match the files; print the diff as JSON. Example: vault-policy sync --dry-run"`
 	Issue issueCmd `cmd:"" help:"Write a fresh secret_id (and the role_id) of an AppRole to 0600 files. Example: vault-policy issue rotator --secret-id-out /etc/vault-rotate/secret_id"`
@@ -128,21 +132,31 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 	if err != nil {
 		return err
 	}
+	load := func() (*policy.Set, error) {
+		if c.Shipped {
+			return policy.Shipped()
+		}
+		set, err := policy.LoadDir(c.Dir)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fault.WithHint(err, "run from the repository root, give --dir, or use --shipped for the files built into this binary")
+		}
+		return set, err
+	}
 	switch kctx.Command() {
 	case "sync":
-		return runSync(ctx, stdout, c.Dir, &c.Sync)
+		return runSync(ctx, stdout, load, &c.Sync)
 	case "issue <app>":
 		return runIssue(ctx, stdout, &c.Issue)
 	case "check":
-		return runCheck(ctx, stdout, c.Dir, &c.Check)
+		return runCheck(ctx, stdout, load, &c.Check)
 	case "lint":
-		return runLint(stdout, c.Dir, &c.Lint)
+		return runLint(stdout, load, &c.Lint)
 	}
 	return fault.Usagef("unknown command %q", kctx.Command())
 }
 
-func runSync(ctx context.Context, stdout io.Writer, dir string, c *syncCmd) error {
-	set, err := policy.LoadDir(dir)
+func runSync(ctx context.Context, stdout io.Writer, load func() (*policy.Set, error), c *syncCmd) error {
+	set, err := load()
 	if err != nil {
 		return err
 	}
@@ -214,13 +228,13 @@ func runIssue(ctx context.Context, stdout io.Writer, c *issueCmd) error {
 	})
 }
 
-func runCheck(ctx context.Context, stdout io.Writer, dir string, c *checkCmd) error {
-	set, err := policy.LoadDir(dir)
+func runCheck(ctx context.Context, stdout io.Writer, load func() (*policy.Set, error), c *checkCmd) error {
+	set, err := load()
 	if err != nil {
 		return err
 	}
 	if len(set.Matrix) == 0 {
-		return fault.New(fault.BadInput, "reading", dir+"/matrix.hcl", errors.New("no rows: nothing to check"))
+		return fault.New(fault.BadInput, "reading", filepath.Join(set.Dir, "matrix.hcl"), errors.New("no rows: nothing to check"))
 	}
 	vc, err := vaultclient.New(ctx, c.Vault)
 	if err != nil {
@@ -273,8 +287,8 @@ func writeTable(w io.Writer, rep *policy.CheckReport) {
 	tw.Flush()
 }
 
-func runLint(stdout io.Writer, dir string, c *lintCmd) error {
-	set, err := policy.LoadDir(dir)
+func runLint(stdout io.Writer, load func() (*policy.Set, error), c *lintCmd) error {
+	set, err := load()
 	if err != nil {
 		return err
 	}

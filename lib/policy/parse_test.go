@@ -248,3 +248,23 @@ func TestLoadDirShipped(t *testing.T) {
 		}
 	}
 }
+
+func TestShippedIsTheDirectory(t *testing.T) {
+	emb, err := Shipped()
+	if err != nil {
+		t.Fatalf("Shipped() = %v", err)
+	}
+	dir, err := LoadDir("../../policies")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(emb.Policies) != len(dir.Policies) || len(emb.AppRoles) != len(dir.AppRoles) || len(emb.Matrix) != len(dir.Matrix) {
+		t.Fatalf("Shipped() has %d/%d/%d policies/approles/rows; the directory %d/%d/%d",
+			len(emb.Policies), len(emb.AppRoles), len(emb.Matrix), len(dir.Policies), len(dir.AppRoles), len(dir.Matrix))
+	}
+	for i, p := range emb.Policies {
+		if p.Name != dir.Policies[i].Name || p.Text != dir.Policies[i].Text || p.File != filepath.Join("policies", "acl", p.Name+".hcl") {
+			t.Errorf("Shipped() policy %s (%s) differs from %s", p.Name, p.File, dir.Policies[i].File)
+		}
+	}
+}

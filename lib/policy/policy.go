@@ -12,7 +12,9 @@ package policy
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -92,49 +94,62 @@ var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]*$`)
 // last two optional) and checks that they refer to each other consistently.
 // Every problem found is reported, each naming file:line.
 func LoadDir(dir string) (*Set, error) {
+	return LoadFS(os.DirFS(dir), dir)
+}
+
+// LoadFS is LoadDir on a file system (such as the policies package's
+// embedded copy of the shipped files); errors name files as dir/<path>.
+func LoadFS(fsys fs.FS, dir string) (*Set, error) {
 	s := &Set{Dir: dir}
+	name := func(p string) string { return filepath.Join(dir, filepath.FromSlash(p)) }
+	read := func(p string) ([]byte, error) {
+		b, err := fs.ReadFile(fsys, p)
+		if err != nil {
+			return nil, fault.New(fault.BadInput, "reading", name(p), errors.Unwrap(err))
+		}
+		return b, nil
+	}
 	var errs []error
-	aclFiles, err := hclFiles(filepath.Join(dir, "acl"), true)
+	aclFiles, err := hclFiles(fsys, "acl", name("acl"), true)
 	if err != nil {
 		return nil, err
 	}
 	for _, f := range aclFiles {
-		src, err := os.ReadFile(f)
+		src, err := read(f)
 		if err != nil {
-			return nil, fault.New(fault.BadInput, "reading", f, errors.Unwrap(err))
+			return nil, err
 		}
-		p, err := ParseACL(f, src)
+		p, err := ParseACL(name(f), src)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
 		s.Policies = append(s.Policies, p)
 	}
-	roleFiles, err := hclFiles(filepath.Join(dir, "approles"), false)
+	roleFiles, err := hclFiles(fsys, "approles", name("approles"), false)
 	if err != nil {
 		return nil, err
 	}
 	for _, f := range roleFiles {
-		src, err := os.ReadFile(f)
+		src, err := read(f)
 		if err != nil {
-			return nil, fault.New(fault.BadInput, "reading", f, errors.Unwrap(err))
+			return nil, err
 		}
-		a, err := ParseAppRole(f, src)
+		a, err := ParseAppRole(name(f), src)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
 		s.AppRoles = append(s.AppRoles, a)
 	}
-	mf := filepath.Join(dir, "matrix.hcl")
-	if src, err := os.ReadFile(mf); err == nil {
-		rows, err := ParseMatrix(mf, src)
+	if src, err := fs.ReadFile(fsys, "matrix.hcl"); err == nil {
+		rows, err := ParseMatrix(name("matrix.hcl"), src)
 		if err != nil {
 			errs = append(errs, err)
 		}
 		s.Matrix = rows
-	} else if !errors.Is(err, os.ErrNotExist) {
-		return nil, fault.New(fault.BadInput, "reading", mf, errors.Unwrap(err))
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, fault.New(fault.BadInput, "reading", name("matrix.hcl"), errors.Unwrap(err))
 	}
 	errs = append(errs, s.crossCheck()...)
 	if len(errs) > 0 {
@@ -143,20 +158,21 @@ func LoadDir(dir string) (*Set, error) {
 	return s, nil
 }
 
-func hclFiles(dir string, required bool) ([]string, error) {
-	entries, err := os.ReadDir(dir)
+// hclFiles lists the *.hcl files of sub, sorted.
+func hclFiles(fsys fs.FS, sub, shown string, required bool) ([]string, error) {
+	entries, err := fs.ReadDir(fsys, sub)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) && !required {
+		if errors.Is(err, fs.ErrNotExist) && !required {
 			return nil, nil
 		}
-		return nil, fault.New(fault.BadInput, "reading policy directory", dir, errors.Unwrap(err))
+		return nil, fault.New(fault.BadInput, "reading policy directory", shown, errors.Unwrap(err))
 	}
 	var out []string
 	for _, e := range entries {
 		if e.IsDir() || !strings.HasSuffix(e.Name(), ".hcl") {
 			continue
 		}
-		out = append(out, filepath.Join(dir, e.Name()))
+		out = append(out, path.Join(sub, e.Name()))
 	}
 	sort.Strings(out)
 	return out, nil

@@ -10,6 +10,7 @@ import (
 
 	"github.com/vaultpipe/vaultpipe/lib/fault"
 	"github.com/vaultpipe/vaultpipe/lib/vaultclient"
+	"github.com/vaultpipe/vaultpipe/policies"
 )
 
 // Kinds of objects Sync manages.
@@ -77,17 +78,29 @@ func (r *SyncReport) Pending() bool {
 // builtinPolicies are never extraneous and never pruned.
 var builtinPolicies = map[string]bool{"root": true, "default": true}
 
-// Apply converges the server to the policies/ directory dir without
-// pruning: AppRole auth enabled at approle/, every ACL policy written, every
-// AppRole created or updated. It is what vault-install runs at bootstrap,
-// with the root token, before revoking it; a second call changes nothing.
+// Apply converges the server to the policies/ directory dir — or, when dir
+// is "", to the files built into this binary (Shipped) — without pruning:
+// AppRole auth enabled at approle/, every ACL policy written, every AppRole
+// created or updated. It is what vault-install runs at bootstrap, with the
+// root token, before revoking it; a second call changes nothing.
 func Apply(ctx context.Context, c *vaultclient.Client, dir string) (*SyncReport, error) {
-	set, err := LoadDir(dir)
+	var (
+		set *Set
+		err error
+	)
+	if dir == "" {
+		set, err = Shipped()
+	} else {
+		set, err = LoadDir(dir)
+	}
 	if err != nil {
 		return nil, err
 	}
 	return Sync(ctx, c, set, SyncOptions{})
 }
+
+// Shipped loads the policy files embedded in this build (package policies).
+func Shipped() (*Set, error) { return LoadFS(policies.FS, "policies") }
 
 // Sync compares the server with set and, unless opts.DryRun, makes the
 // server match: approle auth is enabled if missing, policies are written
