@@ -2,8 +2,6 @@
 class, names the path, never a value, and carries a hint. Each test runs
 its own Vault server, since it breaks it."""
 
-from __future__ import annotations
-
 import os
 from typing import Any
 
@@ -26,7 +24,7 @@ from test_resource import cause
 pytestmark = pytest.mark.fault
 
 
-def run_job(analytics: Analytics, body: Any, **over: Any) -> tuple[Any, list[Any]]:
+def run_job(analytics: Analytics, body: Any, cfg: dict[str, Any] | None = None, **over: Any) -> tuple[Any, list[Any]]:
     """Run a one-op job whose op calls body(vault); return the result and
     the events of the run."""
     reached: list[Any] = []
@@ -36,7 +34,7 @@ def run_job(analytics: Analytics, body: Any, **over: Any) -> tuple[Any, list[Any
         reached.append(True)
         body(vault)
 
-    @job(resource_defs={"vault": VaultResource(**analytics.resource_config(**over))})
+    @job(resource_defs={"vault": VaultResource(**(cfg or analytics.resource_config(**over)))})
     def faulty() -> None:
         step()
 
@@ -44,19 +42,22 @@ def run_job(analytics: Analytics, body: Any, **over: Any) -> tuple[Any, list[Any
 
 
 def step_error(result: Any) -> str:
-    failures = [e for e in result.all_events if e.is_failure]
-    assert failures, "the run did not fail"
-    err = failures[0].step_failure_data.error
+    """Every error the run's events carry (step, resource-init or run
+    failure), with causes, as text."""
     text = []
-    while err is not None:
-        text.append(f"{err.cls_name}: {err.message}")
-        err = err.cause
+    for event in result.all_events:
+        err = getattr(event.event_specific_data, "error", None)
+        while err is not None:
+            text.append(f"{err.cls_name}: {err.message}")
+            err = err.cause
+    assert text, "the run recorded no error"
     return "\n".join(text)
 
 
 def test_vault_stopped_before_the_run_fails_at_setup(own_vault: Analytics) -> None:
+    cfg = own_vault.resource_config()
     own_vault.server.command("stop")
-    result, reached = run_job(own_vault, lambda v: None)
+    result, reached = run_job(own_vault, lambda v: None, cfg)
     assert not result.success
     assert reached == []
     msg = step_error(result)
@@ -65,8 +66,9 @@ def test_vault_stopped_before_the_run_fails_at_setup(own_vault: Analytics) -> No
 
 
 def test_sealed_vault_fails_at_setup(own_vault: Analytics) -> None:
+    cfg = own_vault.resource_config()
     own_vault.server.command("seal")
-    result, reached = run_job(own_vault, lambda v: None)
+    result, reached = run_job(own_vault, lambda v: None, cfg)
     assert not result.success and reached == []
     msg = step_error(result)
     assert "VaultSealedError" in msg and "unseal" in msg

@@ -9,43 +9,49 @@ from dagster_vault import Secret, SecretData, VaultReferenceError, VaultSecret, 
 from dagster_vault.secret import MASK, RedactingFilter, Redactor
 
 
+# The cases of lib/ref/ref_test.go: the Python mirror must agree with Go.
 @pytest.mark.parametrize(
     "text, mount, path, key",
     [
-        ("vault:secret/data/app/db#password", "secret", "app/db", "password"),
-        ("secret/data/app/db#password", "secret", "app/db", "password"),
-        ("vault:kv/team/data/analytics/stripe#api_key", "kv/team", "analytics/stripe", "api_key"),
-        ("vault:secret/data/a#k.with-dots_1", "secret", "a", "k.with-dots_1"),
+        ("vault:secret/data/app/prod#DB_PASSWORD", "secret", "app/prod", "DB_PASSWORD"),
+        ("vault:secret/data/app#k", "secret", "app", "k"),
+        ("vault:team/kv/data/a.b/c-d/e_f#x.y-z", "team/kv", "a.b/c-d/e_f", "x.y-z"),
+        ("vault:secret/data/app/data/x#K", "secret", "app/data/x", "K"),
+        ("vault:secret/data/app#ключ", "secret", "app", "ключ"),
     ],
 )
 def test_parse_valid(text: str, mount: str, path: str, key: str) -> None:
     ref = parse_reference(text)
     assert (ref.mount, ref.path, ref.key) == (mount, path, key)
-    assert str(ref) == f"vault:{mount}/data/{path}#{key}"
+    assert str(ref) == text
     assert parse_reference(str(ref)) == ref
 
 
 @pytest.mark.parametrize(
     "text, why",
     [
-        ("", "empty"),
-        ("vault:", "empty"),
-        ("vault:secret/data/app/db", "missing '#<key>'"),
-        ("vault:secret/data/app/db#", "missing '#<key>'"),
-        ("vault:secret/app/db#k", "missing '/data/'"),
-        ("vault:/data/app#k", "empty mount"),
-        ("vault:secret/data/#k", "empty path"),
-        ("vault:secret/data/app/#k", "ends with '/'"),
-        ("vault:secret/data/a/../b#k", "'..'"),
-        ("vault:secret/data/a b#k", "whitespace"),
-        ("vault:secret/data/a#k#j", "more than one '#'"),
+        ("secret/data/a#k", 'does not start with "vault:"'),
+        ("vault:secret/data/a", 'no "#<key>"'),
+        ("vault:secret/a#k", 'no "/data/"'),
+        ("vault:/data/a#k", "mount is empty"),
+        ("vault:secret/data/#k", "path is empty"),
+        ("vault:secret/data/a#", "key is empty"),
+        ("vault:secret/data/a#1k", "key is empty"),
+        ("vault:secret/data/a//b#k", "empty, . or .. segment"),
+        ("vault:secret/data/../b#k", "empty, . or .. segment"),
+        ("vault:secret/data/a b#k", "path has a character"),
+        ("vault:se cret/data/a#k", "mount has a character"),
+        ("vault:secret/data/a#k#k", "key is empty"),
+        ("vault:secret/data/a#k ", "key is empty"),
+        ("vault:data/data/a#k", '"data" segment'),
+        ("vault:secret/data/a?version=2#k", "path has a character"),
     ],
 )
-def test_parse_invalid_names_reference_and_fault(text: str, why: str) -> None:
+def test_parse_invalid_says_which_part_without_quoting(text: str, why: str) -> None:
     with pytest.raises(VaultReferenceError) as e:
         parse_reference(text)
     assert why in str(e.value)
-    assert repr(text) in str(e.value)
+    assert text not in str(e.value)
 
 
 def test_vault_secret_is_canonical_string_and_fails_at_definition() -> None:
@@ -106,8 +112,8 @@ def test_fuzz_parse_never_raises_anything_but_reference_error() -> None:
     # A seeded fuzz of the parser of untrusted config text: it either parses
     # to a reference that round-trips, or raises VaultReferenceError.
     rng = random.Random(4)
-    alphabet = string.ascii_letters + string.digits + "/#:.-_ \t\x00é"
-    seeds = ["vault:secret/data/app/db#password", "secret/data/a#b", "vault:", "#", "/data/#"]
+    alphabet = string.ascii_letters + string.digits + "/#:.-_ \t\x00éк١?"
+    seeds = ["vault:secret/data/app/prod#DB_PASSWORD", "vault:a/b/data/c#d", "vault:", "vault:x/data/y#", "vault:secret/data/a#ü"]
     for i in range(3000):
         base = seeds[i % len(seeds)]
         chars = list(base)

@@ -1,8 +1,6 @@
 """VaultResource in real Dagster runs against a real Vault and PostgreSQL,
 logged in with the "analytics" AppRole and its policy from policies/acl."""
 
-from __future__ import annotations
-
 import threading
 import time
 from typing import Any
@@ -137,15 +135,18 @@ def test_with_rotation_retries_once_with_the_rotated_value(analytics: Analytics,
             vault.with_rotation(ref, always_fails, retry_on=(PermissionError,))
 
 
+class Warehouse(ConfigurableResource):
+    """Another resource whose config takes a Vault reference."""
+
+    vault: VaultResource
+    password: str = VaultSecret("secret/data/analytics/warehouse#password")
+
+    def password_value(self) -> str:
+        return self.vault.resolve(self.password).reveal()
+
+
 def test_vault_secret_in_another_resources_config(analytics: Analytics, canary: str) -> None:
     analytics.put("analytics/warehouse", password=canary + "-wh")
-
-    class Warehouse(ConfigurableResource):
-        vault: VaultResource
-        password: str = VaultSecret("secret/data/analytics/warehouse#password")
-
-        def password_value(self) -> str:
-            return self.vault.resolve(self.password).reveal()
 
     got: list[str] = []
 

@@ -5,6 +5,8 @@ resource's config the way ``EnvVar`` puts an environment variable there."""
 
 from __future__ import annotations
 
+import string
+import unicodedata
 from dataclasses import dataclass
 
 from .errors import VaultReferenceError
@@ -34,33 +36,61 @@ def is_reference(text: str) -> bool:
 
 
 def parse(text: str) -> Reference:
-    """Parse ``vault:<mount>/data/<path>#<key>``; the ``vault:`` prefix may be
-    left out. Raises VaultReferenceError naming the reference and the fault."""
-    body = text[len(PREFIX) :] if text.startswith(PREFIX) else text
-
-    def bad(why: str) -> VaultReferenceError:
-        return VaultReferenceError(f"bad secret reference {text!r}: {why}", path=text)
-
-    if not body:
-        raise bad("empty")
-    if any(c.isspace() or ord(c) < 0x20 or c == "\x7f" for c in body):
-        raise bad("contains whitespace or a control character")
-    where, sep, key = body.partition("#")
-    if not sep or not key:
-        raise bad("missing '#<key>' at the end")
-    if "#" in key:
-        raise bad("more than one '#'")
-    mount, sep, rest = where.partition("/data/")
+    """Parse ``vault:<mount>/data/<path>#<key>`` exactly as lib/ref.Parse
+    does (grammar: docs/references.md). Errors say which part is wrong and
+    never quote the text: a malformed reference may be a pasted secret."""
+    if not text.startswith(PREFIX):
+        raise VaultReferenceError('reference does not start with "vault:"')
+    loc, sep, key = text[len(PREFIX) :].partition("#")
     if not sep:
-        raise bad("missing '/data/' after the mount (KV v2 paths read <mount>/data/<path>)")
-    if not mount or mount.startswith("/") or mount.endswith("/"):
-        raise bad("empty mount")
-    if not rest or rest.endswith("/"):
-        raise bad("empty path after '/data/'" if not rest else "path ends with '/'")
-    for seg in [*mount.split("/"), *rest.split("/")]:
+        raise VaultReferenceError('reference has no "#<key>"')
+    mount, sep, path = loc.partition("/data/")
+    if not sep:
+        raise VaultReferenceError('reference has no "/data/" between mount and path')
+    ref = Reference(mount=mount, path=path, key=key)
+    validate(ref)
+    return ref
+
+
+def parse_loose(text: str) -> Reference:
+    """parse, also accepting the form without ``vault:``
+    (``secret/data/app/db#password``) that Python callers may write."""
+    return parse(text if text.startswith(PREFIX) else PREFIX + text)
+
+
+def validate(ref: Reference) -> None:
+    _segments(ref.mount, "mount")
+    if "data" in ref.mount.split("/"):
+        raise VaultReferenceError('reference mount has a "data" segment, which would be ambiguous')
+    _segments(ref.path, "path")
+    if not valid_key(ref.key):
+        raise VaultReferenceError(
+            "reference key is empty or has a character other than letters, digits, _ . - "
+            "(or starts with a digit, . or -)"
+        )
+
+
+_SEGMENT_CHARS = frozenset(string.ascii_letters + string.digits + "_-.")
+
+
+def _segments(s: str, what: str) -> None:
+    if not s:
+        raise VaultReferenceError(f"reference {what} is empty")
+    for seg in s.split("/"):
         if seg in ("", ".", ".."):
-            raise bad("empty, '.' or '..' path segment")
-    return Reference(mount=mount, path=rest, key=key)
+            raise VaultReferenceError(f"reference {what} has an empty, . or .. segment")
+        if not all(c in _SEGMENT_CHARS for c in seg):
+            raise VaultReferenceError(f"reference {what} has a character other than ASCII letters, digits, _ . -")
+
+
+def _letter(c: str) -> bool:
+    return c == "_" or unicodedata.category(c).startswith("L")
+
+
+def valid_key(k: str) -> bool:
+    """A .env key (lib/dotenv.ValidKey): a letter or _, then letters,
+    decimal digits, _ . -"""
+    return bool(k) and _letter(k[0]) and all(_letter(c) or unicodedata.category(c) == "Nd" or c in ".-" for c in k[1:])
 
 
 class VaultSecret(str):
@@ -82,7 +112,7 @@ class VaultSecret(str):
     """
 
     def __new__(cls, reference: str) -> VaultSecret:
-        ref = parse(reference)
+        ref = parse_loose(reference)
         return super().__new__(cls, str(ref))
 
     @property

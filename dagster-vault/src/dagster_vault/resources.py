@@ -14,7 +14,7 @@ from pydantic import Field, PrivateAttr
 
 from . import reference
 from .errors import VaultConfigError
-from .secret import RedactingFilter, Secret, SecretData
+from .secret import RedactingFilter, Secret, SecretData, install_error_redaction
 from .session import DatabaseCredentials, Login, SecretMetadata, VaultSession
 
 T = TypeVar("T")
@@ -185,7 +185,7 @@ class VaultResource(ConfigurableResource):
         (``analytics/db``) or a reference (``vault:secret/data/analytics/db#password``).
         Cached for the run; ``refresh=True`` reads again."""
         if reference.is_reference(path) or "#" in path:
-            ref = reference.parse(path)
+            ref = reference.parse_loose(path)
             if key is not None and key != ref.key:
                 raise VaultConfigError(f"get_secret({path!r}, key={key!r}): the reference already names key {ref.key!r}")
             return self.session.read(ref.path, mount=ref.mount, version=version, refresh=refresh)[ref.key]
@@ -244,7 +244,7 @@ class VaultSecretsResource(ConfigurableResource):
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
         install_redaction(context.log)
-        refs = {name: str(reference.parse(ref)) for name, ref in self.secrets.items()}
+        refs = {name: str(reference.parse_loose(ref)) for name, ref in self.secrets.items()}
         fetched = self.vault.session.read_many(refs.values())
         values: dict[str, Secret] = {}
         for name, ref in refs.items():
@@ -268,8 +268,10 @@ class VaultSecretsResource(ConfigurableResource):
 
 def install_redaction(log: Any) -> None:
     """Attach the redacting filter to a Dagster log manager, its handlers
-    (the event log's among them) and its loggers (the console's). Step log
-    managers share these handlers, so one install covers the run."""
+    (the event log's among them) and its loggers (the console's) — step log
+    managers share these handlers — and mask values in every error Dagster
+    serializes in this process."""
+    install_error_redaction()
     if log is None:
         return
     targets: list[Any] = [log]
@@ -277,6 +279,13 @@ def install_redaction(log: Any) -> None:
     if handler is not None:
         targets += list(getattr(handler, "_handlers", ()))
         targets += list(getattr(handler, "_loggers", ()))
+    # Handlers that Python loggers propagate to (the dagster CLI puts a
+    # stderr handler on "dagster"): a filter on a handler sees every record
+    # it writes, a filter on a logger only those logged on it directly.
+    for lg in [logging.getLogger(), logging.getLogger("dagster"), *getattr(log, "_managed_loggers", ())]:
+        targets += [h for h in lg.handlers if type(h).__name__ != "DagsterLogHandler"]
+    if logging.lastResort is not None:  # what prints a record no handler took
+        targets.append(logging.lastResort)
     for t in targets:
         if not any(isinstance(f, RedactingFilter) for f in getattr(t, "filters", ())):
             t.addFilter(RedactingFilter())

@@ -202,6 +202,49 @@ def _redact_event(event: Any, reg: Redactor) -> Any:
         return event
 
 
+def install_error_redaction() -> None:
+    """Mask registered values in every error Dagster serializes in this
+    process.
+
+    A step's failure becomes a SerializableErrorInfo that is yielded to the
+    orchestrator (the parent process, with the multiprocess executor) and
+    copied into the RUN_FAILURE event there, without passing any log filter
+    of this process. Dagster offers no hook for it, so the one constructor
+    from exceptions, ``SerializableErrorInfo.from_traceback``, is wrapped:
+    the error leaves this process already masked.
+    """
+    try:
+        from dagster_shared.error import SerializableErrorInfo
+    except ImportError:  # older Dagster: the class lived in dagster._utils.error
+        from dagster._utils.error import SerializableErrorInfo  # type: ignore[attr-defined,no-redef]
+
+    if getattr(SerializableErrorInfo, "_dagster_vault_redacting", False):
+        return
+    original = SerializableErrorInfo.from_traceback.__func__  # type: ignore[attr-defined]
+
+    def from_traceback(cls: Any, tb: Any) -> Any:
+        info = original(cls, tb)
+        reg = redactor()
+        if not len(reg) or not reg.found_in(info.to_string()):
+            return info
+        return _redacted_info(cls, info, reg)
+
+    SerializableErrorInfo.from_traceback = classmethod(from_traceback)  # type: ignore[method-assign,assignment]
+    SerializableErrorInfo._dagster_vault_redacting = True  # type: ignore[attr-defined]
+
+
+def _redacted_info(cls: Any, info: Any, reg: Redactor) -> Any:
+    if info is None:
+        return None
+    return cls(
+        message=reg.redact(info.message),
+        stack=[reg.redact(line) for line in info.stack],
+        cls_name=info.cls_name,
+        cause=_redacted_info(cls, info.cause, reg),
+        context=_redacted_info(cls, info.context, reg),
+    )
+
+
 class SecretData(Mapping[str, Secret]):
     """One version of a KV v2 secret: its keys mapped to Secrets, plus
     the version's metadata. Safe to log: repr shows keys, never values."""

@@ -370,7 +370,7 @@ class VaultSession:
             return value
         if not (reference.is_reference(value) or isinstance(value, reference.VaultSecret)):
             return register(value)
-        ref = reference.parse(value)
+        ref = reference.parse_loose(value)
         return self.read(ref.path, mount=ref.mount, refresh=refresh)[ref.key]
 
     def read_many(self, items: Iterable[str], *, refresh: bool = False, workers: int = 8) -> dict[str, Secret | SecretData]:
@@ -380,7 +380,7 @@ class VaultSession:
 
         def one(item: str) -> Secret | SecretData:
             if reference.is_reference(item) or "#" in item:
-                ref = reference.parse(item)
+                ref = reference.parse_loose(item)
                 return self.read(ref.path, mount=ref.mount, refresh=refresh)[ref.key]
             return self.read(item, refresh=refresh)
 
@@ -538,7 +538,7 @@ def _json(v: Any) -> str:
 
 def _where(ref: str) -> str:
     try:
-        r = reference.parse(ref)
+        r = reference.parse_loose(ref)
         return f"{r.api_path}#{r.key}"
     except VaultError:
         return "a secret"
