@@ -181,6 +181,9 @@ func sarifLevel(c Confidence) string {
 func sarifURI(p string) string {
 	p = strings.TrimPrefix(p, "./")
 	var b strings.Builder
+	if strings.HasPrefix(p, "/") {
+		b.WriteString("file://")
+	}
 	for i := 0; i < len(p); i++ {
 		c := p[i]
 		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("-._~/!$&'()*+,;=:@", c) >= 0 {
