@@ -98,7 +98,7 @@ type selection struct {
 	Only     []string `sep:"none" placeholder:"GLOB" help:"Import only keys matching GLOB (repeatable)."`
 	Skip     []string `sep:"none" placeholder:"GLOB" help:"Leave keys matching GLOB alone (repeatable)."`
 	Update   bool     `help:"Replace fields that hold another value (default: create only)."`
-	Parallel int      `name:"concurrency" default:"8" help:"Requests in flight."`
+	Parallel int      `name:"concurrency" default:"32" help:"Requests to Vault in flight."`
 }
 
 type planCmd struct {

@@ -91,7 +91,7 @@ type Options struct {
 	Only, Skip []string
 	// Update allows replacing a field that holds another value.
 	Update bool
-	// Concurrency is the number of requests in flight (default 8).
+	// Concurrency is the number of requests in flight (default 32).
 	Concurrency int
 }
 

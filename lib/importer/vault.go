@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 
 	"github.com/vaultpipe/vaultpipe/lib/fault"
@@ -53,7 +54,7 @@ func Tune(c *vaultclient.Client, n int) {
 
 func concurrency(n int) int {
 	if n <= 0 {
-		return 8
+		return 32
 	}
 	return n
 }
@@ -64,10 +65,17 @@ func (b *Batch) Observe(ctx context.Context, c *vaultclient.Client, o Options) e
 	gs := b.groups()
 	var mu sync.Mutex
 	b.observed = map[string]pathState{}
-	err := forEach(ctx, concurrency(o.Concurrency), len(gs), func(ctx context.Context, i int) error {
-		st, err := readState(ctx, c, gs[i].mount, gs[i].path)
-		if err != nil {
-			return err
+	absent, err := listAbsent(ctx, c, gs, concurrency(o.Concurrency))
+	if err != nil {
+		return err
+	}
+	err = forEach(ctx, concurrency(o.Concurrency), len(gs), func(ctx context.Context, i int) error {
+		var st pathState
+		if !absent[gs[i]] {
+			var err error
+			if st, err = readState(ctx, c, gs[i].mount, gs[i].path); err != nil {
+				return err
+			}
 		}
 		gs[i].state = st
 		mu.Lock()
@@ -79,6 +87,61 @@ func (b *Batch) Observe(ctx context.Context, c *vaultclient.Client, o Options) e
 		return nil
 	})
 	return err
+}
+
+// listAbsent finds, with one LIST per folder, the secrets that do not exist
+// yet, so that a first import does not read every path only to learn that.
+// Only folders holding several target secrets are listed; a folder the
+// token may not list is read path by path instead. Check-and-set still
+// guards against a secret created after the listing.
+func listAbsent(ctx context.Context, c *vaultclient.Client, gs []*group, par int) (map[*group]bool, error) {
+	type folder struct{ mount, dir string }
+	var folders []folder
+	members := map[folder][]*group{}
+	for _, g := range gs {
+		dir, _ := splitLast(g.path)
+		f := folder{g.mount, dir}
+		if _, ok := members[f]; !ok {
+			folders = append(folders, f)
+		}
+		members[f] = append(members[f], g)
+	}
+	absent := map[*group]bool{}
+	var mu sync.Mutex
+	err := forEach(ctx, par, len(folders), func(ctx context.Context, i int) error {
+		f := folders[i]
+		if len(members[f]) < 4 {
+			return nil
+		}
+		keys, err := c.KV(f.mount).List(ctx, f.dir)
+		if fault.Is(err, fault.Denied) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		present := map[string]bool{}
+		for _, k := range keys {
+			present[k] = true
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		for _, g := range members[f] {
+			if _, leaf := splitLast(g.path); !present[leaf] {
+				absent[g] = true
+			}
+		}
+		return nil
+	})
+	return absent, err
+}
+
+func splitLast(p string) (dir, leaf string) {
+	i := strings.LastIndexByte(p, '/')
+	if i < 0 {
+		return "", p
+	}
+	return p[:i], p[i+1:]
 }
 
 func decide(it *Item, st pathState, update bool) {

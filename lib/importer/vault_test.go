@@ -393,3 +393,45 @@ func TestKilledMidRunRerunFinishesWithoutExtraVersions(t *testing.T) {
 		t.Errorf("file not fully rewritten:\n%s", got)
 	}
 }
+
+func TestObserveListsFoldersAndFallsBackWithoutListRight(t *testing.T) {
+	s := server(t)
+	root := client(t, s, s.Token)
+	ctx := context.Background()
+	if err := root.Sys().PutPolicyWithContext(ctx, "nolist", `path "secret/data/*" { capabilities = ["create", "read", "update"] }`); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := root.Auth().Token().CreateWithContext(ctx, &api.TokenCreateRequest{Policies: []string{"nolist"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		app   string
+		token string
+	}{{"listed", s.Token}, {"unlisted", tok.Auth.ClientToken}} {
+		t.Run(tc.app, func(t *testing.T) {
+			kv := root.KV("secret")
+			kv.Put(ctx, tc.app+"/default/SAME", map[string]any{"value": "s"}, 0)
+			kv.Put(ctx, tc.app+"/default/OTHER", map[string]any{"value": "theirs"}, 0)
+			file := writeFile(t, filepath.Join(t.TempDir(), tc.app, ".env"), "SAME=s\nOTHER=mine\nN1=1\nN2=2\nN3=3\n")
+			c := client(t, s, tc.token)
+			b := plan(t, c, []Source{{File: file}}, Mapping{Layout: LayoutKey}, Options{})
+			want := map[string]Action{"SAME": Unchanged, "OTHER": Conflict, "N1": Create, "N2": Create, "N3": Create}
+			for _, it := range b.Items {
+				if it.Action != want[it.Key] {
+					t.Errorf("%s: %s; want %s", it.Key, it.Action, want[it.Key])
+				}
+				if it.Key == "SAME" && it.Version != 1 {
+					t.Errorf("SAME version %d; want 1", it.Version)
+				}
+			}
+			d, err := b.Apply(ctx, c, ApplyOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.Summary["created"] != 3 || d.Summary["unchanged"] != 1 || d.Summary["conflict"] != 1 {
+				t.Errorf("summary %v", d.Summary)
+			}
+		})
+	}
+}
