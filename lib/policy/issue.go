@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -62,6 +63,9 @@ func Issue(ctx context.Context, c *vaultclient.Client, app string, opts IssueOpt
 	}
 	body := map[string]any{}
 	if len(opts.CIDRs) > 0 {
+		if err := checkCIDRs(ctx, c, base, opts.CIDRs); err != nil {
+			return nil, err
+		}
 		body["cidr_list"] = strings.Join(opts.CIDRs, ",")
 	}
 	if len(opts.Metadata) > 0 {
@@ -144,4 +148,39 @@ func DestroySecretID(ctx context.Context, c *vaultclient.Client, mount, app, acc
 	}
 	_, err := c.Write(ctx, "auth/"+mount+"/role/"+app+"/secret-id-accessor/destroy", map[string]any{"secret_id_accessor": accessor})
 	return err
+}
+
+// checkCIDRs makes sure every requested block lies inside the role's
+// secret_id_bound_cidrs, which Vault would otherwise refuse with a 500.
+func checkCIDRs(ctx context.Context, c *vaultclient.Client, base string, cidrs []string) error {
+	role, err := c.Read(ctx, base)
+	if err != nil {
+		return err
+	}
+	var bound []netip.Prefix
+	raw, _ := role.Data["secret_id_bound_cidrs"].([]any)
+	for _, b := range raw {
+		if p, err := netip.ParsePrefix(hostPrefix(fmt.Sprint(b))); err == nil {
+			bound = append(bound, p)
+		}
+	}
+	for _, s := range cidrs {
+		p, err := netip.ParsePrefix(hostPrefix(s))
+		if err != nil {
+			return fault.Usagef("--cidr %q is not a CIDR block such as 127.0.0.1/32", s)
+		}
+		if len(bound) == 0 {
+			continue
+		}
+		inside := false
+		for _, b := range bound {
+			if b.Bits() <= p.Bits() && b.Contains(p.Addr()) {
+				inside = true
+			}
+		}
+		if !inside {
+			return fault.Usagef("--cidr %s is outside the role's secret_id_bound_cidrs %v: a secret_id can only narrow them", s, raw)
+		}
+	}
+	return nil
 }

@@ -397,3 +397,48 @@ func TestIssueGivesWorkingCredentials(t *testing.T) {
 		t.Errorf("Issue(nobody) = %v; want a not-found error naming the path", err)
 	}
 }
+
+func TestCheckReportsAnIdentityThatCannotLogIn(t *testing.T) {
+	s := server(t)
+	c := rootClient(t, s)
+	ctx := context.Background()
+	set := shipped(t)
+	if _, err := Sync(ctx, c, set, SyncOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Delete(ctx, "auth/approle/role/snapshot"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { Sync(ctx, c, set, SyncOptions{}) })
+	rep, err := Check(ctx, c, set, CheckOptions{Identities: []string{"snapshot", "auditor"}})
+	if err != nil {
+		t.Fatalf("Check = %v; want the failed login reported as mismatches", err)
+	}
+	n := 0
+	for _, r := range set.Matrix {
+		if r.Identity == "snapshot" {
+			n++
+		}
+	}
+	if rep.Failed != n {
+		t.Errorf("Check failed rows = %d; want the %d rows of snapshot", rep.Failed, n)
+	}
+	for _, m := range rep.Mismatches {
+		if m.Identity != "snapshot" || m.CapabilitiesSelf != VerdictError || !strings.Contains(m.Error, "logging in as snapshot") {
+			t.Errorf("mismatch %+v; want a snapshot row with a login error", m)
+		}
+	}
+}
+
+func TestSyncRefusesAMountOfAnotherType(t *testing.T) {
+	s := server(t)
+	c := rootClient(t, s)
+	ctx := context.Background()
+	if err := c.Sys().EnableAuthWithOptions("people", &api.EnableAuthOptions{Type: "userpass"}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Sync(ctx, c, shipped(t), SyncOptions{Mount: "people"})
+	if err == nil || !strings.Contains(err.Error(), `sys/auth/people: it is of type "userpass", not approle`) {
+		t.Errorf("Sync(mount of type userpass) = %v; want a conflict naming the mount", err)
+	}
+}
