@@ -46,6 +46,20 @@ row "analytics-gets-db-credentials" {
   expect     = "allow"
 }
 
+row "analytics-revokes-its-leases" {
+  identity   = "dagster-analytics"
+  path       = "sys/leases/revoke"
+  capability = "update"
+  expect     = "allow"
+}
+
+row "analytics-cannot-revoke-by-prefix" {
+  identity   = "dagster-analytics"
+  path       = "sys/leases/revoke-prefix/database/creds"
+  capability = "update"
+  expect     = "deny"
+}
+
 row "analytics-cannot-update-own-secret" {
   identity   = "dagster-analytics"
   path       = "secret/data/analytics/warehouse"

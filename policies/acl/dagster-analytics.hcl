@@ -19,9 +19,15 @@ path "secret/metadata/analytics/*" {
   capabilities = ["read", "list"]
 }
 
-# Dynamic database users for its roles only; leases are renewed and revoked
-# through sys/leases/*, which the default policy grants for the token's own
-# leases.
+# Dynamic database users for its roles only. Renewal (sys/leases/renew) comes
+# from the default policy.
 path "database/creds/analytics-*" {
   capabilities = ["read"]
+}
+
+# Revoking a run's database user at teardown, before its TTL. The default
+# policy lacks it; revocation needs the lease ID, which only the run holds,
+# and never widens access. No revoke-prefix.
+path "sys/leases/revoke" {
+  capabilities = ["update"]
 }
