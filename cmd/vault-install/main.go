@@ -199,7 +199,7 @@ func runInstall(ctx context.Context, f *installFlags, apply bool, stdout, stderr
 	r := &install.Runner{
 		Opts:      o,
 		HasToken:  hasToken,
-		Log:       stderr,
+		Log:       progress(stderr),
 		WaitStart: f.WaitStart,
 		Connect: func(ctx context.Context) (*vaultclient.Client, error) {
 			return vaultclient.New(ctx, vaultclient.Flags{Conn: conn, Auth: f.Auth}, vaultclient.Options{NoAuth: !hasToken})
@@ -234,7 +234,7 @@ func resolveBinary(ctx context.Context, f *installFlags, o *install.Options, app
 		return nil
 	}
 	installed := o.Path(install.Layout.Binary)
-	if v, err := exec.CommandContext(ctx, installed, "version").Output(); err == nil && strings.HasPrefix(string(v), "Vault v"+f.Version+" ") {
+	if v, err := exec.CommandContext(ctx, installed, "version").Output(); err == nil && installedVersion(string(v)) == f.Version {
 		return nil // the wanted version is in place
 	}
 	switch f.Source {
@@ -244,7 +244,7 @@ func resolveBinary(ctx context.Context, f *installFlags, o *install.Options, app
 			return nil
 		}
 		cmd := exec.CommandContext(ctx, f.BuildCmd)
-		cmd.Env = append(os.Environ(), "VAULT_VERSION="+f.Version, "VAULT_BINARY=", "VAULT_FLAVOR=vault")
+		cmd.Env = append(os.Environ(), "VAULT_VERSION="+f.Version, "VAULT_FLAVOR=vault")
 		cmd.Stderr = stderr
 		out, err := cmd.Output()
 		if err != nil {
@@ -271,7 +271,9 @@ func resolveBinary(ctx context.Context, f *installFlags, o *install.Options, app
 		if !apply {
 			return nil
 		}
-		fmt.Fprintf(stderr, "%s: downloading and verifying %s\n", name, src.ZipName())
+		if w := progress(stderr); w != nil {
+			fmt.Fprintf(w, "downloading and verifying %s\n", src.ZipName())
+		}
 		dest := filepath.Join(tmp, "vault")
 		if err := src.Fetch(ctx, tmp, dest); err != nil {
 			var re *release.Error
@@ -283,6 +285,30 @@ func resolveBinary(ctx context.Context, f *installFlags, o *install.Options, app
 		o.Binary = dest
 		return nil
 	}
+}
+
+// installedVersion reads the version from `vault version` output
+// ("Vault v1.21.1, built …" or "Vault v1.21.1 (…)").
+func installedVersion(out string) string {
+	v, ok := strings.CutPrefix(out, "Vault v")
+	if !ok {
+		return ""
+	}
+	if i := strings.IndexAny(v, " ,(\n"); i >= 0 {
+		v = v[:i]
+	}
+	return v
+}
+
+// progress returns stderr when it is a terminal: humans watching get
+// progress lines, logs and pipes do not.
+func progress(stderr io.Writer) io.Writer {
+	if f, ok := stderr.(*os.File); ok {
+		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+			return stderr
+		}
+	}
+	return nil
 }
 
 func runUnseal(ctx context.Context, f *unsealFlags, stdin io.Reader, stdout io.Writer) error {
