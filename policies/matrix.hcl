@@ -421,6 +421,27 @@ row "admin-enables-auth-methods" {
   expect     = "allow"
 }
 
+row "admin-cannot-enable-other-auth-methods" {
+  identity   = "admin"
+  path       = "sys/auth/userpass"
+  capability = "update"
+  expect     = "deny"
+}
+
+row "admin-manages-the-audit-devices" {
+  identity   = "admin"
+  path       = "sys/audit/file-secondary"
+  capability = "sudo"
+  expect     = "allow"
+}
+
+row "admin-cannot-disable-unknown-audit-devices" {
+  identity   = "admin"
+  path       = "sys/audit/socket"
+  capability = "delete"
+  expect     = "deny"
+}
+
 row "admin-takes-snapshot" {
   identity   = "admin"
   path       = "sys/storage/raft/snapshot"

@@ -43,7 +43,7 @@
 //
 // lint reads the files only and prints one JSON line per finding:
 // {"file", "line", "name", "path", "rule", "severity", "message"}; rules
-// are sudo-wildcard, sudo-broad and sys-wildcard (errors), unused-policy,
+// are sudo-wildcard and sys-wildcard (errors), unused-policy,
 // untested-identity and unbound-secret-id (warnings).
 //
 // Exit status:

@@ -15,7 +15,6 @@ const (
 // Lint rules.
 const (
 	RuleSudoWildcard     = "sudo-wildcard"
-	RuleSudoBroad        = "sudo-broad"
 	RuleSysWildcard      = "sys-wildcard"
 	RuleUnusedPolicy     = "unused-policy"
 	RuleUntestedIdentity = "untested-identity"
@@ -35,9 +34,8 @@ type Finding struct {
 
 // Lint looks for risky patterns in set without a server:
 //
-//   - sudo-wildcard (error): sudo on a path with a "*" glob, which grants
-//     root-protected endpoints nobody has listed;
-//   - sudo-broad (error): sudo where a "+" stands in the first two segments;
+//   - sudo-wildcard (error): sudo on a path with a "*" or "+" glob, which
+//     grants root-protected endpoints nobody has listed;
 //   - sys-wildcard (error): a "*" covering all of sys/ or a whole sys/
 //     subtree ("*", "sys/*", "sys/pol*");
 //   - unused-policy (warning): a policy no AppRole carries and no matrix
@@ -58,12 +56,8 @@ func Lint(set *Set) []Finding {
 			add := func(rule, sev, format string, args ...any) {
 				out = append(out, Finding{File: p.File, Line: r.Line, Name: p.Name, Path: r.Path, Rule: rule, Severity: sev, Message: fmt.Sprintf(format, args...)})
 			}
-			sudo := has(r.Capabilities, "sudo")
-			switch {
-			case sudo && strings.Contains(r.Path, "*"):
-				add(RuleSudoWildcard, SeverityError, "sudo on %q grants every root-protected endpoint below it: list the exact paths", r.Path)
-			case sudo && plusInFirstSegments(r.Path, 2):
-				add(RuleSudoBroad, SeverityError, "sudo on %q spans whole mounts or sys/ subtrees: name them", r.Path)
+			if has(r.Capabilities, "sudo") && strings.ContainsAny(r.Path, "*+") {
+				add(RuleSudoWildcard, SeverityError, "sudo on %q grants root-protected endpoints nobody listed: name the exact paths", r.Path)
 			}
 			if sysWildcard(r.Path) {
 				add(RuleSysWildcard, SeverityError, "%q covers all of sys/ or a whole sys/ subtree: grant the exact sys/ endpoints needed", r.Path)
@@ -118,18 +112,6 @@ func has(list []string, s string) bool {
 }
 
 func onlyDeny(caps []string) bool { return has(caps, "deny") }
-
-// plusInFirstSegments reports whether a "+" segment glob appears among the
-// first n segments of path.
-func plusInFirstSegments(path string, n int) bool {
-	segs := strings.SplitN(path, "/", n+1)
-	for i := 0; i < len(segs) && i < n; i++ {
-		if segs[i] == "+" {
-			return true
-		}
-	}
-	return false
-}
 
 // sysWildcard reports whether a "*" in path reaches all of sys/ or a whole
 // first-level sys/ subtree.

@@ -17,13 +17,15 @@ func TestLintRules(t *testing.T) {
 		{"+/*", []string{"list"}, []string{RuleSysWildcard}},
 		{"sys/*", []string{"deny"}, nil},
 		{"sys/policies/acl/*", []string{"read"}, nil},
-		{"sys/auth/+", []string{"update", "sudo"}, nil},
+		{"sys/auth/+", []string{"update", "sudo"}, []string{RuleSudoWildcard}},
+		{"sys/auth/+", []string{"update"}, nil},
+		{"sys/auth/approle", []string{"update", "sudo"}, nil},
 		{"sys/audit", []string{"read", "sudo"}, nil},
 		{"sys/audit/*", []string{"update", "sudo"}, []string{RuleSudoWildcard}},
 		{"secret/*", []string{"read", "sudo"}, []string{RuleSudoWildcard}},
 		{"sys/*", []string{"sudo"}, []string{RuleSudoWildcard, RuleSysWildcard}},
-		{"sys/+/x", []string{"sudo"}, []string{RuleSudoBroad}},
-		{"+/config", []string{"sudo"}, []string{RuleSudoBroad}},
+		{"sys/+/x", []string{"sudo"}, []string{RuleSudoWildcard}},
+		{"+/config", []string{"sudo"}, []string{RuleSudoWildcard}},
 		{"secret/data/*", []string{"read"}, nil},
 	}
 	for _, tt := range tests {

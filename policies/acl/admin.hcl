@@ -1,7 +1,7 @@
 # admin: the human operator of this Vault, after vault-install has revoked
 # the root token. Broad on secrets and on the access-control objects this
 # project manages (so vault-policy sync and check run as admin), but sudo
-# only on the exact root-protected endpoints needed — never on a wildcard —
+# only on the exact root-protected endpoints needed — never on a * or + glob —
 # and no raw storage, no seal-wrap or plugin catalogue, no replication.
 # Emergencies beyond this go through generate-root (docs/runbooks).
 
@@ -33,16 +33,17 @@ path "auth/approle/role/*" {
   capabilities = ["create", "read", "update", "delete", "list"]
 }
 
-# Auth methods: enabling one is root-protected, hence sudo, on one segment.
+# Auth methods are root-protected, hence sudo — on the one method this
+# project uses. Enabling another is a change to this file, reviewed.
 path "sys/auth" {
   capabilities = ["read"]
 }
 
-path "sys/auth/+" {
+path "sys/auth/approle" {
   capabilities = ["create", "read", "update", "delete", "sudo"]
 }
 
-path "sys/auth/+/tune" {
+path "sys/auth/approle/tune" {
   capabilities = ["read", "update", "sudo"]
 }
 
@@ -95,7 +96,13 @@ path "sys/audit" {
   capabilities = ["read", "sudo"]
 }
 
-path "sys/audit/+" {
+# The two file devices vault-install enables (Vault blocks every request
+# when its only audit device fails, hence two).
+path "sys/audit/file" {
+  capabilities = ["create", "update", "delete", "sudo"]
+}
+
+path "sys/audit/file-secondary" {
   capabilities = ["create", "update", "delete", "sudo"]
 }
 
