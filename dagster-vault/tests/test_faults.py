@@ -1,6 +1,6 @@
 """Vault breaking before or during a run: each failure has its own exception
-class, names the path, never a value, and carries a hint. Each test runs
-its own Vault server, since it breaks it."""
+class, names the path, never a value, and carries a hint. Tests that stop
+or seal Vault run their own server (own_vault)."""
 
 import os
 from typing import Any
@@ -95,42 +95,42 @@ def test_sealed_mid_run_names_the_path(own_vault: Analytics, canary: str) -> Non
     assert canary not in step_error(result)
 
 
-def test_token_revoked_mid_run_is_permission_denied(own_vault: Analytics, canary: str) -> None:
-    own_vault.put("analytics/c", k=canary)
+def test_token_revoked_mid_run_is_permission_denied(analytics: Analytics, canary: str) -> None:
+    analytics.put("analytics/c", k=canary)
     raised: list[BaseException] = []
 
     def body(vault: VaultResource) -> None:
         accessor = vault.client.auth.token.lookup_self()["data"]["accessor"]
-        own_vault.server.root().auth.token.revoke_accessor(accessor)
+        analytics.server.root().auth.token.revoke_accessor(accessor)
         try:
             vault.get_secret("analytics/c", "k")
         except VaultError as e:
             raised.append(e)
             raise
 
-    result, _ = run_job(own_vault, body)
+    result, _ = run_job(analytics, body)
     assert not result.success
     assert len(raised) == 1 and isinstance(raised[0], VaultPermissionDeniedError)
     assert "secret/data/analytics/c" in str(raised[0])
 
 
-def test_wrong_secret_id_is_an_auth_error_at_setup(own_vault: Analytics, tmp_path: Any) -> None:
+def test_wrong_secret_id_is_an_auth_error_at_setup(analytics: Analytics, tmp_path: Any) -> None:
     bad = tmp_path / "secret_id"
     bad.write_text("00000000-0000-0000-0000-000000000000\n")
-    approle = AppRoleAuth(role_id_file=str(own_vault.dir / "role_id"), secret_id_file=str(bad))
-    result, reached = run_job(own_vault, lambda v: None, approle=approle)
+    approle = AppRoleAuth(role_id_file=str(analytics.dir / "role_id"), secret_id_file=str(bad))
+    result, reached = run_job(analytics, lambda v: None, approle=approle)
     assert not result.success and reached == []
     assert "VaultAuthError" in step_error(result)
 
 
-def test_secret_id_file_removed_after_read(own_vault: Analytics) -> None:
-    sid = own_vault.secret_id_file()
-    approle = AppRoleAuth(role_id_file=str(own_vault.dir / "role_id"), secret_id_file=sid, remove_secret_id_file=True)
-    result, reached = run_job(own_vault, lambda v: None, approle=approle)
+def test_secret_id_file_removed_after_read(analytics: Analytics) -> None:
+    sid = analytics.secret_id_file()
+    approle = AppRoleAuth(role_id_file=str(analytics.dir / "role_id"), secret_id_file=sid, remove_secret_id_file=True)
+    result, reached = run_job(analytics, lambda v: None, approle=approle)
     assert result.success and reached == [True]
     assert not os.path.exists(sid)
     # A second login with the same file must now fail clearly.
-    result, reached = run_job(own_vault, lambda v: None, approle=approle)
+    result, reached = run_job(analytics, lambda v: None, approle=approle)
     assert not result.success and reached == []
     assert "VaultConfigError" in step_error(result) and sid in step_error(result)
 

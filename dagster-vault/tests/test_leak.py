@@ -161,14 +161,3 @@ def test_example_project_runs_with_dagster_cli(analytics: Analytics, canary: str
     assert canary not in out
     assert files_containing(home, canary.encode()) == []
     wait_until(lambda: pg.roles() <= before, "the run's database role to be dropped")
-
-    # The key is rotated between runs: the next run uses the new one.
-    state["key"] = canary + "-partner-v2"
-    analytics.put("analytics/partner-api", key=state["key"])
-    env["ANALYTICS_SECRET_ID_FILE"] = analytics.secret_id_file()
-    r = subprocess.run(
-        [str(dagster), "job", "execute", "-m", "analytics.definitions", "-j", "analytics_job"],
-        env=env, capture_output=True, text=True, timeout=240, cwd=example,
-    )
-    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
-    assert "partner status: green" in r.stdout + r.stderr

@@ -471,18 +471,20 @@ class VaultSession:
 
     def _keep(self) -> None:
         while not self._stop.is_set():
+            # Cleared before looking, so a close() or new lease that sets it
+            # from now on cuts the wait short instead of being lost.
+            self._wake.clear()
             now = time.monotonic()
             with self._lock:
                 items = [x for x in [self._token_lease, *self._leases.values()] if x is not None]
-            due = [x for x in items if x.due <= now]
-            for lease in due:
+            for lease in items:
                 if self._stop.is_set():
                     return
-                self._renew_one(lease)
+                if lease.due <= now:
+                    self._renew_one(lease)
             with self._lock:
                 items = [x for x in [self._token_lease, *self._leases.values()] if x is not None]
             nxt = min((x.due for x in items), default=now + 3600)
-            self._wake.clear()
             self._wake.wait(timeout=max(0.05, nxt - time.monotonic()))
 
     def _renew_one(self, lease: _Lease) -> None:
