@@ -5,7 +5,7 @@
 // Usage:
 //
 //	vault-policy [--dir DIR | --shipped] sync [--dry-run] [--prune] [--exit-code] [vault flags]
-//	vault-policy [--dir DIR] issue APP --secret-id-out FILE [--role-id-out FILE] [--wrap-ttl DURATION] [--cidr CIDR...] [vault flags]
+//	vault-policy issue APP --secret-id-out FILE [--role-id-out FILE] [--wrap-ttl DURATION] [--cidr CIDR...] [vault flags]
 //	vault-policy [--dir DIR | --shipped] check [--identity NAME...] [--format auto|json|table] [vault flags]
 //	vault-policy [--dir DIR | --shipped] lint [--strict]
 //
