@@ -101,3 +101,24 @@ func TestBaselineRoundTrip(t *testing.T) {
 		t.Errorf("LoadBaseline with another key: err = %v", err)
 	}
 }
+
+func FuzzLoadBaseline(f *testing.F) {
+	k, _ := NewKeyer([]byte("test-key-0123456789abcdef"))
+	f.Add([]byte(`{"version":1,"key_id":"` + k.ID() + `","findings":[{"fingerprint":"ab","rule":"r","file":"f"}]}`))
+	f.Add([]byte(`{"version":2}`))
+	f.Add([]byte(`[]`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p := filepath.Join(t.TempDir(), "b.json")
+		if err := os.WriteFile(p, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		b, err := LoadBaseline(p, k)
+		if err != nil {
+			return
+		}
+		if b.Version != baselineVersion || b.KeyID != k.ID() {
+			t.Fatalf("accepted baseline %+v", b)
+		}
+		b.Filter([]Finding{{Fingerprint: "ab"}})
+	})
+}
