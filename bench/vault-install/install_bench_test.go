@@ -43,13 +43,22 @@ func BenchmarkEmptyRootToUnsealed(b *testing.B) {
 	pub, _ := key.Public()
 	keyFile := filepath.Join(b.TempDir(), "bench.asc")
 	os.WriteFile(keyFile, pub, 0o644)
+	var total phases
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if err := installToUnsealed(b, binary, keyFile, key); err != nil {
+		if err := installToUnsealed(b, binary, keyFile, key, &total); err != nil {
 			b.Fatal(err)
 		}
 	}
+	n := float64(b.N)
+	b.ReportMetric(total.files.Seconds()/n, "files-s/op")
+	b.ReportMetric(total.start.Seconds()/n, "start-s/op")
+	b.ReportMetric(total.init.Seconds()/n, "init-s/op")
+	b.ReportMetric(total.unseal.Seconds()/n, "unseal-s/op")
 }
+
+// phases splits the time of one run.
+type phases struct{ files, start, init, unseal time.Duration }
 
 func BenchmarkBareVaultToUnsealed(b *testing.B) {
 	if _, err := vaulttest.Binary(); err != nil {
@@ -70,7 +79,7 @@ func BenchmarkBareVaultToUnsealed(b *testing.B) {
 // installToUnsealed runs the operator's steps: apply (files), start the
 // service from the written config, apply (init), decrypt two shares and
 // unseal, wait until the node is active.
-func installToUnsealed(b *testing.B, binary, keyFile string, key *installtest.Key) error {
+func installToUnsealed(b *testing.B, binary, keyFile string, key *installtest.Key, ph *phases) error {
 	ports, err := vaulttest.FreePorts(2)
 	if err != nil {
 		return err
@@ -95,9 +104,12 @@ func installToUnsealed(b *testing.B, binary, keyFile string, key *installtest.Ke
 	}
 	r := &install.Runner{Opts: o, Connect: connect}
 	var p *install.Pending
+	t0 := time.Now()
 	if _, err := r.Apply(ctx); !errors.As(err, &p) || p.Next != "start" {
 		return fmt.Errorf("first apply: %v", err)
 	}
+	t1 := time.Now()
+	ph.files += t1.Sub(t0)
 	proc, err := installtest.Start(binary, o.Path(install.Layout.Config), filepath.Join(root, "vault.log"))
 	if err != nil {
 		return err
@@ -116,9 +128,14 @@ func installToUnsealed(b *testing.B, binary, keyFile string, key *installtest.Ke
 			return err
 		}
 	}
+	t2 := time.Now()
+	ph.start += t2.Sub(t1)
 	if _, err := r.Apply(ctx); !errors.As(err, &p) || p.Next != "unseal" {
 		return fmt.Errorf("second apply: %v", err)
 	}
+	t3 := time.Now()
+	ph.init += t3.Sub(t2)
+	defer func() { ph.unseal += time.Since(t3) }()
 	data, err := os.ReadFile(o.Path(install.Layout.InitFile))
 	if err != nil {
 		return err
