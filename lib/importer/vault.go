@@ -311,10 +311,13 @@ func applyGroup(ctx context.Context, c *vaultclient.Client, g *group) error {
 		if it.Status != Created && it.Status != Updated && it.Status != StatusSame {
 			continue
 		}
-		if s != nil && equal(s.Data[it.Field], it.value) {
+		switch {
+		case s != nil && equal(s.Data[it.Field], it.value):
 			it.Verified = true
-		} else {
-			it.Status, it.Reason = Failed, "the value read back differs from the .env value"
+		case it.Status == StatusSame:
+			it.Status, it.Reason = Conflicted, "changed by another writer since it was read"
+		default:
+			it.Status, it.Reason = Failed, "the value read back differs from the value written"
 		}
 	}
 	return nil
