@@ -435,3 +435,49 @@ func TestObserveListsFoldersAndFallsBackWithoutListRight(t *testing.T) {
 		})
 	}
 }
+
+func TestRewriteRestoresTheFileWhenAReferenceNoLongerResolves(t *testing.T) {
+	s := server(t)
+	root := client(t, s, s.Token)
+	ctx := context.Background()
+	const src = "# keep me\nPW=CANARY-restore-1\n"
+	file := writeFile(t, filepath.Join(t.TempDir(), "restore", ".env"), src)
+
+	// Another writer changes the secret right after apply's read-back,
+	// before the rewritten file is checked against Vault.
+	var gets atomic.Int32
+	base := client(t, s, s.Token)
+	c := &vaultclient.Client{Client: base.Client.WithResponseCallbacks(func(r *api.Response) {
+		if r.Request != nil && r.Request.Method == http.MethodGet && strings.Contains(r.Request.URL.Path, "/restore/default") {
+			if gets.Add(1) == 2 { // 1: observe, 2: read-back
+				root.KV("secret").Put(ctx, "restore/default", map[string]any{"PW": "theirs"}, -1)
+			}
+		}
+	})}
+	b := plan(t, c, []Source{{File: file}}, Mapping{}, Options{})
+	d, err := b.Apply(ctx, c, ApplyOptions{Rewrite: true})
+	if !fault.Is(err, fault.Conflict) {
+		t.Fatalf("Apply error = %v; want a conflict found by the rewrite check", err)
+	}
+	if h := fault.Hint(err); !strings.Contains(h, "the file was restored") {
+		t.Errorf("hint = %q", h)
+	}
+	if got, _ := os.ReadFile(file); string(got) != src {
+		t.Errorf("file = %q; want the original back", got)
+	}
+	if len(d.Files) != 1 || d.Files[0].Backup == "" {
+		t.Fatalf("files = %+v; want the backup reported", d.Files)
+	}
+	kept, err := os.ReadFile(d.Files[0].Backup)
+	if err != nil || string(kept) != src {
+		t.Errorf("backup = %q, %v; want the original", kept, err)
+	}
+	if st, _ := os.Stat(d.Files[0].Backup); st == nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("backup mode = %v; want 0600", st)
+	}
+	for _, it := range d.Items {
+		if it.FileChange != "" {
+			t.Errorf("%s reported as %s although the file was restored", it.Key, it.FileChange)
+		}
+	}
+}
