@@ -1,0 +1,99 @@
+"""Login methods other than AppRole, against the session's real Vault."""
+
+import base64
+import json
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from dagster import build_resources
+
+from dagster_vault import JwtAuth, VaultPermissionDeniedError, VaultResource
+from servers import Analytics
+
+LEASE_REVOKE_POLICY = 'path "sys/leases/revoke/database/creds/analytics-*" { capabilities = ["update"] }'
+
+
+def analytics_token(analytics: Analytics, *policies: str) -> str:
+    resp = analytics.server.root().auth.token.create(policies=["dagster-analytics", *policies], ttl="10m")
+    return str(resp["auth"]["client_token"])
+
+
+def test_given_token_reads_and_is_not_revoked(analytics: Analytics, canary: str, tmp_path: Path) -> None:
+    analytics.put("analytics/tok", k=canary)
+    token = analytics_token(analytics)
+    for cfg in ({"token": token}, {"token_file": str(tmp_path / "token")}):
+        (tmp_path / "token").write_text(token + "\n")
+        with build_resources(
+            {"vault": VaultResource(url=analytics.server.addr, ca_cert=analytics.server.ca_cert, **cfg)}
+        ) as r:
+            assert r.vault.get_secret("analytics/tok", "k").reveal() == canary
+        # Not this resource's token to end: whoever gave it still holds it.
+        assert analytics.server.root().auth.token.lookup(token)["data"]["ttl"] > 0
+
+
+def test_leases_revoked_one_by_one_when_the_policy_allows(analytics: Analytics) -> None:
+    """With update on sys/leases/revoke/database/creds/analytics-*, the
+    database user is gone the moment the run ends, not when Vault gets to
+    the revoked token's leases."""
+    pg = analytics.pg
+    assert pg is not None
+    analytics.server.root().sys.create_or_update_policy("lease-revoke", LEASE_REVOKE_POLICY)
+    token = analytics_token(analytics, "lease-revoke")
+    with build_resources(
+        {"vault": VaultResource(url=analytics.server.addr, ca_cert=analytics.server.ca_cert, token=token)}
+    ) as r:
+        user = r.vault.database_credentials("analytics-ro").username
+        assert user in pg.roles()
+    assert user not in pg.roles()
+
+
+def test_policy_does_not_reach_other_mounts(analytics: Analytics) -> None:
+    with build_resources({"vault": VaultResource(**analytics.resource_config())}) as r:
+        with pytest.raises(VaultPermissionDeniedError) as e:
+            r.vault.database_credentials("readonly-other")
+        assert "database/creds/readonly-other" in str(e.value)
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl CLI needed to sign a test JWT")
+def test_jwt_login(analytics: Analytics, canary: str, tmp_path: Path) -> None:
+    key = tmp_path / "jwt.key"
+    subprocess.run(["openssl", "genrsa", "-out", str(key), "2048"], check=True, capture_output=True)
+    pub = subprocess.run(["openssl", "rsa", "-in", str(key), "-pubout"], check=True, capture_output=True, text=True).stdout
+    root = analytics.server.root()
+    if "jwt/" not in root.sys.list_auth_methods():
+        root.sys.enable_auth_method("jwt")
+    root.write("auth/jwt/config", jwt_validation_pubkeys=[pub], bound_issuer="vaultpipe-test")
+    root.write(
+        "auth/jwt/role/analytics",
+        role_type="jwt",
+        bound_audiences=["vault"],
+        user_claim="sub",
+        token_policies=["dagster-analytics"],
+        token_ttl="60s",
+    )
+    now = int(time.time())
+    header = b64(json.dumps({"alg": "RS256", "typ": "JWT"}).encode())
+    claims = b64(json.dumps({"iss": "vaultpipe-test", "aud": "vault", "sub": "analytics", "iat": now, "exp": now + 300}).encode())
+    signing_input = f"{header}.{claims}".encode()
+    sig = subprocess.run(["openssl", "dgst", "-sha256", "-sign", str(key)], input=signing_input, check=True, capture_output=True).stdout
+    jwt_file = tmp_path / "jwt"
+    jwt_file.write_text(f"{header}.{claims}.{b64(sig)}\n")
+    analytics.put("analytics/jwt", k=canary)
+    with build_resources(
+        {
+            "vault": VaultResource(
+                url=analytics.server.addr, ca_cert=analytics.server.ca_cert, jwt=JwtAuth(role="analytics", jwt_file=str(jwt_file))
+            )
+        }
+    ) as r:
+        assert r.vault.get_secret("analytics/jwt", "k").reveal() == canary
+        token = r.vault.client.token
+    with pytest.raises(Exception):
+        root.auth.token.lookup(token)
