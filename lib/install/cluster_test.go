@@ -2,11 +2,13 @@ package install_test
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -180,6 +182,7 @@ func TestRaftClusterSurvivesLeaderLoss(t *testing.T) {
 	for _, name := range []string{"node-b", "node-c"} {
 		n := newNode(t, name, binary, keyFile, func(o *install.Options) {
 			o.CACert, o.CAKey, o.Join = caCert, caKey, []string{a.addr}
+			o.TLS13Only = name == "node-b"
 		})
 		n.apply("start")
 		n.start(binary)
@@ -189,6 +192,16 @@ func TestRaftClusterSurvivesLeaderLoss(t *testing.T) {
 		}
 		n.token = token
 		peers = append(peers, n)
+	}
+	// --tls13-only on node-b: a TLS 1.2 client is refused there, not on node-c.
+	for _, n := range peers {
+		conn, err := tls.Dial("tcp", strings.TrimPrefix(n.addr, "https://"), &tls.Config{MaxVersion: tls.VersionTLS12, InsecureSkipVerify: true})
+		if err == nil {
+			conn.Close()
+		}
+		if refused := err != nil && strings.Contains(err.Error(), "remote error"); refused != n.o.TLS13Only {
+			t.Errorf("%s (tls13-only=%v): TLS 1.2 handshake error = %v", n.o.NodeID, n.o.TLS13Only, err)
+		}
 	}
 	if _, err := a.client().Logical().Write("secret/data/probe", map[string]any{"data": map[string]any{"v": "still-here"}}); err != nil {
 		t.Fatal(err)

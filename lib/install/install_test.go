@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vaultpipe/vaultpipe/lib/install"
+	"github.com/vaultpipe/vaultpipe/lib/pki"
 	"github.com/vaultpipe/vaultpipe/lib/vaultclient"
 )
 
@@ -199,4 +200,70 @@ func FuzzReadShares(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestServerCertificateCoversSANsAndIsReissuedWhenTheyChange(t *testing.T) {
+	o := testOptions(t, stubBinary(t))
+	o.SANs = []string{"vault.example.com", "10.1.2.3"}
+	r := &install.Runner{Opts: o, Connect: unreachable(o)}
+	r.Apply(context.Background())
+	cert, err := pki.ReadCertificate(o.Path(install.Layout.ServerCert))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range []string{"vault.example.com", "10.1.2.3", "127.0.0.1", "localhost", "node-a"} {
+		if err := cert.VerifyHostname(h); err != nil {
+			t.Errorf("server certificate does not cover %s: %v", h, err)
+		}
+	}
+	ca, _ := pki.ReadCertificate(o.Path(install.Layout.CACert))
+	if err := cert.CheckSignatureFrom(ca); err != nil {
+		t.Fatalf("server certificate not signed by the local CA: %v", err)
+	}
+	o.SANs = append(o.SANs, "vault2.example.com")
+	plan, err := r.Plan(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, c := range plan.Changes {
+		if c.Step == "tls" && c.Path == install.Layout.ServerCert && strings.Contains(c.Detail, "vault2.example.com") {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("Plan(new SAN) = %+v; want the server certificate reissued", plan.Changes)
+	}
+}
+
+func TestOperatorCertificateIsInstalledAsGiven(t *testing.T) {
+	ca, err := pki.NewCA("operator CA", time.Hour*24*90)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := ca.Issue("vault.example.com", []string{"vault.example.com"}, time.Hour*24*90)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "fullchain.pem"), filepath.Join(dir, "privkey.pem")
+	pki.WriteCert(certFile, leaf.Cert)
+	pki.WriteKey(keyFile, leaf.Key)
+	o := testOptions(t, stubBinary(t))
+	o.TLSCert, o.TLSKey = certFile, keyFile
+	r := &install.Runner{Opts: o, Connect: unreachable(o)}
+	r.Apply(context.Background())
+	for src, dst := range map[string]string{certFile: install.Layout.ServerCert, keyFile: install.Layout.ServerKey} {
+		want, _ := os.ReadFile(src)
+		got, err := os.ReadFile(o.Path(dst))
+		if err != nil || !bytes.Equal(got, want) {
+			t.Errorf("%s is not a copy of %s (%v)", dst, src, err)
+		}
+	}
+	if fi, err := os.Stat(o.Path(install.Layout.ServerKey)); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("server key mode = %v, %v; want 0600", fi.Mode().Perm(), err)
+	}
+	if _, err := os.Stat(o.Path(install.Layout.CAKey)); !os.IsNotExist(err) {
+		t.Errorf("a local CA was made although the operator gave a certificate: %v", err)
+	}
 }
