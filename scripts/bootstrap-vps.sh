@@ -25,7 +25,7 @@ die() { echo "$name: error: $*" >&2; exit 1; }
 
 [[ $EUID -eq 0 ]] || die "run as root (it creates the vault user, writes /etc and starts systemd units)"
 command -v vault-install >/dev/null || die "vault-install is not on PATH; run 'make build' first"
-[[ -f "$here/policies/acl/$(ls "$here/policies/acl" | head -n1)" ]] || die "no policies in $here/policies/acl"
+compgen -G "$here/policies/acl/*.hcl" >/dev/null || die "no policies in $here/policies/acl"
 
 # 1. Swap off: Vault keeps decrypted secrets in memory, and with raft
 # storage mlock is disabled, so the only guard against paging them to disk

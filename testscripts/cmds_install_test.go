@@ -13,6 +13,7 @@ package testscripts
 //	vault-serve ROOT HOST:PORT
 //	                   start `vault server -config=ROOT/etc/vault.d/vault.hcl`
 //	                   and wait until HOST:PORT accepts connections
+//	vault-serve-kill   kill the server vault-serve started (SIGKILL)
 //	http-probe HOST:PORT
 //	                   succeed if plain HTTP gets a Vault answer; negated,
 //	                   succeed only if it does not
@@ -43,6 +44,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
@@ -60,6 +62,7 @@ func init() {
 	commands["pgp-keygen"] = cmdPGPKeygen
 	commands["init-decrypt"] = cmdInitDecrypt
 	commands["vault-serve"] = cmdVaultServe
+	commands["vault-serve-kill"] = cmdVaultServeKill
 	commands["http-probe"] = cmdHTTPProbe
 	commands["tls-probe"] = cmdTLSProbe
 	commands["release-mirror"] = cmdReleaseMirror
@@ -150,6 +153,7 @@ func cmdVaultServe(ts *testscript.TestScript, neg bool, args []string) {
 	p, err := installtest.Start(bin, filepath.Join(root, "etc/vault.d/vault.hcl"), ts.MkAbs("vault-server.log"))
 	ts.Check(err)
 	ts.Defer(p.Kill)
+	serving.Store(ts, p)
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		c, err := net.DialTimeout("tcp", args[1], time.Second)
@@ -166,6 +170,20 @@ func cmdVaultServe(ts *testscript.TestScript, neg bool, args []string) {
 			ts.Fatalf("vault-serve: %s not listening after 60s:\n%s", args[1], p.LogTail(20))
 		}
 	}
+}
+
+// serving maps a script to the server vault-serve started for it.
+var serving sync.Map
+
+func cmdVaultServeKill(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 0 {
+		ts.Fatalf("usage: vault-serve-kill")
+	}
+	p, ok := serving.LoadAndDelete(ts)
+	if !ok {
+		ts.Fatalf("vault-serve-kill: no server; run vault-serve first")
+	}
+	p.(*installtest.Proc).Kill()
 }
 
 func cmdHTTPProbe(ts *testscript.TestScript, neg bool, args []string) {

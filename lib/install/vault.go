@@ -389,22 +389,16 @@ func (r *Runner) bootstrap(ctx context.Context, vc *vaultclient.Client, dry bool
 	if err != nil {
 		return changes, vaultclient.Classify(err, "listing audit devices", "sys/audit")
 	}
-	devices := []struct {
-		name string
-		opts api.EnableAuditOptions
-	}{
-		{"file", api.EnableAuditOptions{Type: "file", Description: "primary audit log", Options: map[string]string{"file_path": o.Path(Layout.AuditLog), "mode": "0600"}}},
-	}
+	second := auditDevice{"file-secondary", api.EnableAuditOptions{Type: "file", Description: secondAuditWhy,
+		Options: map[string]string{"file_path": o.Path(Layout.AuditLog2), "mode": "0600"}}}
 	if o.SecondAudit == "syslog" {
-		devices = append(devices, struct {
-			name string
-			opts api.EnableAuditOptions
-		}{"syslog", api.EnableAuditOptions{Type: "syslog", Description: "second audit device: Vault blocks requests when its only device fails", Options: map[string]string{"tag": "vault", "facility": "AUTH"}}})
-	} else {
-		devices = append(devices, struct {
-			name string
-			opts api.EnableAuditOptions
-		}{"file-secondary", api.EnableAuditOptions{Type: "file", Description: "second audit device: Vault blocks requests when its only device fails", Options: map[string]string{"file_path": o.Path(Layout.AuditLog2), "mode": "0600"}}})
+		second = auditDevice{"syslog", api.EnableAuditOptions{Type: "syslog", Description: secondAuditWhy,
+			Options: map[string]string{"tag": "vault", "facility": "AUTH"}}}
+	}
+	devices := []auditDevice{
+		{"file", api.EnableAuditOptions{Type: "file", Description: "primary audit log",
+			Options: map[string]string{"file_path": o.Path(Layout.AuditLog), "mode": "0600"}}},
+		second,
 	}
 	for _, d := range devices {
 		if have, ok := audits[d.name+"/"]; ok {
@@ -474,6 +468,13 @@ func (r *Runner) bootstrap(ctx context.Context, vc *vaultclient.Client, dry bool
 	}
 	return changes, nil
 }
+
+type auditDevice struct {
+	name string
+	opts api.EnableAuditOptions
+}
+
+const secondAuditWhy = "second audit device: Vault blocks requests when its only device fails"
 
 // servicePlan says what systemd must do: enable and start the unit, or
 // restart it after its files changed.
