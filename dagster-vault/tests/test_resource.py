@@ -172,8 +172,11 @@ def test_secrets_resource_declares_secrets_in_config(analytics: Analytics, canar
     got: dict[str, str] = {}
 
     @asset
-    def charges(secrets: VaultSecretsResource) -> None:
+    def charges(secrets: VaultSecretsResource, vault: VaultResource) -> None:
         got.update({k: v.reveal() for k, v in secrets.as_dict().items()})
+        # Dagster builds the nested and the top-level resource apart; they
+        # still share one login.
+        got["shared"] = str(secrets.vault.session is vault.session)
 
     vault = VaultResource(**analytics.resource_config())
     secrets = VaultSecretsResource(
@@ -181,7 +184,7 @@ def test_secrets_resource_declares_secrets_in_config(analytics: Analytics, canar
         secrets={"api_key": "vault:secret/data/analytics/api#key", "db": "secret/data/analytics/db2#password"},
     )
     assert materialize([charges], resources={"vault": vault, "secrets": secrets}).success
-    assert got == {"api_key": canary + "-api", "db": canary + "-db2"}
+    assert got == {"api_key": canary + "-api", "db": canary + "-db2", "shared": "True"}
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,7 @@ job needs in config; get them as a dict)."""
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar, overload
 
@@ -18,6 +19,16 @@ from .secret import RedactingFilter, Secret, SecretData, install_error_redaction
 from .session import DatabaseCredentials, Login, SecretMetadata, VaultSession
 
 T = TypeVar("T")
+
+
+class _Shared:
+    def __init__(self, session: VaultSession) -> None:
+        self.session = session
+        self.users = 0
+
+
+_shared: dict[tuple[str | None, str], _Shared] = {}
+_shared_lock = threading.Lock()
 
 
 class AppRoleAuth(Config):
@@ -101,17 +112,37 @@ class VaultResource(ConfigurableResource):
     )
 
     _session: VaultSession | None = PrivateAttr(default=None)
+    _share_key: tuple[str | None, str] = PrivateAttr(default=(None, ""))
 
     # ---- lifecycle -------------------------------------------------------
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
         install_redaction(context.log)
-        self._session = self._open(get_dagster_logger("dagster_vault"))
+        # Dagster initialises a nested resource (VaultSecretsResource(vault=…))
+        # apart from the top-level one with the same config: share one
+        # session per run and config, so the run logs in once.
+        key = (context.run_id, self.model_dump_json())
+        with _shared_lock:
+            shared = _shared.get(key)
+            if shared is None:
+                shared = _shared[key] = _Shared(self._open(get_dagster_logger("dagster_vault")))
+            shared.users += 1
+        self._session = shared.session
+        self._share_key = key
 
     def teardown_after_execution(self, context: InitResourceContext) -> None:
-        if self._session is not None:
+        if self._session is None:
+            return
+        with _shared_lock:
+            shared = _shared.get(self._share_key)
+            last = shared is None or shared.users <= 1
+            if shared is not None:
+                shared.users -= 1
+                if last:
+                    del _shared[self._share_key]
+        if last:
             self._session.close()
-            self._session = None
+        self._session = None
 
     def _open(self, logger: logging.Logger) -> VaultSession:
         login = Login(

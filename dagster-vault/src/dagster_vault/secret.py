@@ -216,7 +216,7 @@ def install_error_redaction() -> None:
     try:
         from dagster_shared.error import SerializableErrorInfo
     except ImportError:  # older Dagster: the class lived in dagster._utils.error
-        from dagster._utils.error import SerializableErrorInfo  # type: ignore[attr-defined,no-redef]
+        from dagster._utils.error import SerializableErrorInfo  # type: ignore[attr-defined,no-redef,unused-ignore]
 
     if getattr(SerializableErrorInfo, "_dagster_vault_redacting", False):
         return

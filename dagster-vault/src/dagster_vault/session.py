@@ -7,11 +7,12 @@ The Dagster resources in ``resources`` are thin configuration over this.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -268,7 +269,8 @@ class VaultSession:
             try:
                 return fn()
             except _RETRYABLE as e:
-                if attempt >= self._max_retries or self._stop.is_set() and op != "revoke":
+                # Once closing, only revocation is worth waiting for.
+                if attempt >= self._max_retries or (self._stop.is_set() and op != "revoke"):
                     raise classify(e, op, path) from None
             except Exception as e:
                 raise classify(e, op, path) from None
@@ -533,8 +535,6 @@ class VaultSession:
 
 
 def _json(v: Any) -> str:
-    import json
-
     return json.dumps(v, sort_keys=True)
 
 
@@ -545,6 +545,3 @@ def _where(ref: str) -> str:
     except VaultError:
         return "a secret"
 
-
-def login_from(values: Mapping[str, Any]) -> Login:
-    return Login(**{k: v for k, v in values.items() if v is not None})
