@@ -246,15 +246,20 @@ func (r *Runner) Apply(ctx context.Context) (*Report, error) {
 }
 
 func state(ctx context.Context, vc *vaultclient.Client) (*VaultState, error) {
-	ss, err := vc.Sys().SealStatusWithContext(ctx)
+	// sys/init first: it is the one answer that decides whether to initialise.
+	initialized, err := vc.Sys().InitStatusWithContext(ctx)
 	if err != nil {
-		err = vaultclient.Classify(err, "reading seal status", "sys/seal-status")
+		err = vaultclient.Classify(err, "reading init status", "sys/init")
 		if fault.Is(err, fault.Unreachable) {
 			return &VaultState{}, nil
 		}
 		return &VaultState{}, err
 	}
-	st := &VaultState{Reachable: true, Initialized: ss.Initialized, Sealed: ss.Sealed}
+	ss, err := vc.Sys().SealStatusWithContext(ctx)
+	if err != nil {
+		return &VaultState{Reachable: true, Initialized: initialized}, vaultclient.Classify(err, "reading seal status", "sys/seal-status")
+	}
+	st := &VaultState{Reachable: true, Initialized: initialized, Sealed: ss.Sealed}
 	if ss.Initialized && !ss.Sealed {
 		h, err := vc.Sys().HealthWithContext(ctx)
 		if err != nil {
