@@ -98,11 +98,18 @@ type cli struct {
 	NoProgress    bool     `name:"no-progress" help:"Never show progress on stderr."`
 }
 
+const description = `Find secrets in code, .env files and environment-variable reads.
+Output: JSON lines (file, line, column, kind, rule, name, confidence,
+fingerprint), SARIF or a table; never a secret value.
+Exit status: 0 none found, 1 failure, 2 usage, 3 findings.
+
+Example: env-scan --format sarif . > env-scan.sarif`
+
 func main() { command.Main(name, run) }
 
 func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []string) error {
 	var c cli
-	if _, err := command.Parse(name, "Find secrets in code, .env files and environment-variable reads; exit 3 when any are found.", &c, args, stdout); err != nil {
+	if _, err := command.Parse(name, description, &c, args, stdout); err != nil {
 		return err
 	}
 	if c.Staged && len(c.Paths) > 0 {
