@@ -160,3 +160,28 @@ def test_unreachable_is_classified_without_dagster(tmp_path: Any) -> None:
         session.open()
     assert "auth/token/lookup-self" in str(e.value)
     assert "t-123456" not in str(e.value)
+
+
+def test_wrong_ca_is_a_tls_error_with_a_hint(analytics: Analytics) -> None:
+    import certifi
+
+    # A CA bundle that did not sign the test server's certificate.
+    result, reached = run_job(analytics, lambda v: None, ca_cert=certifi.where())
+    assert not result.success and reached == []
+    msg = step_error(result)
+    assert "VaultUnreachableError" in msg and "TLS handshake failed" in msg and "ca_cert" in msg
+
+
+def test_deleted_version_is_not_found(analytics: Analytics, canary: str) -> None:
+    from dagster import build_resources
+
+    from dagster_vault import VaultSecretNotFoundError
+
+    v1 = analytics.put("analytics/deleted", k=canary)
+    analytics.put("analytics/deleted", k=canary + "-2")
+    analytics.server.root().secrets.kv.v2.delete_secret_versions(path="analytics/deleted", versions=[v1], mount_point="secret")
+    with build_resources({"vault": VaultResource(**analytics.resource_config())}) as r:
+        assert r.vault.get_secret("analytics/deleted", "k").reveal() == canary + "-2"
+        with pytest.raises(VaultSecretNotFoundError) as e:
+            r.vault.get_secret("analytics/deleted", "k", version=v1)
+        assert "deleted or destroyed" in str(e.value) and canary not in str(e.value)

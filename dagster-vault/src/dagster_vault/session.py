@@ -335,7 +335,17 @@ class VaultSession:
                 return hit
         api = f"{mount}/data/{path}"
         params = {"version": version} if version is not None else None
-        resp = self._call("read", api, lambda: self.client.adapter.get(f"/v1/{api}", params=params))
+        try:
+            resp = self._call("read", api, lambda: self.client.adapter.get(f"/v1/{api}", params=params))
+        except VaultSecretNotFoundError:
+            if version is None:
+                raise
+            # Vault answers 404 alike for a deleted, a destroyed and a never-written version.
+            raise VaultSecretNotFoundError(
+                f"read {api}: version {version} is deleted or destroyed, or was never written",
+                path=api,
+                hint="get_metadata() lists the versions that exist",
+            ) from None
         body = (resp or {}).get("data") or {}
         data = body.get("data")
         meta = body.get("metadata") or {}
