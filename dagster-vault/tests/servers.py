@@ -7,6 +7,7 @@ import glob
 import json
 import os
 import pwd
+import re
 import shutil
 import signal
 import socket
@@ -22,6 +23,26 @@ import hvac
 
 REPO = Path(__file__).resolve().parents[2]
 POLICY_FILE = REPO / "policies" / "acl" / "dagster-analytics.hcl"
+APPROLE_FILE = REPO / "policies" / "approles" / "dagster-analytics.hcl"
+ROLE = "dagster-analytics"
+
+
+def approle_settings(path: Path = APPROLE_FILE) -> dict[str, Any]:
+    """The AppRole as code: the flat `name = value` HCL of policies/approles,
+    whose values are JSON literals (strings, numbers, lists of strings)."""
+    settings: dict[str, Any] = {}
+    for n, line in enumerate(path.read_text().splitlines(), 1):
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        m = re.fullmatch(r"([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.+)", line)
+        if not m:
+            raise ValueError(f"{path}:{n}: not a `name = value` line")
+        try:
+            settings[m[1]] = json.loads(m[2])
+        except json.JSONDecodeError as e:
+            raise ValueError(f"{path}:{n}: value of {m[1]} is not a plain literal: {e}") from None
+    return settings
 
 
 class VaultServer:
@@ -148,9 +169,10 @@ class Postgres:
 
 @dataclass
 class Analytics:
-    """The code location "analytics" set up on a server: its AppRole (policy
-    read from policies/acl), KV secrets under secret/analytics/, and — when
-    a PostgreSQL is given — database roles analytics-ro (ttl 5s, max 60s)."""
+    """The code location "analytics" set up on a server: its policy and
+    AppRole read from policies/acl and policies/approles, KV secrets under
+    secret/analytics/, and — when a PostgreSQL is given — the database role
+    analytics-ro (ttl 5s, max 60s)."""
 
     server: VaultServer
     dir: Path
@@ -158,20 +180,18 @@ class Analytics:
     pg: Postgres | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
-    def setup(self, *, token_ttl: str = "60s", token_max_ttl: str = "10m") -> Analytics:
+    def setup(self, *, token_ttl: str = "60s", token_max_ttl: str = "8h") -> Analytics:
         root = self.server.root()
         if "approle/" not in root.sys.list_auth_methods():
             root.sys.enable_auth_method("approle")
         root.sys.create_or_update_policy("dagster-analytics", POLICY_FILE.read_text())
-        root.write(
-            "auth/approle/role/analytics",
-            token_policies="dagster-analytics",
-            token_ttl=token_ttl,
-            token_max_ttl=token_max_ttl,
-            secret_id_ttl="1h",
-            token_type="service",
-        )
-        self.role_id = root.read("auth/approle/role/analytics/role-id")["data"]["role_id"]
+        settings = approle_settings()
+        policies = settings.pop("policies")
+        # The role as policies/ defines it, except token lifetimes: tests
+        # shorten them so that runs depend on renewal.
+        settings.update(token_ttl=token_ttl, token_max_ttl=token_max_ttl)
+        root.write(f"auth/approle/role/{ROLE}", token_policies=policies, token_type="service", **settings)
+        self.role_id = root.read(f"auth/approle/role/{ROLE}/role-id")["data"]["role_id"]
         self.dir.mkdir(parents=True, exist_ok=True)
         (self.dir / "role_id").write_text(self.role_id + "\n")
         if self.pg is not None:
@@ -200,7 +220,7 @@ class Analytics:
 
     def secret_id_file(self) -> str:
         """A fresh secret_id in a 0600 file (what a deploy step would write)."""
-        sid = self.server.root().write("auth/approle/role/analytics/secret-id")["data"]["secret_id"]
+        sid = self.server.root().write(f"auth/approle/role/{ROLE}/secret-id")["data"]["secret_id"]
         path = self.dir / f"secret_id-{uuid.uuid4().hex[:8]}"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as f:

@@ -34,14 +34,22 @@ def test_given_token_reads_and_is_not_revoked(analytics: Analytics, canary: str,
         assert analytics.server.root().auth.token.lookup(token)["data"]["ttl"] > 0
 
 
-def test_leases_revoked_one_by_one_when_the_policy_allows(analytics: Analytics) -> None:
-    """With update on sys/leases/revoke/database/creds/analytics-*, the
-    database user is gone the moment the run ends, not when Vault gets to
-    the revoked token's leases."""
+@pytest.mark.parametrize(
+    "policies",
+    [
+        ["dagster-analytics"],  # sys/leases/revoke, lease ID in the body
+        ["analytics-creds-only", "lease-revoke-by-prefix"],  # scoped: ID in the URL
+    ],
+)
+def test_leases_are_revoked_one_by_one_at_teardown(analytics: Analytics, policies: list[str]) -> None:
+    """The database user is gone the moment the run ends, even with a token
+    the resource does not revoke, under either way a policy may grant it."""
     pg = analytics.pg
     assert pg is not None
-    analytics.server.root().sys.create_or_update_policy("lease-revoke", LEASE_REVOKE_POLICY)
-    token = analytics_token(analytics, "lease-revoke")
+    root = analytics.server.root()
+    root.sys.create_or_update_policy("analytics-creds-only", 'path "database/creds/analytics-*" { capabilities = ["read"] }')
+    root.sys.create_or_update_policy("lease-revoke-by-prefix", LEASE_REVOKE_POLICY)
+    token = str(root.auth.token.create(policies=policies, ttl="10m")["auth"]["client_token"])
     with build_resources(
         {"vault": VaultResource(url=analytics.server.addr, ca_cert=analytics.server.ca_cert, token=token)}
     ) as r:

@@ -234,9 +234,7 @@ class VaultSession:
         unrevoked = []
         for lease in leases:
             try:
-                # The URL form lets a policy scope revocation to its own
-                # lease prefix (sys/leases/revoke/database/creds/<role>/*).
-                self._call("revoke", lease.what, lambda: self.client.adapter.put(f"/v1/sys/leases/revoke/{lease.lease_id}"))
+                self._revoke_lease(lease)
             except VaultPermissionDeniedError:
                 unrevoked.append(lease)
             except VaultError as e:
@@ -254,6 +252,15 @@ class VaultSession:
             )
         self.client.token = None
         self.client.adapter.close()
+
+    def _revoke_lease(self, lease: _Lease) -> None:
+        # A policy may grant sys/leases/revoke (lease ID in the body) or
+        # scope it by prefix, sys/leases/revoke/database/creds/<role>-* (ID
+        # in the URL); try both before leaving it to the token's revocation.
+        try:
+            self._call("revoke", lease.what, lambda: self.client.sys.revoke_lease(lease_id=lease.lease_id))
+        except VaultPermissionDeniedError:
+            self._call("revoke", lease.what, lambda: self.client.adapter.put(f"/v1/sys/leases/revoke/{lease.lease_id}"))
 
     def __enter__(self) -> VaultSession:
         return self.open()
