@@ -42,13 +42,13 @@ fi
 say "firewall: allow 8200/tcp only from your team and pipeline hosts, 8201/tcp only from raft peers, e.g."
 say "  ufw allow from 203.0.113.0/24 to any port 8200 proto tcp && ufw allow OpenSSH && ufw enable"
 
-# 3. Install and 4. initialise. Exit 3 means initialised (or restarted) and
+# 3. Install and 4. initialise. Exit 4 means initialised (or restarted) and
 # sealed, which is the expected state here.
 rc=0
 vault-install apply --policies "$here/policies" "$@" >/dev/null || rc=$?
 case $rc in
 0) say "vault is already converged" ;;
-3) ;;
+4) ;;
 *) die "vault-install apply failed (exit $rc)" ;;
 esac
 
@@ -63,19 +63,19 @@ read_secret() { # prompt var
 
 # 5. Unseal: share holders decrypt their share (jq -r '.unseal_shares[N].encrypted_share_b64'
 # /etc/vault.d/vault-init.json | base64 -d | gpg -dq) and type it here.
-while [[ $rc -eq 3 ]]; do
+while [[ $rc -eq 4 ]]; do
 	read_secret "decrypted key share: " share || die "no more shares and vault is still sealed"
 	rc=0
 	printf '%s\n' "$share" | vault-install unseal >/dev/null || rc=$?
 	unset share
-	[[ $rc -eq 0 || $rc -eq 3 ]] || die "unsealing failed (exit $rc)"
+	[[ $rc -eq 0 || $rc -eq 4 ]] || die "unsealing failed (exit $rc)"
 done
 
 # 6. Bootstrap with the root token (jq -r .root_token.encrypted_b64
 # /etc/vault.d/vault-init.json | base64 -d | gpg -dq), then revoke it.
 rc=0
 vault-install apply --policies "$here/policies" "$@" >/dev/null 2>&1 || rc=$?
-if [[ $rc -eq 5 ]]; then
+if [[ $rc -eq 3 ]]; then
 	tokfile="$(mktemp /run/vault-root-token.XXXXXX)" # tmpfs, 0600
 	trap 'shred -u "$tokfile" 2>/dev/null || rm -f "$tokfile"' EXIT
 	read_secret "decrypted root token: " token

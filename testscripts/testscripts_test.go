@@ -23,18 +23,23 @@
 //	                   fail if any FILE (or stdout/stderr) contains VALUE
 //	filemode MODE FILE check FILE's permission bits (octal, e.g. 0600)
 //	blackhole          listen on 127.0.0.1 and never answer; exports BLACKHOLE_ADDR
+//	exits N PROG ARGS...
+//	                   like exec, but PROG must exit with status N (stdout and
+//	                   stderr are kept for the next checks)
 //
 // Run one script with: go test ./testscripts -run TestScripts/<name>
 // and update golden files with -update.
 package testscripts
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -181,6 +186,7 @@ var commands = map[string]func(ts *testscript.TestScript, neg bool, args []strin
 	"no-secret":     cmdNoSecret,
 	"filemode":      cmdFileMode,
 	"blackhole":     cmdBlackhole,
+	"exits":         cmdExits,
 }
 
 func cmdVaultUp(ts *testscript.TestScript, neg bool, args []string) {
@@ -295,4 +301,26 @@ func cmdBlackhole(ts *testscript.TestScript, neg bool, args []string) {
 		mu.Unlock()
 	})
 	ts.Setenv("BLACKHOLE_ADDR", l.Addr().String())
+}
+
+// cmdExits runs a program like exec and checks its exit status.
+func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: exits N PROG [ARGS...]")
+	}
+	want, err := strconv.Atoi(args[0])
+	if err != nil {
+		ts.Fatalf("exits: bad status %q", args[0])
+	}
+	got := 0
+	if err := ts.Exec(args[1], args[2:]...); err != nil {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			ts.Fatalf("exits: %v", err)
+		}
+		got = ee.ExitCode()
+	}
+	if got != want {
+		ts.Fatalf("%s exited with status %d; want %d", args[1], got, want)
+	}
 }

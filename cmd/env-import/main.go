@@ -52,7 +52,7 @@
 //	2  usage error
 //	3  some keys are in conflict (the others were done); see the report
 //	4  Vault is sealed; nothing was written or rewritten
-//	5  permission denied; nothing was rewritten
+//	6  permission denied; nothing was rewritten
 //
 // Example:
 //
@@ -79,11 +79,9 @@ import (
 
 const name = "env-import"
 
-const (
-	exitConflict = 3
-	exitSealed   = 4
-	exitDenied   = 5
-)
+// exitConflict is env-import's "attention" code; sealed and denied keep the
+// shared codes of lib/fault.
+const exitConflict = fault.ExitAttention
 
 type selection struct {
 	Files    []string `arg:"" optional:"" name:"file" help:".env files to import."`
@@ -191,7 +189,7 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 	defer vc.Close(context.WithoutCancel(ctx))
 	importer.Tune(vc, sel.Parallel)
 	if err := batch.Observe(ctx, vc, opts); err != nil {
-		return exitCode(err)
+		return err
 	}
 	if !apply {
 		doc := batch.Plan()
@@ -213,7 +211,7 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 		err = eerr
 	}
 	if err != nil {
-		return exitCode(err)
+		return err
 	}
 	if doc.HasConflicts() {
 		return fault.WithHint(fault.WithCode(exitConflict, errors.New("some keys are in conflict and were not written; the others were")), "see the report's reasons; plan again after resolving them")
@@ -240,16 +238,6 @@ func mapping(sel selection) (importer.Mapping, error) {
 	}, nil
 }
 
-// exitCode gives sealed and denied their documented exit codes.
-func exitCode(err error) error {
-	switch fault.KindOf(err) {
-	case fault.Sealed:
-		return fault.WithCode(exitSealed, err)
-	case fault.Denied:
-		return fault.WithCode(exitDenied, err)
-	}
-	return err
-}
 
 func emit(w io.Writer, doc *importer.Document) error {
 	out, err := json.MarshalIndent(doc, "", "  ")

@@ -37,11 +37,13 @@
 // Exit status:
 //
 //	0  done (apply: converged; unseal: unsealed)
-//	1  failure, including a failed download check (nothing installed)
+//	1  failure, including a failed download check (nothing installed), and
+//	   vault not running: start it from the written config ("next": "start"),
+//	   then apply again
 //	2  usage error
-//	3  vault is sealed: unseal it (after init, a restart, or to join a cluster)
-//	4  vault is not running: start it from the written config, then apply again
-//	5  the bootstrap needs the root token (--token-file)
+//	3  the bootstrap needs the root token (--token-file; "next": "bootstrap")
+//	4  vault is sealed: unseal it (after init, a restart, or to join a
+//	   cluster; "next": "unseal")
 //
 // Example:
 //
@@ -75,11 +77,9 @@ import (
 
 const name = "vault-install"
 
-const (
-	exitSealed     = 3
-	exitNotRunning = 4
-	exitNeedsToken = 5
-)
+// exitNeedsToken is vault-install's "attention" code; sealed is the shared
+// code of lib/fault.
+const exitNeedsToken = fault.ExitAttention
 
 type installFlags struct {
 	Root string `default:"/" type:"path" help:"Install under this directory instead of / (users, ownership and systemd are then left alone)."`
@@ -220,7 +220,7 @@ func runInstall(ctx context.Context, f *installFlags, apply bool, stdout, stderr
 	}
 	var p *install.Pending
 	if errors.As(err, &p) {
-		code := map[string]int{"start": exitNotRunning, "unseal": exitSealed, "bootstrap": exitNeedsToken}[p.Next]
+		code := map[string]int{"start": fault.ExitFailure, "unseal": fault.ExitSealed, "bootstrap": exitNeedsToken}[p.Next]
 		return fault.WithCode(code, err)
 	}
 	return err
@@ -345,7 +345,7 @@ func runUnseal(ctx context.Context, f *unsealFlags, stdin io.Reader, stdout io.W
 		return err
 	}
 	if res.Sealed {
-		return fault.WithCode(exitSealed, fmt.Errorf("still sealed: %d of %d shares submitted", res.Progress, res.Threshold))
+		return fault.WithCode(fault.ExitSealed, fmt.Errorf("still sealed: %d of %d shares submitted", res.Progress, res.Threshold))
 	}
 	return nil
 }
