@@ -95,6 +95,29 @@ def test_sealed_mid_run_names_the_path(own_vault: Analytics, canary: str) -> Non
     assert canary not in step_error(result)
 
 
+def test_stopped_mid_run_keeps_cached_values_and_names_the_path(own_vault: Analytics, canary: str) -> None:
+    own_vault.put("analytics/d", k=canary + "-d")
+    own_vault.put("analytics/e", k=canary + "-e")
+    raised: list[BaseException] = []
+
+    def body(vault: VaultResource) -> None:
+        first = vault.get_secret("analytics/d", "k")
+        own_vault.server.command("stop")
+        # What the run already read stays usable.
+        assert vault.get_secret("analytics/d", "k") == first
+        try:
+            vault.get_secret("analytics/e", "k")
+        except VaultError as e:
+            raised.append(e)
+            raise
+
+    result, _ = run_job(own_vault, body)
+    assert not result.success
+    assert len(raised) == 1 and isinstance(raised[0], VaultUnreachableError)
+    assert "secret/data/analytics/e" in str(raised[0])
+    assert canary not in step_error(result)
+
+
 def test_token_revoked_mid_run_is_permission_denied(analytics: Analytics, canary: str) -> None:
     analytics.put("analytics/c", k=canary)
     raised: list[BaseException] = []
