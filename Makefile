@@ -37,7 +37,8 @@ lint:
 fmt:
 	gofmt -w cmd lib testscripts bench
 
-demo: build vault-binary
+demo: build vault-binary venv
+	scripts/test-deps
 	scripts/demo
 
 bench: build vault-binary
