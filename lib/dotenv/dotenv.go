@@ -228,9 +228,9 @@ func (p *parser) line1() (Entry, bool, error) {
 	p.skipBlanks()
 	if p.pos >= len(p.src) || p.src[p.pos] != '=' {
 		if p.atEOL() {
-			return e, false, p.errf(p.col(), "key %s has no '=' and no value", key)
+			return e, false, p.errf(p.col(), "a line with no '=': not KEY=VALUE (the text is not shown: it may be a pasted secret)")
 		}
-		return e, false, p.errf(p.col(), "expected '=' after key %s", key)
+		return e, false, p.errf(p.col(), "expected '=' after the key (the text is not shown: it may be a pasted secret)")
 	}
 	p.pos++
 	blank := p.skipBlanks()
