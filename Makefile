@@ -3,13 +3,16 @@ GO      ?= go
 VENV    ?= .venv
 PYTHON  ?= $(VENV)/bin/python
 GOTEST_FLAGS ?= -timeout 45m
+# gitleaks' regex engine for env-scan: RE2 (as gitleaks' releases use), native
+# through cgo when Debian's libre2-dev is installed, else compiled to WebAssembly.
+RE2_TAGS ?= $(shell pkg-config --exists re2 2>/dev/null && echo gore2regex,re2_cgo || echo gore2regex)
 
 .PHONY: all build test test-go test-python vault-binary venv lint fmt demo bench clean
 
 all: build
 
 build:
-	$(GO) build -trimpath -o bin/ ./cmd/...
+	$(GO) build -trimpath -tags $(RE2_TAGS) -o bin/ ./cmd/...
 
 ## vault-binary: build (once) and cache the Vault server the tests run
 vault-binary:
