@@ -238,7 +238,6 @@ func mapping(sel selection) (importer.Mapping, error) {
 	}, nil
 }
 
-
 func emit(w io.Writer, doc *importer.Document) error {
 	out, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {

@@ -150,7 +150,7 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 	s := &scan.Scanner{Engine: engine, Keyer: keyer, All: c.All, Workers: c.Workers}
 
 	stopProgress := func() {}
-	if !c.NoProgress && isTerminal(stderr) {
+	if !c.NoProgress && command.IsTerminal(stderr) {
 		stopProgress = showProgress(s, stderr)
 	}
 	var res *scan.Result
@@ -188,7 +188,7 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 	format := c.Format
 	if format == "auto" {
 		format = "jsonl"
-		if isTerminal(stdout) {
+		if command.IsTerminal(stdout) {
 			format = "table"
 		}
 	}
@@ -249,15 +249,6 @@ func loadKey(keyFile string) (*scan.Keyer, error) {
 func fileExists(p string) bool {
 	fi, err := os.Stat(p)
 	return err == nil && fi.Mode().IsRegular()
-}
-
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
 // showProgress redraws one status line on stderr until stopped.

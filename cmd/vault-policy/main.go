@@ -68,7 +68,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
@@ -248,7 +247,7 @@ func runCheck(ctx context.Context, stdout io.Writer, load func() (*policy.Set, e
 	format := c.Format
 	if format == "auto" {
 		format = "json"
-		if isTerminal(stdout) {
+		if command.IsTerminal(stdout) {
 			format = "table"
 		}
 	}
@@ -320,13 +319,4 @@ func writeJSON(w io.Writer, v any) error {
 		return fmt.Errorf("writing output: %w", err)
 	}
 	return nil
-}
-
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }

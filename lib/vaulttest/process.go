@@ -10,6 +10,8 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"syscall"
+	"time"
 )
 
 // The parent-death signal fires when the thread that forked the child exits,
@@ -40,25 +42,113 @@ func spawn(cmd *exec.Cmd) error {
 	return <-done
 }
 
+// Process is a vault server process started from a configuration file,
+// with a clean environment, its output appended to a log file, and the
+// parent-death signal set.
+type Process struct {
+	Config  string
+	LogPath string
+	cmd     *exec.Cmd
+	exited  chan struct{}
+	once    sync.Once
+}
+
+// StartProcess runs `binary server -config=config`, appending its output to
+// logPath. It does not wait for the server to answer.
+func StartProcess(binary, config, logPath string) (*Process, error) {
+	lf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	defer lf.Close() // the child keeps its own descriptor
+	cmd := exec.Command(binary, "server", "-config="+config)
+	cmd.Dir = filepath.Dir(config)
+	// A clean environment: no VAULT_* variable of the caller may leak in.
+	cmd.Env = []string{"HOME=" + os.TempDir(), "PATH=/usr/bin:/bin", "VAULT_LOG_FORMAT=standard"}
+	cmd.Stdout, cmd.Stderr = lf, lf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
+	if err := spawn(cmd); err != nil {
+		return nil, fmt.Errorf("starting %s: %w", binary, err)
+	}
+	p := &Process{Config: config, LogPath: logPath, cmd: cmd, exited: make(chan struct{})}
+	go func() { cmd.Wait(); close(p.exited) }()
+	liveMu.Lock()
+	liveProcs[p] = true
+	liveMu.Unlock()
+	return p, nil
+}
+
+// Exited is closed when the process has exited.
+func (p *Process) Exited() <-chan struct{} { return p.exited }
+
+// PID is the process id.
+func (p *Process) PID() int { return p.cmd.Process.Pid }
+
+// Stop sends SIGTERM to the process group and waits for the exit; after 20
+// seconds it kills it.
+func (p *Process) Stop() { p.end(syscall.SIGTERM) }
+
+// Kill kills the process group at once and waits for the exit.
+func (p *Process) Kill() { p.end(syscall.SIGKILL) }
+
+func (p *Process) end(sig syscall.Signal) {
+	p.once.Do(func() {
+		syscall.Kill(-p.cmd.Process.Pid, sig)
+		select {
+		case <-p.exited:
+		case <-time.After(20 * time.Second):
+			syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+			<-p.exited
+		}
+		liveMu.Lock()
+		delete(liveProcs, p)
+		liveMu.Unlock()
+	})
+}
+
+// LogTail returns the last n lines of the process's log.
+func (p *Process) LogTail(n int) string { return logTail(p.LogPath, n) }
+
+func logTail(path string, n int) string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
 var (
-	liveMu sync.Mutex
-	live   = map[*Server]bool{}
+	liveMu      sync.Mutex
+	liveServers = map[*Server]bool{}
+	liveProcs   = map[*Process]bool{}
 )
 
-func registerLive(s *Server)   { liveMu.Lock(); live[s] = true; liveMu.Unlock() }
-func unregisterLive(s *Server) { liveMu.Lock(); delete(live, s); liveMu.Unlock() }
+func registerLive(s *Server)   { liveMu.Lock(); liveServers[s] = true; liveMu.Unlock() }
+func unregisterLive(s *Server) { liveMu.Lock(); delete(liveServers, s); liveMu.Unlock() }
 
-// KillAll kills every server this process started and has not stopped.
-// TestMain functions call it after m.Run as a second line of defence.
+// KillAll kills every server and process this test binary started and has
+// not stopped. TestMain functions call it after m.Run as a second line of
+// defence.
 func KillAll() {
 	liveMu.Lock()
 	var ss []*Server
-	for s := range live {
+	for s := range liveServers {
 		ss = append(ss, s)
+	}
+	var ps []*Process
+	for p := range liveProcs {
+		ps = append(ps, p)
 	}
 	liveMu.Unlock()
 	for _, s := range ss {
 		s.Close()
+	}
+	for _, p := range ps {
+		p.Kill()
 	}
 }
 

@@ -10,17 +10,13 @@
 package vaulttest
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -58,13 +54,11 @@ type Server struct {
 	Dir         string   // working directory: config, certs, data, log
 	LogPath     string   // server's combined stdout and stderr
 
-	opts    Options
-	binary  string
-	ownDir  bool
-	mu      sync.Mutex
-	cmd     *exec.Cmd
-	exited  chan struct{}
-	logFile *os.File
+	opts   Options
+	binary string
+	ownDir bool
+	mu     sync.Mutex
+	proc   *Process // nil when stopped
 }
 
 // Start starts a server for t and stops it when t ends; if t failed, the
@@ -222,26 +216,14 @@ func FreePorts(n int) ([]int, error) {
 func (s *Server) start() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.cmd != nil {
+	if s.proc != nil {
 		return errors.New("vault is already running")
 	}
-	lf, err := os.OpenFile(s.LogPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	p, err := StartProcess(s.binary, filepath.Join(s.Dir, "vault.hcl"), s.LogPath)
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(s.binary, "server", "-config="+filepath.Join(s.Dir, "vault.hcl"))
-	cmd.Dir = s.Dir
-	// A clean environment: no VAULT_* variable of the caller may leak in.
-	cmd.Env = []string{"HOME=" + s.Dir, "PATH=/usr/bin:/bin", "VAULT_LOG_FORMAT=standard"}
-	cmd.Stdout, cmd.Stderr = lf, lf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
-	if err := spawn(cmd); err != nil {
-		lf.Close()
-		return fmt.Errorf("starting %s: %w", s.binary, err)
-	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
-	s.cmd, s.exited, s.logFile = cmd, exited, lf
+	s.proc = p
 	registerLive(s)
 
 	c, err := s.client("")
@@ -253,11 +235,11 @@ func (s *Server) start() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		_, err := c.Sys().SealStatusWithContext(ctx)
 		cancel()
-		if err == nil || vaultclient.Classify(err, "", "") != nil && !isConnErr(err) {
+		if err == nil || !isConnErr(err) {
 			return nil
 		}
 		select {
-		case <-exited:
+		case <-p.Exited():
 			return fmt.Errorf("vault exited during start-up (see %s)", s.LogPath)
 		case <-time.After(100 * time.Millisecond):
 		}
@@ -400,12 +382,12 @@ func (s *Server) waitFor(ctx context.Context, what string, ok func() error) erro
 func (s *Server) exitedChan() <-chan struct{} {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.exited == nil {
+	if s.proc == nil {
 		c := make(chan struct{})
 		close(c)
 		return c
 	}
-	return s.exited
+	return s.proc.Exited()
 }
 
 // Seal seals the server with the root token.
@@ -419,31 +401,21 @@ func (s *Server) Seal() error {
 }
 
 // Stop stops the server gracefully (SIGTERM) and waits for it to exit.
-func (s *Server) Stop() error { return s.signal(syscall.SIGTERM) }
+func (s *Server) Stop() error { s.end((*Process).Stop); return nil }
 
 // Kill kills the server (SIGKILL) without giving it a chance to clean up.
-func (s *Server) Kill() error { return s.signal(syscall.SIGKILL) }
+func (s *Server) Kill() error { s.end((*Process).Kill); return nil }
 
-func (s *Server) signal(sig syscall.Signal) error {
+func (s *Server) end(how func(*Process)) {
 	s.mu.Lock()
-	cmd, exited, lf := s.cmd, s.exited, s.logFile
-	s.cmd, s.exited, s.logFile = nil, nil, nil
+	p := s.proc
+	s.proc = nil
 	s.mu.Unlock()
-	if cmd == nil {
-		return nil
+	if p == nil {
+		return
 	}
-	defer unregisterLive(s)
-	syscall.Kill(-cmd.Process.Pid, sig)
-	select {
-	case <-exited:
-	case <-time.After(20 * time.Second):
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		<-exited
-	}
-	if lf != nil {
-		lf.Close()
-	}
-	return nil
+	how(p)
+	unregisterLive(s)
 }
 
 // StartAgain starts a stopped server on the same ports and data; it comes up
@@ -478,10 +450,10 @@ func (s *Server) Running() bool {
 func (s *Server) PID() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.cmd == nil || s.cmd.Process == nil {
+	if s.proc == nil {
 		return 0
 	}
-	return s.cmd.Process.Pid
+	return s.proc.PID()
 }
 
 // Close kills the server and removes its directory if Launch made it.
@@ -493,19 +465,4 @@ func (s *Server) Close() {
 }
 
 // LogTail returns the last n lines of the server log.
-func (s *Server) LogTail(n int) string {
-	data, err := os.ReadFile(s.LogPath)
-	if err != nil {
-		return ""
-	}
-	var lines []string
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-	for sc.Scan() {
-		lines = append(lines, sc.Text())
-	}
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
-}
+func (s *Server) LogTail(n int) string { return logTail(s.LogPath, n) }

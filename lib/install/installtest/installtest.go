@@ -8,121 +8,28 @@ import (
 	"bytes"
 	"encoding/base64"
 	"errors"
-	"fmt"
 	"io"
-	"os"
-	"os/exec"
-	"runtime"
 	"strings"
-	"sync"
-	"syscall"
-	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
+
+	"github.com/vaultpipe/vaultpipe/lib/vaulttest"
 )
 
-// Proc is a running vault server.
-type Proc struct {
-	Config  string
-	LogPath string
-	cmd     *exec.Cmd
-	exited  chan struct{}
-	once    sync.Once
-}
-
-// The parent-death signal fires when the forking thread exits, so every
-// server is forked from one goroutine locked to its thread for good.
-var (
-	spawnOnce sync.Once
-	spawnReq  chan func()
-)
-
-func spawn(f func()) {
-	spawnOnce.Do(func() {
-		spawnReq = make(chan func())
-		go func() {
-			runtime.LockOSThread()
-			for f := range spawnReq {
-				f()
-			}
-		}()
-	})
-	done := make(chan struct{})
-	spawnReq <- func() { f(); close(done) }
-	<-done
-}
-
-var (
-	liveMu sync.Mutex
-	live   = map[*Proc]bool{}
-)
+// Proc is a running vault server (lib/vaulttest's process, so that one
+// mechanism ties every test server to the test binary's life).
+type Proc = vaulttest.Process
 
 // Start runs `binary server -config=config` with a clean environment,
 // appending its output to logPath.
 func Start(binary, config, logPath string) (*Proc, error) {
-	lf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(binary, "server", "-config="+config)
-	cmd.Env = []string{"HOME=" + os.TempDir(), "PATH=/usr/bin:/bin", "VAULT_LOG_FORMAT=standard"}
-	cmd.Stdout, cmd.Stderr = lf, lf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
-	var startErr error
-	spawn(func() { startErr = cmd.Start() })
-	lf.Close()
-	if startErr != nil {
-		return nil, fmt.Errorf("starting %s: %w", binary, startErr)
-	}
-	p := &Proc{Config: config, LogPath: logPath, cmd: cmd, exited: make(chan struct{})}
-	go func() { cmd.Wait(); close(p.exited) }()
-	liveMu.Lock()
-	live[p] = true
-	liveMu.Unlock()
-	return p, nil
-}
-
-// Exited is closed when the process has exited.
-func (p *Proc) Exited() <-chan struct{} { return p.exited }
-
-// Kill kills the server and its process group and waits for it.
-func (p *Proc) Kill() {
-	p.once.Do(func() {
-		syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
-		select {
-		case <-p.exited:
-		case <-time.After(10 * time.Second):
-		}
-		liveMu.Lock()
-		delete(live, p)
-		liveMu.Unlock()
-	})
+	return vaulttest.StartProcess(binary, config, logPath)
 }
 
 // KillAll kills every server still running (TestMain's last line of defence).
-func KillAll() {
-	liveMu.Lock()
-	var ps []*Proc
-	for p := range live {
-		ps = append(ps, p)
-	}
-	liveMu.Unlock()
-	for _, p := range ps {
-		p.Kill()
-	}
-}
-
-// LogTail returns the last n lines of the server log.
-func (p *Proc) LogTail(n int) string {
-	data, _ := os.ReadFile(p.LogPath)
-	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
-}
+func KillAll() { vaulttest.KillAll() }
 
 // Key is a throwaway OpenPGP key pair.
 type Key struct{ Entity *openpgp.Entity }
