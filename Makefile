@@ -7,7 +7,7 @@ GOTEST_FLAGS ?= -timeout 45m
 # through cgo when Debian's libre2-dev is installed, else compiled to WebAssembly.
 RE2_TAGS ?= $(shell pkg-config --exists re2 2>/dev/null && echo gore2regex,re2_cgo || echo gore2regex)
 
-.PHONY: all build test test-go test-python vault-binary venv lint fmt demo bench clean
+.PHONY: all build deps test test-go test-python vault-binary venv lint fmt demo bench clean
 
 all: build
 
@@ -18,13 +18,15 @@ build:
 vault-binary:
 	@scripts/vault-binary >/dev/null
 
-## venv: the Python virtualenv for dagster-vault and its tests
-venv: $(VENV)/.installed
-$(VENV)/.installed: dagster-vault/pyproject.toml
-	scripts/python-venv $(VENV)
-	@touch $@
+## deps: the system packages the tests and the demo use (apt-get, as root)
+deps:
+	scripts/test-deps
 
-test: vault-binary test-go test-python
+## venv: the Python virtualenv for dagster-vault and its tests (idempotent, fast when current)
+venv:
+	scripts/python-venv $(VENV)
+
+test: deps vault-binary test-go test-python
 
 test-go: vault-binary
 	$(GO) test $(GOTEST_FLAGS) ./...
@@ -40,8 +42,7 @@ lint:
 fmt:
 	gofmt -w cmd lib testscripts bench
 
-demo: build vault-binary venv
-	scripts/test-deps
+demo: deps build vault-binary venv
 	scripts/demo
 
 bench: build vault-binary

@@ -186,7 +186,7 @@ func checkRewritten(ctx context.Context, c *vaultclient.Client, par int, file st
 		}
 		for _, it := range byTarget[targets[i]] {
 			if !equal(st.data[it.Field], it.value) {
-				return fault.New(fault.Conflict, "resolving", it.Ref, errors.New("Vault no longer holds the imported value"))
+				return fault.New(fault.Conflict, "resolving", it.Ref, errors.New("vault no longer holds the imported value"))
 			}
 		}
 		return nil

@@ -156,6 +156,9 @@ func (e *Engine) detect(ctx context.Context, fr sources.Fragment, found func(sca
 	if fr.Raw == "" && fr.FilePath == "" {
 		return
 	}
+	// DetectContext takes detect.Fragment until gitleaks v9; v8.30 has no
+	// non-deprecated way to hand it one fragment.
+	//lint:ignore SA1019 see above
 	for _, f := range e.det.DetectContext(ctx, detect.Fragment(fr)) {
 		found(convert(f))
 	}
