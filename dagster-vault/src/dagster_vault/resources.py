@@ -96,7 +96,7 @@ class VaultResource(ConfigurableResource):
     ca_cert: str | None = Field(default=None, description="PEM file of the CA that signed Vault's certificate.")
     namespace: str | None = Field(default=None, description="Vault Enterprise namespace.")
     token: str | None = Field(
-        default=None, repr=False, description="A token (use EnvVar('VAULT_TOKEN')); not revoked at teardown."
+        default=None, repr=False, description="A token; prefer token_file or approle, so no secret sits in the environment. Not revoked at teardown."
     )
     token_file: str | None = Field(default=None, description="File holding a token (e.g. Vault Agent's sink).")
     approle: AppRoleAuth | None = Field(default=None, description="Log in with AppRole.")

@@ -85,7 +85,7 @@ class Login:
         if not chosen:
             raise VaultConfigError(
                 "no auth method configured",
-                hint="set token (e.g. EnvVar('VAULT_TOKEN')), token_file, approle, jwt or kubernetes",
+                hint="set approle, token_file (e.g. Vault Agent's sink), jwt, kubernetes or token",
             )
         return chosen[0]
 
