@@ -38,10 +38,14 @@ test-openbao:
 test-python: vault-binary venv
 	scripts/test-python $(VENV)
 
-lint:
+STATICCHECK := bin/tools/staticcheck
+$(STATICCHECK):
+	GOBIN=$(CURDIR)/bin/tools $(GO) install honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+lint: $(STATICCHECK)
 	@out=$$(gofmt -l cmd lib testscripts bench 2>/dev/null); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
-	@if command -v staticcheck >/dev/null; then staticcheck ./...; else echo "staticcheck not installed; skipped"; fi
+	$(STATICCHECK) ./...
 	$(GO) run ./cmd/env-scan .   # vaultpipe's own tree holds no secret
 
 fmt:
