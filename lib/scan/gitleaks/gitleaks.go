@@ -38,7 +38,10 @@ type Engine struct {
 	// extended to the next blank line.
 	FragmentSize int
 
-	det     *detect.Detector
+	det *detect.Detector
+	// plain shares det's rules but does not decode: it scans the fragments
+	// where mayDecode says decoding would find nothing.
+	plain   *detect.Detector
 	buffers sync.Pool
 }
 
@@ -65,7 +68,7 @@ func New(configPath string) (*Engine, error) {
 	}
 	det := detect.NewDetector(cfg)
 	det.MaxDecodeDepth = MaxDecodeDepth
-	e := &Engine{det: det, FragmentSize: DefaultFragmentSize}
+	e := &Engine{det: det, plain: detect.NewDetector(cfg), FragmentSize: DefaultFragmentSize}
 	e.buffers.New = func() any { b := make([]byte, 100_000); return &b }
 	return e, nil
 }
@@ -156,10 +159,14 @@ func (e *Engine) detect(ctx context.Context, fr sources.Fragment, found func(sca
 	if fr.Raw == "" && fr.FilePath == "" {
 		return
 	}
+	det := e.det
+	if !mayDecode(fr.Raw) {
+		det = e.plain
+	}
 	// DetectContext takes detect.Fragment until gitleaks v9; v8.30 has no
 	// non-deprecated way to hand it one fragment.
 	//lint:ignore SA1019 see above
-	for _, f := range e.det.DetectContext(ctx, detect.Fragment(fr)) {
+	for _, f := range det.DetectContext(ctx, detect.Fragment(fr)) {
 		found(convert(f))
 	}
 }
