@@ -13,6 +13,8 @@
 //	                   start a real Vault server (TLS, raft) for this script and
 //	                   export VAULT_ADDR, VAULT_CACERT, VAULT_TOKEN (root) and
 //	                   VAULT_INIT_FILE (0600 JSON with unseal_keys_b64)
+//	vault-standby      start a second server that joins the first one's raft
+//	                   cluster as an unsealed standby; exports STANDBY_ADDR
 //	vault-seal         seal it
 //	vault-unseal       unseal it with a threshold of its keys
 //	vault-stop         stop it gracefully (SIGTERM)
@@ -140,10 +142,14 @@ type stateKey struct{}
 
 // scriptState is what custom commands share within one script.
 type scriptState struct {
-	vault *vaulttest.Server
+	vault   *vaulttest.Server
+	standby *vaulttest.Server
 }
 
 func (st *scriptState) close() {
+	if st.standby != nil {
+		st.standby.Close()
+	}
 	if st.vault != nil {
 		st.vault.Close()
 	}
@@ -177,6 +183,7 @@ func condition(cond string) (bool, error) {
 // theirs in init functions.
 var commands = map[string]func(ts *testscript.TestScript, neg bool, args []string){
 	"vault-up":      cmdVaultUp,
+	"vault-standby": cmdVaultStandby,
 	"vault-seal":    serverCmd("seal", (*vaulttest.Server).Seal),
 	"vault-unseal":  serverCmd("unseal", (*vaulttest.Server).Unseal),
 	"vault-stop":    serverCmd("stop", (*vaulttest.Server).Stop),
@@ -216,6 +223,22 @@ func cmdVaultUp(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Setenv("VAULT_TOKEN", s.Token)
 	ts.Setenv("VAULT_INIT_FILE", filepath.Join(s.Dir, "init.json"))
 	ts.Setenv("VAULT_LOG", s.LogPath)
+}
+
+func cmdVaultStandby(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 0 {
+		ts.Fatalf("usage: vault-standby")
+	}
+	st := state(ts)
+	if st.vault == nil || st.standby != nil {
+		ts.Fatalf("vault-standby: needs one vault-up first, and only one standby")
+	}
+	s, err := vaulttest.Launch(vaulttest.Options{JoinTo: st.vault})
+	if err != nil {
+		ts.Fatalf("vault-standby: %v", err)
+	}
+	st.standby = s
+	ts.Setenv("STANDBY_ADDR", s.Addr)
 }
 
 func serverCmd(name string, f func(*vaulttest.Server) error) func(*testscript.TestScript, bool, []string) {

@@ -42,6 +42,10 @@ type Options struct {
 	// Dir is where the server keeps its files; a new temporary directory
 	// when empty. It is removed by Close only when it was created here.
 	Dir string
+	// JoinTo makes the server join JoinTo's raft cluster as a standby: it
+	// shares JoinTo's CA, root token and unseal keys (Shares, Threshold,
+	// NoInit, Sealed and NoKV are ignored).
+	JoinTo *Server
 }
 
 // Server is a running (or stopped) Vault server.
@@ -55,6 +59,7 @@ type Server struct {
 	LogPath     string   // server's combined stdout and stderr
 
 	opts   Options
+	ca     *pki.CA
 	binary string
 	ownDir bool
 	mu     sync.Mutex
@@ -124,6 +129,14 @@ func Launch(o Options) (*Server, error) {
 		s.Close()
 		return nil, err
 	}
+	if o.JoinTo != nil {
+		if err := s.join(o.JoinTo); err != nil {
+			err = fmt.Errorf("%w\n%s", err, s.LogTail(30))
+			s.Close()
+			return nil, err
+		}
+		return s, nil
+	}
 	if o.NoInit {
 		return s, nil
 	}
@@ -141,10 +154,14 @@ func (s *Server) prepare() error {
 			return err
 		}
 	}
-	ca, err := pki.NewCA("vaulttest CA", 24*time.Hour)
-	if err != nil {
-		return err
+	ca := s.opts.JoinTo.caOrNil()
+	if ca == nil {
+		var err error
+		if ca, err = pki.NewCA("vaulttest CA", 24*time.Hour); err != nil {
+			return err
+		}
 	}
+	s.ca = ca
 	leaf, err := ca.Issue("localhost", []string{"127.0.0.1", "localhost"}, 24*time.Hour)
 	if err != nil {
 		return err
@@ -169,7 +186,7 @@ func (s *Server) pickPortsAndConfigure() error {
 	s.ClusterAddr = fmt.Sprintf("https://127.0.0.1:%d", ports[1])
 	cfg := fmt.Sprintf(`storage "raft" {
   path    = %q
-  node_id = "vaulttest"
+  node_id = "vaulttest-%d"
 }
 
 listener "tcp" {
@@ -186,10 +203,39 @@ disable_mlock = true
 ui            = false
 log_level     = "info"
 %s
-`, filepath.Join(s.Dir, "data"), ports[0], ports[1],
+`, filepath.Join(s.Dir, "data"), ports[0], ports[0], ports[1],
 		filepath.Join(s.Dir, "tls", "server.pem"), filepath.Join(s.Dir, "tls", "server-key.pem"),
 		s.Addr, s.ClusterAddr, s.opts.ExtraConfig)
 	return safefile.Write(filepath.Join(s.Dir, "vault.hcl"), []byte(cfg), 0o600)
+}
+
+// caOrNil returns s's CA, or nil for a nil server.
+func (s *Server) caOrNil() *pki.CA {
+	if s == nil {
+		return nil
+	}
+	return s.ca
+}
+
+// join makes s, started uninitialised, a standby of leader's raft cluster
+// and unseals it with leader's keys.
+func (s *Server) join(leader *Server) error {
+	c, err := s.client("")
+	if err != nil {
+		return err
+	}
+	ca, err := os.ReadFile(leader.CACert)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if _, err := c.Sys().RaftJoinWithContext(ctx, &api.RaftJoinRequest{LeaderAPIAddr: leader.Addr, LeaderCACert: string(ca)}); err != nil {
+		return fmt.Errorf("joining %s: %w", leader.Addr, err)
+	}
+	s.Token, s.UnsealKeys = leader.Token, leader.UnsealKeys
+	s.opts.Threshold = leader.opts.Threshold
+	return s.Unseal()
 }
 
 // FreePorts returns n distinct free TCP ports on 127.0.0.1.
@@ -334,7 +380,7 @@ func (s *Server) initialize() error {
 }
 
 // Unseal unseals the server with a threshold of keys and waits until it is
-// the active node.
+// the active node (a standby, for a server started with JoinTo).
 func (s *Server) Unseal() error {
 	c, err := s.client("")
 	if err != nil {
@@ -356,7 +402,7 @@ func (s *Server) Unseal() error {
 		if err != nil {
 			return err
 		}
-		if h.Sealed || h.Standby || !h.Initialized {
+		if h.Sealed || !h.Initialized || h.Standby != (s.opts.JoinTo != nil) {
 			return fmt.Errorf("health: initialized=%v sealed=%v standby=%v", h.Initialized, h.Sealed, h.Standby)
 		}
 		return nil

@@ -133,3 +133,20 @@ func alive(pid int) bool {
 	f := strings.Fields(string(data[strings.LastIndexByte(string(data), ')')+1:]))
 	return len(f) > 0 && f[0] != "Z" && f[0] != "X"
 }
+
+func TestStandby(t *testing.T) {
+	leader := vaulttest.Start(t)
+	if _, err := leader.Client().KVv2("secret").Put(context.Background(), "ha", map[string]any{"k": "v"}); err != nil {
+		t.Fatal(err)
+	}
+	standby := vaulttest.Start(t, vaulttest.Options{JoinTo: leader})
+	h, err := standby.Client().Sys().Health()
+	if err != nil || !h.Standby || h.Sealed {
+		t.Fatalf("standby health = %+v, %v; want an unsealed standby", h, err)
+	}
+	// A standby forwards requests to the active node.
+	got, err := standby.Client().KVv2("secret").Get(context.Background(), "ha")
+	if err != nil || got.Data["k"] != "v" {
+		t.Fatalf("reading through the standby: %v, %v", got, err)
+	}
+}
