@@ -26,8 +26,7 @@ import (
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	installtest.KillAll()
-	vaulttest.KillAll()
+	vaulttest.KillAll() // installtest servers too
 	os.Exit(code)
 }
 
