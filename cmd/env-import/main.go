@@ -63,7 +63,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -78,10 +77,6 @@ import (
 )
 
 const name = "env-import"
-
-// exitConflict is env-import's "attention" code; sealed and denied keep the
-// shared codes of lib/fault.
-const exitConflict = fault.ExitAttention
 
 type selection struct {
 	Files    []string `arg:"" optional:"" name:"file" help:".env files to import."`
@@ -197,7 +192,7 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 			return err
 		}
 		if doc.HasConflicts() {
-			return fault.WithHint(fault.WithCode(exitConflict, errors.New("some keys are in conflict; see the plan's reasons")), "resolve them, or plan with --update to replace values that differ")
+			return fault.WithHint(fault.Errorf(fault.Contested, "some keys are in conflict; see the plan's reasons"), "resolve them, or plan with --update to replace values that differ")
 		}
 		return nil
 	}
@@ -214,7 +209,7 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 		return err
 	}
 	if doc.HasConflicts() {
-		return fault.WithHint(fault.WithCode(exitConflict, errors.New("some keys are in conflict and were not written; the others were")), "see the report's reasons; plan again after resolving them")
+		return fault.WithHint(fault.Errorf(fault.Contested, "some keys are in conflict and were not written; the others were"), "see the report's reasons; plan again after resolving them")
 	}
 	return nil
 }
@@ -238,11 +233,4 @@ func mapping(sel selection) (importer.Mapping, error) {
 	}, nil
 }
 
-func emit(w io.Writer, doc *importer.Document) error {
-	out, err := json.MarshalIndent(doc, "", "  ")
-	if err != nil {
-		return err
-	}
-	_, err = fmt.Fprintf(w, "%s\n", out)
-	return err
-}
+func emit(w io.Writer, doc *importer.Document) error { return command.WriteJSON(w, doc) }

@@ -79,9 +79,8 @@ import (
 )
 
 const (
-	name        = "env-scan"
-	version     = "0.1.0"
-	exitFinding = 3
+	name    = "env-scan"
+	version = "0.1.0"
 )
 
 type cli struct {
@@ -217,7 +216,7 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 		}
 	}
 	if n > 0 {
-		return fault.WithHint(fault.WithCode(exitFinding, fmt.Errorf("%d secret finding(s)", n)),
+		return fault.WithHint(fault.Errorf(fault.Findings, "%d secret finding(s)", n),
 			"move them to Vault (env-import), mark false positives with a gitleaks:allow comment, or accept them with --write-baseline")
 	}
 	return nil

@@ -33,9 +33,7 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"time"
 
@@ -99,8 +97,9 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
-	out, _ := json.MarshalIndent(rep, "", "  ")
-	fmt.Fprintf(stdout, "%s\n", out)
+	if err := command.WriteJSON(stdout, rep); err != nil {
+		return err
+	}
 	if chkErr != nil {
 		return chkErr
 	}
@@ -111,7 +110,7 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 		return fault.New(fault.Uninitialized, "", "", errors.New("vault is not initialized"))
 	case health.Standby, health.PerfStandby:
 		if !c.StandbyOK {
-			return fault.WithCode(fault.ExitAttention, errors.New("vault is a standby node"))
+			return fault.New(fault.Standby, "", "", errors.New("vault is a standby node"))
 		}
 	}
 	return nil

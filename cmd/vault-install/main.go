@@ -56,7 +56,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -76,10 +75,6 @@ import (
 )
 
 const name = "vault-install"
-
-// exitNeedsToken is vault-install's "attention" code; sealed is the shared
-// code of lib/fault.
-const exitNeedsToken = fault.ExitAttention
 
 type installFlags struct {
 	Root string `default:"/" type:"path" help:"Install under this directory instead of / (users, ownership and systemd are then left alone)."`
@@ -212,16 +207,12 @@ func runInstall(ctx context.Context, f *installFlags, apply bool, stdout, stderr
 		rep, err = r.Plan(ctx)
 	}
 	if rep != nil {
-		out, _ := json.MarshalIndent(rep, "", "  ")
-		fmt.Fprintf(stdout, "%s\n", out)
+		if werr := command.WriteJSON(stdout, rep); werr != nil && err == nil {
+			err = werr
+		}
 		if apply && err == nil && !rep.Changed {
 			fmt.Fprintf(stderr, "%s: nothing to change: the host is converged\n", name)
 		}
-	}
-	var p *install.Pending
-	if errors.As(err, &p) {
-		code := map[string]int{"start": fault.ExitFailure, "unseal": fault.ExitSealed, "bootstrap": exitNeedsToken}[p.Next]
-		return fault.WithCode(code, err)
 	}
 	return err
 }
@@ -303,10 +294,8 @@ func installedVersion(out string) string {
 // progress returns stderr when it is a terminal: humans watching get
 // progress lines, logs and pipes do not.
 func progress(stderr io.Writer) io.Writer {
-	if f, ok := stderr.(*os.File); ok {
-		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
-			return stderr
-		}
+	if command.IsTerminal(stderr) {
+		return stderr
 	}
 	return nil
 }
@@ -338,14 +327,15 @@ func runUnseal(ctx context.Context, f *unsealFlags, stdin io.Reader, stdout io.W
 	}
 	res, err := install.Unseal(ctx, vc, shares)
 	if res != nil {
-		out, _ := json.MarshalIndent(res, "", "  ")
-		fmt.Fprintf(stdout, "%s\n", out)
+		if werr := command.WriteJSON(stdout, res); werr != nil && err == nil {
+			err = werr
+		}
 	}
 	if err != nil {
 		return err
 	}
 	if res.Sealed {
-		return fault.WithCode(fault.ExitSealed, fmt.Errorf("still sealed: %d of %d shares submitted", res.Progress, res.Threshold))
+		return fault.Errorf(fault.Sealed, "still sealed: %d of %d shares submitted", res.Progress, res.Threshold)
 	}
 	return nil
 }

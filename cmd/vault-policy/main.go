@@ -63,7 +63,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -80,9 +79,6 @@ import (
 )
 
 const name = "vault-policy"
-
-// exitFindings: check found a mismatch, lint a finding, sync a difference.
-const exitFindings = 3
 
 type cli struct {
 	Dir     string `name:"dir" env:"VAULTPIPE_POLICY_DIR" default:"policies" help:"Directory holding acl/, approles/ and matrix.hcl."`
@@ -166,7 +162,7 @@ func runSync(ctx context.Context, stdout io.Writer, load func() (*policy.Set, er
 	defer vc.Close(context.WithoutCancel(ctx))
 	rep, err := policy.Sync(ctx, vc, set, policy.SyncOptions{DryRun: c.DryRun, Prune: c.Prune, Mount: c.Vault.AppRoleMount})
 	if rep != nil {
-		if werr := writeJSON(stdout, rep); werr != nil && err == nil {
+		if werr := command.WriteJSON(stdout, rep); werr != nil && err == nil {
 			err = werr
 		}
 	}
@@ -174,7 +170,7 @@ func runSync(ctx context.Context, stdout io.Writer, load func() (*policy.Set, er
 		return err
 	}
 	if c.ExitCode && rep.Pending() {
-		return fault.WithCode(exitFindings, nil)
+		return fault.Quietly(fault.Mismatch)
 	}
 	return nil
 }
@@ -220,7 +216,7 @@ func runIssue(ctx context.Context, stdout io.Writer, c *issueCmd) error {
 		}
 		return err
 	}
-	return writeJSON(stdout, issueOutput{
+	return command.WriteJSON(stdout, issueOutput{
 		App: c.App, RoleIDFile: c.RoleIDFile, SecretIDFile: c.SecretIDFile,
 		SecretIDAccessor: cr.SecretIDAccessor, SecretIDTTL: cr.SecretIDTTL,
 		Wrapped: cr.WrapToken != "", WrapTTL: cr.WrapTTL, WrapAccessor: cr.WrapAccessor,
@@ -253,7 +249,7 @@ func runCheck(ctx context.Context, stdout io.Writer, load func() (*policy.Set, e
 	}
 	if format == "table" {
 		writeTable(stdout, rep)
-	} else if err := writeJSON(stdout, rep); err != nil {
+	} else if err := command.WriteJSON(stdout, rep); err != nil {
 		return err
 	}
 	if rep.Failed == 0 {
@@ -263,9 +259,9 @@ func runCheck(ctx context.Context, stdout io.Writer, load func() (*policy.Set, e
 	for _, m := range rep.Mismatches {
 		names = append(names, m.Row)
 	}
-	return fault.WithCode(exitFindings, fault.WithHint(
-		fmt.Errorf("%d of %d rows mismatched: %s", rep.Failed, rep.Rows, strings.Join(names, ", ")),
-		"fix the policy (or the row), then run vault-policy sync and check again"))
+	return fault.WithHint(
+		fault.Errorf(fault.Mismatch, "%d of %d rows mismatched: %s", rep.Failed, rep.Rows, strings.Join(names, ", ")),
+		"fix the policy (or the row), then run vault-policy sync and check again")
 }
 
 func writeTable(w io.Writer, rep *policy.CheckReport) {
@@ -292,11 +288,11 @@ func runLint(stdout io.Writer, load func() (*policy.Set, error), c *lintCmd) err
 		return err
 	}
 	findings := policy.Lint(set)
-	enc := json.NewEncoder(stdout)
+	out := command.NewJSONLines(stdout)
 	errorsFound, warnings := 0, 0
 	for _, f := range findings {
-		if err := enc.Encode(f); err != nil {
-			return fmt.Errorf("writing output: %w", err)
+		if err := out.Write(f); err != nil {
+			return err
 		}
 		if f.Severity == policy.SeverityError {
 			errorsFound++
@@ -305,18 +301,7 @@ func runLint(stdout io.Writer, load func() (*policy.Set, error), c *lintCmd) err
 		}
 	}
 	if errorsFound > 0 || c.Strict && warnings > 0 {
-		return fault.WithCode(exitFindings, fmt.Errorf("%d errors, %d warnings", errorsFound, warnings))
-	}
-	return nil
-}
-
-func writeJSON(w io.Writer, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return fmt.Errorf("encoding output: %w", err)
-	}
-	if _, err := fmt.Fprintf(w, "%s\n", b); err != nil {
-		return fmt.Errorf("writing output: %w", err)
+		return fault.Errorf(fault.Findings, "%d errors, %d warnings", errorsFound, warnings)
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ package command
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -115,4 +116,37 @@ func IsTerminal(w io.Writer) bool {
 	}
 	fi, err := f.Stat()
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// WriteJSON writes v to w as one indented JSON document and a newline: the
+// form of every single-document answer on stdout.
+func WriteJSON(w io.Writer, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encoding output: %w", err)
+	}
+	b = append(b, '\n')
+	if _, err := w.Write(b); err != nil {
+		return fmt.Errorf("writing output: %w", err)
+	}
+	return nil
+}
+
+// JSONLines writes one compact JSON document per line: the form of every
+// stream on stdout.
+type JSONLines struct{ enc *json.Encoder }
+
+// NewJSONLines returns a JSON lines writer on w.
+func NewJSONLines(w io.Writer) *JSONLines {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return &JSONLines{enc: enc}
+}
+
+// Write writes v as one line.
+func (j *JSONLines) Write(v any) error {
+	if err := j.enc.Encode(v); err != nil {
+		return fmt.Errorf("writing output: %w", err)
+	}
+	return nil
 }

@@ -61,7 +61,7 @@ func TestReportFormat(t *testing.T) {
 		t.Errorf("Report = %d, %q; want %d, prefix %q", code, stderr.String(), fault.ExitSealed, want)
 	}
 	stderr.Reset()
-	if code := Report("tool", &stderr, fault.WithCode(3, nil)); code != 3 || stderr.Len() != 0 {
+	if code := Report("tool", &stderr, fault.Quietly(fault.Findings)); code != 3 || stderr.Len() != 0 {
 		t.Errorf("Report(silent 3) = %d, %q", code, stderr.String())
 	}
 }

@@ -14,8 +14,8 @@ import (
 // Exit codes shared by every vaultpipe binary, so that a script can tell a
 // sealed Vault from a bad token whichever tool it ran. ExitAttention means
 // the command worked and its answer needs attention (findings present, keys
-// in conflict, a matrix mismatch, a standby node); each binary documents
-// what it means for it and returns it with WithCode.
+// in conflict, a matrix mismatch, a standby node). Binaries never pick a
+// code: they return an error of a Kind, and the table below gives the code.
 const (
 	ExitOK            = 0
 	ExitFailure       = 1
@@ -42,6 +42,14 @@ const (
 	Server        Kind = "server"        // 5xx after retries
 	Usage         Kind = "usage"         // bad flags or arguments
 	BadInput      Kind = "bad_input"     // malformed input file or stream
+
+	// The attention kinds (exit 3): the command did its job and the answer
+	// needs a human.
+	Findings  Kind = "findings"   // a scan or lint found something to act on
+	Contested Kind = "contested"  // some writes lost a check-and-set race; the others were made
+	Mismatch  Kind = "mismatch"   // live state differs from what is declared
+	Standby   Kind = "standby"    // the node is a raft standby, not the active node
+	NeedsRoot Kind = "needs_root" // the next step needs the root token (or a quorum to make one)
 )
 
 // Error is a classified failure. Op says what was being done ("reading
@@ -54,6 +62,9 @@ type Error struct {
 	Err  error
 	// Hint overrides the table's hint when set.
 	Hint string
+	// Quiet errors set the exit code and print nothing: the answer already
+	// went to stdout (for example "findings present").
+	Quiet bool
 }
 
 func (e *Error) Error() string {
@@ -88,11 +99,27 @@ func Errorf(k Kind, format string, args ...any) *Error {
 	return &Error{Kind: k, Err: fmt.Errorf(format, args...)}
 }
 
-// KindOf returns the kind of the first *Error in err's chain, or Unknown.
+// Quietly returns an error of kind k that prints nothing: the exit code
+// alone carries the answer.
+func Quietly(k Kind) *Error { return &Error{Kind: k, Quiet: true} }
+
+// Kinder is implemented by domain errors that carry their own kind (such
+// as install.Pending), so that they need not be wrapped in an *Error.
+type Kinder interface {
+	error
+	FaultKind() Kind
+}
+
+// KindOf returns the kind of the first *Error or Kinder in err's chain, or
+// Unknown.
 func KindOf(err error) Kind {
-	var fe *Error
-	if errors.As(err, &fe) {
-		return fe.Kind
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		switch x := e.(type) {
+		case *Error:
+			return x.Kind
+		case Kinder:
+			return x.FaultKind()
+		}
 	}
 	return Unknown
 }
@@ -119,6 +146,28 @@ var table = map[Kind]entry{
 	Server:        {ExitFailure, "see the Vault server log"},
 	Usage:         {ExitUsage, "run with --help for usage"},
 	BadInput:      {ExitFailure, ""},
+	Findings:      {ExitAttention, ""},
+	Contested:     {ExitAttention, "another writer changed those keys first; plan again and apply"},
+	Mismatch:      {ExitAttention, ""},
+	Standby:       {ExitAttention, "pass --standby-ok where a standby counts as healthy"},
+	NeedsRoot:     {ExitAttention, "decrypt the root token into a 0600 file and pass it with --token-file"},
+}
+
+// Kinds returns every kind in the table, for tests and documentation.
+func Kinds() []Kind {
+	ks := make([]Kind, 0, len(table))
+	for k := range table {
+		ks = append(ks, k)
+	}
+	return ks
+}
+
+// ExitCode returns the exit code of kind k.
+func ExitCode(k Kind) int {
+	if e, ok := table[k]; ok {
+		return e.code
+	}
+	return ExitFailure
 }
 
 // Hint returns the hint for err: the first one attached anywhere in its
@@ -130,65 +179,45 @@ func Hint(err error) string {
 			if x.Hint != "" {
 				return x.Hint
 			}
-		case *codeError:
-			if x.hint != "" {
-				return x.hint
-			}
+		case *hinted:
+			return x.hint
 		}
 	}
 	return table[KindOf(err)].hint
 }
 
-// Code returns the exit code for err: 0 for nil, the code given to WithCode,
-// or the table's code for err's kind.
+// Code returns the exit code for err: 0 for nil, else the table's code for
+// err's kind.
 func Code(err error) int {
 	if err == nil {
 		return ExitOK
 	}
-	var ce *codeError
-	if errors.As(err, &ce) {
-		return ce.code
-	}
-	if e, ok := table[KindOf(err)]; ok {
-		return e.code
-	}
-	return ExitFailure
+	return ExitCode(KindOf(err))
 }
 
-type codeError struct {
-	code int
+type hinted struct {
 	err  error
 	hint string
 }
 
-func (e *codeError) Error() string {
-	if e.err == nil {
-		return ""
-	}
-	return e.err.Error()
-}
-func (e *codeError) Unwrap() error { return e.err }
+func (e *hinted) Error() string { return e.err.Error() }
+func (e *hinted) Unwrap() error { return e.err }
 
-// WithCode makes err exit with a binary-specific code. A nil err gives a
-// silent exit: the code is set and nothing is printed (for example "findings
-// present" after the findings went to stdout).
-func WithCode(code int, err error) error { return &codeError{code: code, err: err} }
-
-// WithHint attaches a hint line to err.
+// WithHint attaches a hint line to err; its kind and exit code are kept.
 func WithHint(err error, hint string) error {
 	var fe *Error
-	if errors.As(err, &fe) {
+	if errors.As(err, &fe) && fe == err {
 		cp := *fe
 		cp.Hint = hint
 		return &cp
 	}
-	return &codeError{code: Code(err), err: err, hint: hint}
+	return &hinted{err: err, hint: hint}
 }
 
 // Silent reports whether err carries an exit code but nothing to print.
 func Silent(err error) bool {
-	var ce *codeError
-	return errors.As(err, &ce) && ce.err == nil
+	var fe *Error
+	return errors.As(err, &fe) && fe.Quiet
 }
 
 // Usagef returns a usage error (exit 2).

@@ -3,6 +3,10 @@ package fault
 import (
 	"errors"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"strconv"
 	"testing"
 )
 
@@ -21,9 +25,12 @@ func TestCode(t *testing.T) {
 		{"denied", New(Denied, "reading", "p", nil), ExitDenied},
 		{"not found", New(NotFound, "reading", "p", nil), ExitFailure},
 		{"unreachable", New(Unreachable, "reading", "p", nil), ExitFailure},
-		{"binary-specific", WithCode(3, errors.New("findings")), 3},
-		{"silent", WithCode(3, nil), 3},
+		{"findings", Errorf(Findings, "2 findings"), ExitAttention},
+		{"quiet mismatch", Quietly(Mismatch), ExitAttention},
+		{"kinder", pending{Sealed}, ExitSealed},
+		{"wrapped kinder", fmt.Errorf("applying: %w", pending{NeedsRoot}), ExitAttention},
 		{"hint keeps code", WithHint(Usagef("x"), "try y"), ExitUsage},
+		{"hint on wrapped keeps code", WithHint(fmt.Errorf("a: %w", New(Denied, "", "", nil)), "h"), ExitDenied},
 	}
 	for _, tc := range cases {
 		if got := Code(tc.err); got != tc.want {
@@ -31,6 +38,11 @@ func TestCode(t *testing.T) {
 		}
 	}
 }
+
+type pending struct{ k Kind }
+
+func (p pending) Error() string   { return "pending" }
+func (p pending) FaultKind() Kind { return p.k }
 
 func TestHint(t *testing.T) {
 	if h := Hint(New(Sealed, "", "", nil)); h == "" {
@@ -42,19 +54,49 @@ func TestHint(t *testing.T) {
 	if h := Hint(WithHint(errors.New("x"), "custom")); h != "custom" {
 		t.Errorf("Hint(WithHint(plain)) = %q; want custom", h)
 	}
-	if h := Hint(WithCode(3, WithHint(errors.New("x"), "inner"))); h != "inner" {
-		t.Errorf("Hint(WithCode(WithHint)) = %q; want inner", h)
-	}
 	if h := Hint(errors.New("x")); h != "" {
 		t.Errorf("Hint(plain) = %q; want none", h)
 	}
+	wrapped := WithHint(fmt.Errorf("context: %w", New(Denied, "", "", errors.New("no"))), "h")
+	if got := wrapped.Error(); got != "context: no" {
+		t.Errorf("WithHint(wrapped).Error() = %q; want the context kept", got)
+	}
 }
 
+// TestEveryKindHasAnEntry reads the Kind constants from this package's
+// source, so a kind added to the code but not to the table fails here.
 func TestEveryKindHasAnEntry(t *testing.T) {
-	for _, k := range []Kind{Unknown, Unreachable, TLS, Sealed, Uninitialized, Denied, NotFound, Conflict, BadRequest, Server, Usage, BadInput} {
-		if _, ok := table[k]; !ok {
-			t.Errorf("kind %q has no exit code in the table", k)
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, "fault.go", nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	declared := 0
+	for _, d := range f.Decls {
+		gd, ok := d.(*ast.GenDecl)
+		if !ok || gd.Tok != token.CONST {
+			continue
 		}
+		for _, spec := range gd.Specs {
+			vs := spec.(*ast.ValueSpec)
+			if id, ok := vs.Type.(*ast.Ident); !ok || id.Name != "Kind" {
+				continue
+			}
+			for i, n := range vs.Names {
+				lit, ok := vs.Values[i].(*ast.BasicLit)
+				if !ok {
+					t.Fatalf("kind %s is not a string literal", n.Name)
+				}
+				v, _ := strconv.Unquote(lit.Value)
+				declared++
+				if _, ok := table[Kind(v)]; !ok {
+					t.Errorf("kind %s (%q) has no exit code in the table", n.Name, v)
+				}
+			}
+		}
+	}
+	if declared != len(table) || declared != len(Kinds()) {
+		t.Errorf("%d kinds declared, %d in the table", declared, len(table))
 	}
 }
 
@@ -66,7 +108,7 @@ func TestErrorMessage(t *testing.T) {
 	if !Is(fmt.Errorf("wrap: %w", e), NotFound) {
 		t.Error("Is(wrapped, NotFound) = false")
 	}
-	if !Silent(WithCode(3, nil)) || Silent(WithCode(3, errors.New("x"))) {
+	if !Silent(Quietly(Findings)) || Silent(Errorf(Findings, "x")) {
 		t.Error("Silent is wrong")
 	}
 }

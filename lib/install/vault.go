@@ -54,6 +54,18 @@ type Pending struct {
 
 func (p *Pending) Error() string { return p.Msg }
 
+// FaultKind gives the exit code: a server to start is a failure, a sealed
+// one is sealed, a bootstrap waiting for the root token needs attention.
+func (p *Pending) FaultKind() fault.Kind {
+	switch p.Next {
+	case "unseal":
+		return fault.Sealed
+	case "bootstrap":
+		return fault.NeedsRoot
+	}
+	return fault.Unreachable
+}
+
 // InitFile is what initialisation writes (mode 0600): every share and the
 // root token encrypted to a recipient's PGP key. Nothing in it is usable
 // without the recipients' private keys.
