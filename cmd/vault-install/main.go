@@ -56,21 +56,15 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
-	"strings"
 	"time"
 
 	"github.com/vaultpipe/vaultpipe/lib/command"
 	"github.com/vaultpipe/vaultpipe/lib/fault"
 	"github.com/vaultpipe/vaultpipe/lib/install"
-	"github.com/vaultpipe/vaultpipe/lib/install/release"
 	"github.com/vaultpipe/vaultpipe/lib/vaultclient"
 )
 
@@ -177,7 +171,9 @@ func runInstall(ctx context.Context, f *installFlags, apply bool, stdout, stderr
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	if err := resolveBinary(ctx, f, o, apply, tmp, stderr); err != nil {
+	src := install.BinarySource{Path: f.Binary, Kind: f.Source, Version: f.Version, Mirror: f.Mirror,
+		TrustedKey: f.TrustedKey, Arch: f.Arch, BuildScript: f.BuildCmd, Log: progress(stderr), BuildLog: stderr}
+	if err := o.ResolveBinary(ctx, src, apply, tmp); err != nil {
 		return err
 	}
 	conn := f.Conn
@@ -215,80 +211,6 @@ func runInstall(ctx context.Context, f *installFlags, apply bool, stdout, stderr
 		}
 	}
 	return err
-}
-
-// resolveBinary picks the binary to install; for a release it downloads
-// and verifies it into tmp before anything under --root is touched.
-func resolveBinary(ctx context.Context, f *installFlags, o *install.Options, apply bool, tmp string, stderr io.Writer) error {
-	if f.Binary != "" {
-		o.Binary, o.BinaryFrom = f.Binary, "copy of "+f.Binary
-		return nil
-	}
-	installed := o.Path(install.Layout.Binary)
-	if v, err := exec.CommandContext(ctx, installed, "version").Output(); err == nil && installedVersion(string(v)) == f.Version {
-		return nil // the wanted version is in place
-	}
-	switch f.Source {
-	case "go":
-		o.BinaryFrom = "build of github.com/hashicorp/vault@v" + f.Version + " (" + f.BuildCmd + ")"
-		if !apply {
-			return nil
-		}
-		cmd := exec.CommandContext(ctx, f.BuildCmd)
-		cmd.Env = append(os.Environ(), "VAULT_VERSION="+f.Version, "VAULT_FLAVOR=vault")
-		cmd.Stderr = stderr
-		out, err := cmd.Output()
-		if err != nil {
-			return fmt.Errorf("building vault with %s: %w", f.BuildCmd, err)
-		}
-		o.Binary = strings.TrimSpace(string(out))
-		return nil
-	default:
-		keyring := release.HashiCorpKeyring()
-		if f.TrustedKey != "" {
-			data, err := os.ReadFile(f.TrustedKey)
-			if err != nil {
-				return err
-			}
-			if keyring, err = release.Keyring(data); err != nil {
-				return fault.New(fault.BadInput, "reading trusted key", f.TrustedKey, err)
-			}
-		}
-		src := &release.Source{BaseURL: f.Mirror, Version: f.Version, OS: "linux", Arch: f.Arch, Keyring: keyring}
-		if src.Arch == "" {
-			src.Arch = runtime.GOARCH
-		}
-		o.BinaryFrom = "verified release " + strings.TrimSuffix(f.Mirror, "/") + "/vault/" + f.Version + "/" + src.ZipName()
-		if !apply {
-			return nil
-		}
-		if w := progress(stderr); w != nil {
-			fmt.Fprintf(w, "downloading and verifying %s\n", src.ZipName())
-		}
-		dest := filepath.Join(tmp, "vault")
-		if err := src.Fetch(ctx, tmp, dest); err != nil {
-			var re *release.Error
-			if errors.As(err, &re) {
-				return &fault.Error{Kind: fault.BadInput, Err: err, Hint: "nothing was installed; check --mirror and --version, and never bypass a failed check"}
-			}
-			return err
-		}
-		o.Binary = dest
-		return nil
-	}
-}
-
-// installedVersion reads the version from `vault version` output
-// ("Vault v1.21.1, built …" or "Vault v1.21.1 (…)").
-func installedVersion(out string) string {
-	v, ok := strings.CutPrefix(out, "Vault v")
-	if !ok {
-		return ""
-	}
-	if i := strings.IndexAny(v, " ,(\n"); i >= 0 {
-		v = v[:i]
-	}
-	return v
 }
 
 // progress returns stderr when it is a terminal: humans watching get

@@ -69,3 +69,9 @@ func (u Unit) Render() []byte {
 
 // DefaultUnit is the unit for the standard layout.
 var DefaultUnit = Unit{Binary: "/usr/local/bin/vault", Config: "/etc/vault.d/vault.hcl", User: "vault"}
+
+// unit names the real paths, so that a unit under --root points at the
+// binary and config installed there (and systemd-analyze can verify it).
+func (o *Options) unit() Unit {
+	return Unit{Binary: o.Path(Layout.Binary), Config: o.Path(Layout.Config), User: o.User}
+}
