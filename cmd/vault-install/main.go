@@ -12,7 +12,8 @@
 // (vault.hcl 0640), /opt/vault/data (0750), /opt/vault/tls (0700, keys 0600)
 // and /var/log/vault under --root, writes the systemd unit, starts the
 // service (--service systemd), initialises Vault with every key share and
-// the root token encrypted to a PGP key (--pgp-key, once per share) into
+// the root token encrypted to a PGP key (--pgp-key, once per share holder,
+// each key once; the root token to --root-token-pgp-key) into
 // /etc/vault.d/vault-init.json (0600), and, once unsealed and given the
 // decrypted root token (--token-file), mounts KV v2 at secret/, enables two
 // audit devices and AppRole auth, applies --policies, and revokes the root
@@ -40,7 +41,9 @@
 //	1  failure, including a failed download check (nothing installed), and
 //	   vault not running: start it from the written config ("next": "start"),
 //	   then apply again
-//	2  usage error
+//	2  usage error, including split knowledge given up without saying so:
+//	   the same PGP key for two shares (--allow-shared-holder), threshold 1
+//	   with several shares (--allow-threshold-1), no --root-token-pgp-key
 //	3  the bootstrap needs the root token (--token-file; "next": "bootstrap")
 //	4  vault is sealed: unseal it (after init, a restart, or to join a
 //	   cluster; "next": "unseal")
@@ -48,7 +51,7 @@
 // Example:
 //
 //	vault-install apply --pgp-key alice.asc --pgp-key bob.asc --pgp-key carol.asc \
-//	    --key-shares 3 --key-threshold 2 --policies policies
+//	    --root-token-pgp-key alice.asc --key-shares 3 --key-threshold 2 --policies policies
 //	jq -r '.unseal_shares[0].encrypted_share_b64' /etc/vault.d/vault-init.json | base64 -d | gpg -dq | vault-install unseal
 //	jq -r .root_token.encrypted_b64 /etc/vault.d/vault-init.json | base64 -d | gpg -dq > /run/root-token
 //	vault-install apply --token-file /run/root-token --policies policies && shred -u /run/root-token
@@ -69,6 +72,19 @@ import (
 )
 
 const name = "vault-install"
+
+const description = `Install, initialise and bootstrap a hardened Vault node; plan prints what apply would change.
+
+Exit status:
+  0  done (apply: converged; unseal: unsealed)
+  1  failure, including a failed download check and vault not running ("next": "start")
+  2  usage error, including the same PGP key for two shares (--allow-shared-holder),
+     threshold 1 with several shares (--allow-threshold-1), no --root-token-pgp-key
+  3  the bootstrap needs the root token (--token-file; "next": "bootstrap")
+  4  vault is sealed: unseal it ("next": "unseal")
+
+Example:
+  vault-install plan --pgp-key alice.asc --pgp-key bob.asc --pgp-key carol.asc --root-token-pgp-key alice.asc --key-shares 3 --key-threshold 2`
 
 type installFlags struct {
 	Root string `default:"/" type:"path" help:"Install under this directory instead of / (users, ownership and systemd are then left alone)."`
@@ -102,7 +118,9 @@ type installFlags struct {
 	KeyShares       int           `default:"5" help:"Number of unseal key shares."`
 	KeyThreshold    int           `default:"3" help:"Shares needed to unseal."`
 	PGPKey          []string      `name:"pgp-key" type:"existingfile" help:"Public key a share is encrypted to (once per share)."`
-	RootTokenPGPKey string        `name:"root-token-pgp-key" type:"existingfile" help:"Public key the root token is encrypted to (default: the first --pgp-key)."`
+	RootTokenPGPKey string        `name:"root-token-pgp-key" type:"existingfile" help:"Public key the initial root token is encrypted to (required with --pgp-key; may be one of them)."`
+	SharedHolder    bool          `name:"allow-shared-holder" help:"Allow the same PGP key for more than one share (one holder then holds several)."`
+	Threshold1      bool          `name:"allow-threshold-1" help:"Allow --key-threshold 1 with several shares (any one holder unseals alone)."`
 	KeepRoot        bool          `name:"keep-root" help:"Do not revoke the root token after the bootstrap."`
 	Policies        string        `type:"path" help:"policies/ directory (acl/*.hcl, approles/*.hcl) to apply at the bootstrap."`
 	SecondAudit     string        `name:"second-audit" enum:"file,syslog" default:"file" help:"Second audit device: file (audit-secondary.log) or syslog."`
@@ -127,7 +145,7 @@ func main() { command.Main(name, run) }
 
 func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []string) error {
 	var c cli
-	kctx, err := command.Parse(name, "Install, initialise and bootstrap a hardened Vault node. Example: vault-install plan --pgp-key alice.asc", &c, args, stdout)
+	kctx, err := command.Parse(name, description, &c, args, stdout)
 	if err != nil {
 		return err
 	}
@@ -157,6 +175,7 @@ func (f *installFlags) options() *install.Options {
 		TLS13Only: f.TLS13Only, UI: f.UI, Join: f.Join, JoinCACert: f.JoinCACert,
 		User: f.User, Service: service,
 		Shares: f.KeyShares, Threshold: f.KeyThreshold, PGPKeys: f.PGPKey, RootTokenPGPKey: f.RootTokenPGPKey,
+		AllowSharedHolder: f.SharedHolder, AllowThreshold1: f.Threshold1,
 		KeepRoot: f.KeepRoot, Policies: f.Policies, SecondAudit: f.SecondAudit,
 	}
 }
@@ -164,6 +183,9 @@ func (f *installFlags) options() *install.Options {
 func runInstall(ctx context.Context, f *installFlags, apply bool, stdout, stderr io.Writer) error {
 	o := f.options()
 	if err := o.Validate(); err != nil {
+		if fault.KindOf(err) != fault.Unknown {
+			return err
+		}
 		return fault.Usagef("%v", err)
 	}
 	tmp, err := os.MkdirTemp("", "vault-install-")

@@ -42,7 +42,7 @@ func newNode(t *testing.T, name string, binary string, shareKey string, mod func
 	o := &install.Options{
 		Root: t.TempDir(), Binary: binary, BinaryFrom: "test", NodeID: name,
 		Listen: fmt.Sprintf("127.0.0.1:%d", ports[0]), ClusterListen: fmt.Sprintf("127.0.0.1:%d", ports[1]),
-		Service: "none", Shares: 1, Threshold: 1, PGPKeys: []string{shareKey}, SecondAudit: "file",
+		Service: "none", Shares: 1, Threshold: 1, PGPKeys: []string{shareKey}, RootTokenPGPKey: shareKey, SecondAudit: "file",
 	}
 	if mod != nil {
 		mod(o)

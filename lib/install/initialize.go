@@ -9,7 +9,6 @@ import (
 
 	"github.com/hashicorp/vault/api"
 
-	"github.com/vaultpipe/vaultpipe/lib/fault"
 	"github.com/vaultpipe/vaultpipe/lib/safefile"
 	"github.com/vaultpipe/vaultpipe/lib/vaultclient"
 )
@@ -39,25 +38,9 @@ type InitRootToken struct {
 
 func (r *Runner) initialize(ctx context.Context, vc *vaultclient.Client) error {
 	o := r.Opts
-	if len(o.PGPKeys) != o.Shares {
-		return &fault.Error{Kind: fault.Usage, Err: fmt.Errorf("initialising needs one --pgp-key per key share: %d shares, %d keys", o.Shares, len(o.PGPKeys)),
-			Hint: "give --pgp-key once per share holder (a file may repeat), or change --key-shares"}
-	}
-	var recips []Recipient
-	for _, k := range o.PGPKeys {
-		rc, err := LoadRecipient(k)
-		if err != nil {
-			return fault.New(fault.BadInput, "loading", k, err)
-		}
-		recips = append(recips, rc)
-	}
-	rootKey := recips[0]
-	if o.RootTokenPGPKey != "" {
-		rc, err := LoadRecipient(o.RootTokenPGPKey)
-		if err != nil {
-			return fault.New(fault.BadInput, "loading", o.RootTokenPGPKey, err)
-		}
-		rootKey = rc
+	recips, rootKey, err := o.holders()
+	if err != nil {
+		return err
 	}
 	// The init file is created before Vault is initialised, so that a write
 	// failure cannot lose the only copy of the shares.

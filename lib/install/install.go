@@ -22,6 +22,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/vaultpipe/vaultpipe/lib/fault"
 )
 
 // Options is what the operator asked for.
@@ -53,10 +55,14 @@ type Options struct {
 
 	Shares, Threshold int
 	PGPKeys           []string // files, one per share
-	RootTokenPGPKey   string   // file; default the first of PGPKeys
-	KeepRoot          bool
-	Policies          string // directory with acl/*.hcl
-	SecondAudit       string // "file" or "syslog"
+	RootTokenPGPKey   string   // file; required with PGPKeys
+	// AllowSharedHolder lets one key receive several shares, and
+	// AllowThreshold1 lets one share of several unseal: both give up split
+	// knowledge, so neither is the default.
+	AllowSharedHolder, AllowThreshold1 bool
+	KeepRoot                           bool
+	Policies                           string // directory with acl/*.hcl
+	SecondAudit                        string // "file" or "syslog"
 
 	// Now is the clock (tests); time.Now when nil.
 	Now func() time.Time
@@ -81,7 +87,8 @@ func (o *Options) Path(p string) string {
 // ownership and systemd are managed).
 func (o *Options) realHost() bool { return o.Root == "" || o.Root == "/" }
 
-// Validate checks options that do not depend on the host.
+// Validate checks options that do not depend on the host, and the PGP keys
+// given. An error without a fault kind is a usage error.
 func (o *Options) Validate() error {
 	if o.Root == "" {
 		o.Root = "/"
@@ -89,8 +96,12 @@ func (o *Options) Validate() error {
 	if !filepath.IsAbs(o.Root) {
 		return fmt.Errorf("--root %q: want an absolute path", o.Root)
 	}
-	if o.Shares < 1 || o.Threshold < 1 || o.Threshold > o.Shares || (o.Shares > 1 && o.Threshold < 2) {
-		return fmt.Errorf("key shares %d, threshold %d: want 1 <= threshold <= shares, and threshold >= 2 when shares > 1", o.Shares, o.Threshold)
+	if o.Shares < 1 || o.Threshold < 1 || o.Threshold > o.Shares {
+		return fmt.Errorf("key shares %d, threshold %d: want 1 <= threshold <= shares", o.Shares, o.Threshold)
+	}
+	if o.Shares > 1 && o.Threshold < 2 && !o.AllowThreshold1 {
+		return &fault.Error{Kind: fault.Usage, Err: fmt.Errorf("key shares %d, threshold %d: any one holder could unseal alone", o.Shares, o.Threshold),
+			Hint: "--key-threshold 2 or more; --allow-threshold-1 if one share is meant to be enough"}
 	}
 	if (o.TLSCert == "") != (o.TLSKey == "") {
 		return errors.New("--tls-cert and --tls-key go together")
@@ -128,7 +139,16 @@ func (o *Options) Validate() error {
 		o.ClusterAddr = "https://" + advertised(o.ClusterListen, o.NodeID)
 	}
 	sc := o.serverConfig()
-	return sc.Validate()
+	if err := sc.Validate(); err != nil {
+		return err
+	}
+	if len(o.PGPKeys) > 0 {
+		// Refused before anything is written, not at initialisation.
+		if _, _, err := o.holders(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Change is one difference between the host and what the options ask for.

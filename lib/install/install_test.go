@@ -12,8 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vaultpipe/vaultpipe/lib/fault"
 	"github.com/vaultpipe/vaultpipe/lib/install"
 	"github.com/vaultpipe/vaultpipe/lib/install/config"
+	"github.com/vaultpipe/vaultpipe/lib/install/installtest"
 	"github.com/vaultpipe/vaultpipe/lib/pki"
 	"github.com/vaultpipe/vaultpipe/lib/vaultclient"
 )
@@ -175,6 +177,7 @@ func TestValidateRejects(t *testing.T) {
 	for name, mod := range map[string]func(*install.Options){
 		"threshold above shares": func(o *install.Options) { o.Shares, o.Threshold = 3, 4 },
 		"threshold 1 of 5":       func(o *install.Options) { o.Shares, o.Threshold = 5, 1 },
+		"threshold 0 opted in":   func(o *install.Options) { o.Shares, o.Threshold, o.AllowThreshold1 = 5, 0, true },
 		"relative root":          func(o *install.Options) { o.Root = "root" },
 		"systemd under a root":   func(o *install.Options) { o.Service = "systemd" },
 		"cert without key":       func(o *install.Options) { o.TLSCert = "x.pem" },
@@ -285,5 +288,54 @@ func TestOperatorCertificateIsInstalledAsGiven(t *testing.T) {
 	}
 	if _, err := os.Stat(o.Path(install.Layout.CAKey)); !os.IsNotExist(err) {
 		t.Errorf("a local CA was made although the operator gave a certificate: %v", err)
+	}
+}
+
+func TestSplitKnowledge(t *testing.T) {
+	dir := t.TempDir()
+	key := func(name string) string {
+		k, err := installtest.NewKey(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pub, _ := k.Public()
+		p := filepath.Join(dir, name+".asc")
+		if err := os.WriteFile(p, pub, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	alice, bob, carol := key("alice"), key("bob"), key("carol")
+	aliceCopy := filepath.Join(dir, "alice-copy.asc")
+	data, _ := os.ReadFile(alice)
+	os.WriteFile(aliceCopy, data, 0o644)
+	for _, tc := range []struct {
+		name    string
+		mod     func(*install.Options)
+		wantErr string // "" for accepted
+	}{
+		{"three holders", func(o *install.Options) {}, ""},
+		{"root token to a non-holder", func(o *install.Options) { o.RootTokenPGPKey = carol }, ""},
+		{"a file twice", func(o *install.Options) { o.PGPKeys[2] = alice }, "is already given as --pgp-key " + alice},
+		{"one key in two files", func(o *install.Options) { o.PGPKeys[1] = aliceCopy }, "--pgp-key " + aliceCopy + ": key "},
+		{"a file twice, opted in", func(o *install.Options) { o.PGPKeys[2], o.AllowSharedHolder = alice, true }, ""},
+		{"no root token key", func(o *install.Options) { o.RootTokenPGPKey = "" }, "no --root-token-pgp-key"},
+		{"fewer keys than shares", func(o *install.Options) { o.PGPKeys = o.PGPKeys[:2] }, "3 shares, 2 keys"},
+		{"threshold 1 of 3", func(o *install.Options) { o.Threshold = 1 }, "any one holder could unseal alone"},
+		{"threshold 1 of 3, opted in", func(o *install.Options) { o.Threshold, o.AllowThreshold1 = 1, true }, ""},
+	} {
+		o := &install.Options{Root: "/tmp/x", NodeID: "n", Listen: "127.0.0.1:8200", ClusterListen: "127.0.0.1:8201",
+			Service: "none", Shares: 3, Threshold: 2, SecondAudit: "file",
+			PGPKeys: []string{alice, bob, carol}, RootTokenPGPKey: alice}
+		tc.mod(o)
+		err := o.Validate()
+		switch {
+		case tc.wantErr == "" && err != nil:
+			t.Errorf("Validate(%s) = %v; want it accepted", tc.name, err)
+		case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+			t.Errorf("Validate(%s) = %v; want an error containing %q", tc.name, err, tc.wantErr)
+		case tc.wantErr != "" && fault.KindOf(err) != fault.Usage:
+			t.Errorf("Validate(%s) kind = %q; want usage", tc.name, fault.KindOf(err))
+		}
 	}
 }
