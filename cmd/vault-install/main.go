@@ -9,8 +9,12 @@
 //
 // plan prints, as one JSON document, what apply would change. apply gets a
 // verified Vault binary, lays out /usr/local/bin/vault, /etc/vault.d
-// (vault.hcl 0640), /opt/vault/data (0750), /opt/vault/tls (0700, keys 0600)
-// and /var/log/vault under --root, writes the systemd unit, starts the
+// (vault.hcl 0640), /opt/vault/data (0750), /opt/vault/tls (root:vault
+// 0750, the server key 0640) and /var/log/vault under --root, makes a
+// local CA (its private key goes to /etc/vaultpipe/ca-key.pem, root only,
+// for the operator to move off the host; --tls-ca-cert/--tls-ca-key bring
+// a CA for one run without copying its key), writes the systemd unit,
+// starts the
 // service (--service systemd), initialises Vault with every key share and
 // the root token encrypted to a PGP key (--pgp-key, once per share holder,
 // each key once; the root token to --root-token-pgp-key) into
@@ -99,14 +103,14 @@ type installFlags struct {
 
 	NodeID        string   `name:"node-id" help:"Raft node id (default: the hostname)."`
 	Listen        string   `default:"0.0.0.0:8200" help:"API listener address."`
-	ClusterListen string   `default:"0.0.0.0:8201" help:"Cluster listener address."`
+	ClusterListen string   `help:"Cluster (raft) listener address (default: 127.0.0.1:8201, or 0.0.0.0:8201 with --join or --cluster-addr; give it on the first node of a cluster before others join)."`
 	APIAddr       string   `name:"api-addr" help:"Address clients and peers use (default: https://<node id>:<port>)."`
 	ClusterAddr   string   `name:"cluster-addr" help:"Cluster address peers use."`
 	SAN           []string `name:"san" help:"Extra DNS name or IP for the server certificate (repeatable)."`
 	TLSCert       string   `name:"tls-cert" type:"existingfile" help:"Use this certificate (e.g. Let's Encrypt) instead of a local CA."`
 	TLSKey        string   `name:"tls-key" type:"existingfile" help:"Key of --tls-cert."`
 	TLSCACert     string   `name:"tls-ca-cert" type:"existingfile" help:"Issue the server certificate from this CA (share one CA across cluster nodes)."`
-	TLSCAKey      string   `name:"tls-ca-key" type:"existingfile" help:"Key of --tls-ca-cert."`
+	TLSCAKey      string   `name:"tls-ca-key" type:"existingfile" help:"Key of --tls-ca-cert; used for this run only, never copied to the host."`
 	TLS13Only     bool     `name:"tls13-only" help:"Refuse TLS 1.2 as well (default minimum: TLS 1.2)."`
 	UI            bool     `help:"Enable the web UI."`
 	Join          []string `help:"Join the raft cluster of this https:// peer (repeatable)."`
@@ -230,6 +234,11 @@ func runInstall(ctx context.Context, f *installFlags, apply bool, stdout, stderr
 		}
 		if apply && err == nil && !rep.Changed {
 			fmt.Fprintf(stderr, "%s: nothing to change: the host is converged\n", name)
+		}
+		for _, c := range rep.Changes {
+			if apply && c.Path == install.Layout.CAKey {
+				fmt.Fprintf(stderr, "%s: the local CA's private key is in %s: move it off this host (apply needs it again only to issue a server certificate, with --tls-ca-cert and --tls-ca-key)\n", name, o.Path(c.Path))
+			}
 		}
 	}
 	return err

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/vaultpipe/vaultpipe/lib/fault"
+	"github.com/vaultpipe/vaultpipe/lib/pki"
 )
 
 // Options is what the operator asked for.
@@ -66,6 +67,8 @@ type Options struct {
 
 	// Now is the clock (tests); time.Now when nil.
 	Now func() time.Time
+
+	ca *pki.CA // the CA made or loaded by this run
 }
 
 func (o *Options) now() time.Time {
@@ -86,6 +89,17 @@ func (o *Options) Path(p string) string {
 // realHost reports whether the install targets the running system (so users,
 // ownership and systemd are managed).
 func (o *Options) realHost() bool { return o.Root == "" || o.Root == "/" }
+
+// defaultClusterListen exposes the raft port only where there are peers:
+// a node that joins, or one given a cluster address for peers to dial. A
+// single node keeps it on loopback; the first node of a cluster-to-be gets
+// --cluster-listen 0.0.0.0:8201 (or its address) when the others join.
+func (o *Options) defaultClusterListen() string {
+	if len(o.Join) > 0 || o.ClusterAddr != "" {
+		return "0.0.0.0:8201"
+	}
+	return "127.0.0.1:8201"
+}
 
 // Validate checks options that do not depend on the host, and the PGP keys
 // given. An error without a fault kind is a usage error.
@@ -131,6 +145,9 @@ func (o *Options) Validate() error {
 			return fmt.Errorf("no --node-id and no hostname: %w", err)
 		}
 		o.NodeID = h
+	}
+	if o.ClusterListen == "" {
+		o.ClusterListen = o.defaultClusterListen()
 	}
 	if o.APIAddr == "" {
 		o.APIAddr = "https://" + advertised(o.Listen, o.NodeID)

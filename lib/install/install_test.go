@@ -101,8 +101,8 @@ func TestApplyLaysOutFilesWithModesAndConverges(t *testing.T) {
 		install.Layout.Config:     0o640,
 		install.Layout.ConfigDir:  0o750,
 		install.Layout.DataDir:    0o750,
-		install.Layout.TLSDir:     0o700,
-		install.Layout.ServerKey:  0o600,
+		install.Layout.TLSDir:     0o750,
+		install.Layout.ServerKey:  0o640,
 		install.Layout.CAKey:      0o600,
 		install.Layout.LogDir:     0o750,
 		install.Layout.Binary:     0o755,
@@ -283,8 +283,8 @@ func TestOperatorCertificateIsInstalledAsGiven(t *testing.T) {
 			t.Errorf("%s is not a copy of %s (%v)", dst, src, err)
 		}
 	}
-	if fi, err := os.Stat(o.Path(install.Layout.ServerKey)); err != nil || fi.Mode().Perm() != 0o600 {
-		t.Errorf("server key mode = %v, %v; want 0600", fi.Mode().Perm(), err)
+	if fi, err := os.Stat(o.Path(install.Layout.ServerKey)); err != nil || fi.Mode().Perm() != 0o640 {
+		t.Errorf("server key mode = %v, %v; want 0640", fi.Mode().Perm(), err)
 	}
 	if _, err := os.Stat(o.Path(install.Layout.CAKey)); !os.IsNotExist(err) {
 		t.Errorf("a local CA was made although the operator gave a certificate: %v", err)
@@ -336,6 +336,113 @@ func TestSplitKnowledge(t *testing.T) {
 			t.Errorf("Validate(%s) = %v; want an error containing %q", tc.name, err, tc.wantErr)
 		case tc.wantErr != "" && fault.KindOf(err) != fault.Usage:
 			t.Errorf("Validate(%s) kind = %q; want usage", tc.name, fault.KindOf(err))
+		}
+	}
+}
+
+func TestLocalCAKeyStaysOutOfVaultsReachAndIsNeededOnlyToIssue(t *testing.T) {
+	o := testOptions(t, stubBinary(t))
+	r := &install.Runner{Opts: o, Connect: unreachable(o)}
+	ctx := context.Background()
+	rep, _ := r.Apply(ctx)
+	var told bool
+	for _, c := range rep.Changes {
+		told = told || c.Path == install.Layout.CAKey && c.Action == "create" && strings.Contains(c.Detail, "move it off this host")
+	}
+	if !told {
+		t.Errorf("Apply(new CA) changes = %+v; want the CA key's creation with advice to move it", rep.Changes)
+	}
+	if fi, err := os.Stat(o.Path(install.Layout.CAKey)); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("CA key: %v, %v; want a 0600 file", fi, err)
+	}
+	if !strings.HasPrefix(install.Layout.CAKey, "/etc/vaultpipe/") {
+		t.Errorf("Layout.CAKey = %s; want it outside the vault user's directories", install.Layout.CAKey)
+	}
+	entries, _ := os.ReadDir(o.Path(install.Layout.TLSDir))
+	for _, e := range entries {
+		if strings.Contains(e.Name(), "ca-key") {
+			t.Errorf("a CA key is in %s: %s", install.Layout.TLSDir, e.Name())
+		}
+	}
+
+	// The operator moves the key off the host: nothing needs it.
+	offHost := filepath.Join(t.TempDir(), "ca-key.pem")
+	if err := os.Rename(o.Path(install.Layout.CAKey), offHost); err != nil {
+		t.Fatal(err)
+	}
+	plan, err := r.Plan(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range plan.Changes {
+		if c.Step == "tls" {
+			t.Errorf("Plan(CA key moved away) wants %+v", c)
+		}
+	}
+
+	// A new name needs a new server certificate, and so the key, for one run.
+	o.SANs = []string{"vault.example.com"}
+	plan, _ = r.Plan(ctx)
+	var asked bool
+	for _, c := range plan.Changes {
+		asked = asked || c.Path == install.Layout.ServerCert && strings.Contains(c.Detail, "needs the CA key")
+	}
+	if !asked {
+		t.Errorf("Plan(new SAN, no CA key) = %+v; want the server certificate, saying it needs the CA key", plan.Changes)
+	}
+	_, err = r.Apply(ctx)
+	if fault.KindOf(err) != fault.Usage || !strings.Contains(fault.Hint(err), "--tls-ca-key") {
+		t.Fatalf("Apply(new SAN, no CA key) = %v (hint %q); want a usage error asking for --tls-ca-key", err, fault.Hint(err))
+	}
+	o.CACert, o.CAKey = o.Path(install.Layout.CACert), offHost
+	if _, err := r.Apply(ctx); !errors.As(err, new(*install.Pending)) {
+		t.Fatalf("Apply(new SAN, --tls-ca-key) = %v; want only the server start pending", err)
+	}
+	cert, err := pki.ReadCertificate(o.Path(install.Layout.ServerCert))
+	if err != nil || cert.VerifyHostname("vault.example.com") != nil {
+		t.Fatalf("server certificate after reissue: %v", err)
+	}
+	if _, err := os.Stat(o.Path(install.Layout.CAKey)); !os.IsNotExist(err) {
+		t.Errorf("--tls-ca-key was copied onto the host: %v", err)
+	}
+}
+
+func TestCAKeyOfTheOldLayoutIsMoved(t *testing.T) {
+	o := testOptions(t, stubBinary(t))
+	r := &install.Runner{Opts: o, Connect: unreachable(o)}
+	ctx := context.Background()
+	r.Apply(ctx)
+	old := o.Path(install.Layout.OldCAKey)
+	if err := os.Rename(o.Path(install.Layout.CAKey), old); err != nil {
+		t.Fatal(err)
+	}
+	r.Apply(ctx)
+	if _, err := os.Stat(old); !os.IsNotExist(err) {
+		t.Errorf("%s still exists after apply: %v", old, err)
+	}
+	if _, err := os.Stat(o.Path(install.Layout.CAKey)); err != nil {
+		t.Errorf("CA key not moved to %s: %v", install.Layout.CAKey, err)
+	}
+}
+
+func TestClusterPortIsLoopbackUnlessThereArePeers(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		mod  func(*install.Options)
+		want string
+	}{
+		{"single node", func(o *install.Options) {}, "127.0.0.1:8201"},
+		{"joining", func(o *install.Options) { o.Join = []string{"https://peer:8200"}; o.JoinCACert = "/ca.pem" }, "0.0.0.0:8201"},
+		{"cluster address given", func(o *install.Options) { o.ClusterAddr = "https://10.0.0.1:8201" }, "0.0.0.0:8201"},
+		{"explicit", func(o *install.Options) { o.ClusterListen = "10.0.0.1:8201" }, "10.0.0.1:8201"},
+	} {
+		o := &install.Options{Root: "/tmp/x", NodeID: "n", Listen: "0.0.0.0:8200", Service: "none", Shares: 1, Threshold: 1, SecondAudit: "file"}
+		tc.mod(o)
+		if err := o.Validate(); err != nil {
+			t.Fatalf("Validate(%s) = %v", tc.name, err)
+		}
+		if o.ClusterListen != tc.want {
+			t.Errorf("%s: ClusterListen = %s; want %s", tc.name, o.ClusterListen, tc.want)
 		}
 	}
 }

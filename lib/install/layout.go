@@ -12,7 +12,7 @@ import (
 
 // Layout holds the host paths of an installation, without the --root prefix.
 var Layout = struct {
-	Binary, ConfigDir, Config, InitFile, StateFile, DataDir, TLSDir, CACert, CAKey, ServerCert, ServerKey, LogDir, AuditLog, AuditLog2, Unit, ExportedCA string
+	Binary, ConfigDir, Config, InitFile, StateFile, DataDir, TLSDir, CACert, CAKey, OldCAKey, ServerCert, ServerKey, LogDir, AuditLog, AuditLog2, Unit, ExportedCA string
 }{
 	Binary:     "/usr/local/bin/vault",
 	ConfigDir:  "/etc/vault.d",
@@ -22,7 +22,8 @@ var Layout = struct {
 	DataDir:    "/opt/vault/data",
 	TLSDir:     "/opt/vault/tls",
 	CACert:     "/opt/vault/tls/ca.pem",
-	CAKey:      "/opt/vault/tls/ca-key.pem",
+	CAKey:      "/etc/vaultpipe/ca-key.pem",
+	OldCAKey:   "/opt/vault/tls/ca-key.pem",
 	ServerCert: "/opt/vault/tls/server.pem",
 	ServerKey:  "/opt/vault/tls/server-key.pem",
 	LogDir:     "/var/log/vault",
@@ -41,10 +42,12 @@ type dirSpec struct {
 func (o *Options) dirs() []dirSpec {
 	return []dirSpec{
 		{"/usr/local/bin", 0o755, "root"},
-		{Layout.ConfigDir, 0o750, "vault"},
+		{Layout.ConfigDir, 0o750, "root:vault"},
 		{"/opt/vault", 0o755, "root"},
 		{Layout.DataDir, 0o750, "vault"},
-		{Layout.TLSDir, 0o700, "vault"},
+		// root:vault: Vault reads its certificate and key, but cannot swap
+		// the CA certificate that apply exports to clients.
+		{Layout.TLSDir, 0o750, "root:vault"},
 		{Layout.LogDir, 0o750, "vault"},
 		{"/etc/systemd/system", 0o755, "root"},
 		{filepath.Dir(Layout.ExportedCA), 0o755, "root"},
@@ -56,7 +59,7 @@ type fileSpec struct {
 	path  string // layout path
 	mode  os.FileMode
 	data  []byte
-	owner string // "vault" or "root"
+	owner string // "vault", "root" or "root:vault" (group vault)
 	// keep means only create when missing (generated secrets, certificates).
 	keep bool
 }
@@ -84,7 +87,7 @@ func (o *Options) filePlan() ([]dirSpec, []fileSpec, []Change, error) {
 		return nil, nil, nil, err
 	}
 	files := []fileSpec{
-		{step: "config", path: Layout.Config, mode: 0o640, data: cfg, owner: "vault"},
+		{step: "config", path: Layout.Config, mode: 0o640, data: cfg, owner: "root:vault"},
 		{step: "systemd-unit", path: Layout.Unit, mode: 0o644, data: o.unit().Render(), owner: "root"},
 	}
 	for _, f := range files {
@@ -132,6 +135,7 @@ func (o *Options) compareFile(f fileSpec) (Change, bool) {
 // applyFiles makes the file changes. It stops at the first error; every
 // file is replaced atomically, so none is ever half-written.
 func (o *Options) applyFiles(dirs []dirSpec, files []fileSpec, changes []Change) error {
+	o.ca = nil // a CA is made or loaded by the run that needs it
 	own, err := o.owner()
 	if err != nil {
 		return err
@@ -141,12 +145,11 @@ func (o *Options) applyFiles(dirs []dirSpec, files []fileSpec, changes []Change)
 			return nil
 		}
 		uid, gid := 0, 0
-		if who == "vault" {
-			if p == o.Path(Layout.Config) || p == o.Path(Layout.ConfigDir) {
-				gid = own.gid // root:vault, Vault reads but cannot rewrite its config
-			} else {
-				uid, gid = own.uid, own.gid
-			}
+		switch who {
+		case "vault":
+			uid, gid = own.uid, own.gid
+		case "root:vault":
+			gid = own.gid // Vault reads but cannot rewrite or replace
 		}
 		return os.Chown(p, uid, gid)
 	}

@@ -7,8 +7,10 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"time"
 
+	"github.com/vaultpipe/vaultpipe/lib/fault"
 	"github.com/vaultpipe/vaultpipe/lib/pki"
 	"github.com/vaultpipe/vaultpipe/lib/safefile"
 )
@@ -70,9 +72,16 @@ func (o *Options) tlsPlan() ([]Change, error) {
 			ca, caErr = want, nil
 		}
 	} else if caErr != nil {
-		changes = append(changes, Change{Step: "tls", Action: "create", Path: Layout.CACert, Detail: "new local CA (10 years)"})
+		changes = append(changes, Change{Step: "tls", Action: "create", Path: Layout.CACert, Detail: "new local CA (10 years)"},
+			Change{Step: "tls", Action: "create", Path: Layout.CAKey, Detail: caKeyAdvice})
+	}
+	if _, err := os.Stat(o.Path(Layout.OldCAKey)); err == nil {
+		changes = append(changes, Change{Step: "tls", Action: "update", Path: Layout.CAKey, Detail: "moved from " + Layout.OldCAKey + ", out of the vault user's directory; " + caKeyAdvice})
 	}
 	if why := o.serverCertProblem(ca, caErr); why != "" {
+		if o.CACert == "" && caErr == nil && !o.haveCAKey() {
+			why += " (needs the CA key: --tls-ca-cert " + Layout.CACert + " --tls-ca-key FILE)"
+		}
 		changes = append(changes, Change{Step: "tls", Action: "create", Path: Layout.ServerCert, Detail: why})
 	}
 	exported, err := os.ReadFile(o.Path(Layout.ExportedCA))
@@ -81,6 +90,43 @@ func (o *Options) tlsPlan() ([]Change, error) {
 		changes = append(changes, Change{Step: "tls", Action: "update", Path: Layout.ExportedCA, Detail: "CA certificate for clients"})
 	}
 	return changes, nil
+}
+
+// caKeyAdvice is what the plan says about a local CA's private key: Vault
+// never needs it, and vault-install only to issue a server certificate.
+const caKeyAdvice = "local CA private key, root only: move it off this host; give it back with --tls-ca-cert and --tls-ca-key when a server certificate is to be issued (a new node, a new name, renewal)"
+
+// haveCAKey reports whether the local CA's key is still on the host (or
+// about to be moved into place from the old layout).
+func (o *Options) haveCAKey() bool {
+	for _, p := range []string{Layout.CAKey, Layout.OldCAKey} {
+		if _, err := os.Stat(o.Path(p)); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// signingCA is the CA that issues the server certificate: the one made or
+// loaded by this run, the operator's (--tls-ca-cert/--tls-ca-key, used in
+// memory and never copied to the host), or the local CA whose key is still
+// on the host.
+func (o *Options) signingCA() (*pki.CA, error) {
+	if o.ca != nil {
+		return o.ca, nil
+	}
+	if o.CACert != "" {
+		return pki.LoadCA(o.CACert, o.CAKey)
+	}
+	if !o.haveCAKey() {
+		return nil, &fault.Error{Kind: fault.Usage, Err: fmt.Errorf("the server certificate must be issued, and the local CA's key is not on this host (%s)", Layout.CAKey),
+			Hint: "give the CA for this run: --tls-ca-cert " + o.Path(Layout.CACert) + " --tls-ca-key FILE"}
+	}
+	ca, err := pki.LoadCA(o.Path(Layout.CACert), o.Path(Layout.CAKey))
+	if err != nil {
+		return nil, fmt.Errorf("loading the local CA to issue the server certificate: %w", err)
+	}
+	return ca, nil
 }
 
 // serverCertProblem says why the server certificate must be (re)issued, or
@@ -122,7 +168,7 @@ func (o *Options) applyTLS(c Change, chown func(string, string) error) error {
 		src := o.TLSCert
 		mode := os.FileMode(0o644)
 		if c.Path == Layout.ServerKey {
-			src, mode = o.TLSKey, 0o600
+			src, mode = o.TLSKey, 0o640
 		}
 		data, err := os.ReadFile(src)
 		if err != nil {
@@ -131,45 +177,67 @@ func (o *Options) applyTLS(c Change, chown func(string, string) error) error {
 		if err := safefile.Write(o.Path(c.Path), data, mode); err != nil {
 			return err
 		}
-		return chown(o.Path(c.Path), "vault")
+		return chown(o.Path(c.Path), "root:vault")
+	case c.Path == Layout.CAKey && c.Action == "update":
+		return o.moveOldCAKey()
+	case c.Path == Layout.CAKey:
+		return nil // written with the CA certificate
 	case c.Path == Layout.CACert:
-		var ca *pki.CA
 		var err error
 		if o.CACert != "" {
-			ca, err = pki.LoadCA(o.CACert, o.CAKey)
+			o.ca, err = pki.LoadCA(o.CACert, o.CAKey)
 		} else {
-			ca, err = pki.NewCA("vaultpipe local CA "+o.NodeID, 10*365*24*time.Hour)
+			o.ca, err = pki.NewCA("vaultpipe local CA "+o.NodeID, 10*365*24*time.Hour)
+			if err == nil {
+				err = o.writeCAKey()
+			}
 		}
 		if err != nil {
 			return err
 		}
-		// The CA key stays root-only: Vault never needs it.
-		if err := pki.WriteKey(o.Path(Layout.CAKey), ca.Key); err != nil {
-			return err
-		}
-		if err := pki.WriteCert(o.Path(Layout.CACert), ca.Cert); err != nil {
-			return err
-		}
-		return chown(o.Path(Layout.CACert), "vault")
+		return pki.WriteCert(o.Path(Layout.CACert), o.ca.Cert) // root, 0644
 	case c.Path == Layout.ServerCert:
-		ca, err := pki.LoadCA(o.Path(Layout.CACert), o.Path(Layout.CAKey))
+		ca, err := o.signingCA()
 		if err != nil {
-			return fmt.Errorf("loading the local CA to issue the server certificate: %w", err)
+			return err
 		}
 		leaf, err := ca.Issue(o.NodeID, o.hosts(), 825*24*time.Hour)
 		if err != nil {
 			return err
 		}
-		if err := pki.WriteKey(o.Path(Layout.ServerKey), leaf.Key); err != nil {
+		key := o.Path(Layout.ServerKey)
+		if err := pki.WriteKey(key, leaf.Key); err != nil {
 			return err
 		}
-		if err := pki.WriteCert(o.Path(Layout.ServerCert), leaf.Cert); err != nil {
+		if err := os.Chmod(key, 0o640); err != nil {
 			return err
 		}
-		if err := chown(o.Path(Layout.ServerKey), "vault"); err != nil {
+		if err := chown(key, "root:vault"); err != nil {
 			return err
 		}
-		return chown(o.Path(Layout.ServerCert), "vault")
+		return pki.WriteCert(o.Path(Layout.ServerCert), leaf.Cert)
 	}
 	return nil
+}
+
+// writeCAKey writes a CA key made by this run where only root reaches it
+// (never in the vault user's directories), for the operator to move away.
+func (o *Options) writeCAKey() error {
+	p := o.Path(Layout.CAKey)
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+		return err
+	}
+	return pki.WriteKey(p, o.ca.Key)
+}
+
+// moveOldCAKey moves a CA key an earlier version left in /opt/vault/tls.
+func (o *Options) moveOldCAKey() error {
+	old, p := o.Path(Layout.OldCAKey), o.Path(Layout.CAKey)
+	if _, err := os.Stat(p); err == nil {
+		return fmt.Errorf("both %s and %s exist: keep the right one (off this host) and delete the other", old, p)
+	}
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+		return err
+	}
+	return os.Rename(old, p)
 }
