@@ -30,12 +30,16 @@ type bootstrapRun struct {
 	dry     bool
 	st      State
 	changes []Change
+	// mounting: secret/ is still to be mounted (a dry run cannot read
+	// its configuration yet).
+	mounting bool
 }
 
 // bootstrapSteps run in this order; the root token goes last, once
 // everything it was needed for is in place.
 var bootstrapSteps = []func(*bootstrapRun, context.Context) error{
 	(*bootstrapRun).secretsEngine,
+	(*bootstrapRun).checkAndSet,
 	(*bootstrapRun).auditDevices,
 	(*bootstrapRun).authAndPolicies,
 	(*bootstrapRun).rootToken,
@@ -92,8 +96,29 @@ func (b *bootstrapRun) secretsEngine(ctx context.Context) error {
 	if ok {
 		return fault.Errorf(fault.Conflict, "secret/ is mounted as %s (version %q), not kv version 2; move it away first", m.Type, m.Options["version"])
 	}
+	b.mounting = true
 	return b.add(Change{Step: "secrets-engine", Action: "create", Path: "secret/", Detail: "kv version 2"}, func() error {
 		return vaultclient.Classify(vc.Sys().MountWithContext(ctx, "secret", &api.MountInput{Type: "kv", Options: map[string]string{"version": "2"}, Description: "application secrets"}), "mounting", "sys/mounts/secret")
+	})
+}
+
+// checkAndSet makes every write to secret/ name the version it replaces
+// (cas_required, in the engine's own config: a mount tune does not set it),
+// so that no identity overwrites a value it has not seen.
+func (b *bootstrapRun) checkAndSet(ctx context.Context) error {
+	vc := b.vc
+	if !b.mounting || !b.dry {
+		s, err := vc.Logical().ReadWithContext(ctx, "secret/config")
+		if err != nil {
+			return vaultclient.Classify(err, "reading", "secret/config")
+		}
+		if s != nil && s.Data["cas_required"] == true {
+			return nil
+		}
+	}
+	return b.add(Change{Step: "secrets-engine", Action: "update", Path: "secret/config", Detail: "cas_required"}, func() error {
+		_, err := vc.Logical().WriteWithContext(ctx, "secret/config", map[string]any{"cas_required": true})
+		return vaultclient.Classify(err, "configuring", "secret/config")
 	})
 }
 

@@ -206,7 +206,7 @@ func TestRaftClusterSurvivesLeaderLoss(t *testing.T) {
 			t.Errorf("%s (tls13-only=%v): TLS 1.2 handshake error = %v", n.o.NodeID, n.o.TLS13Only, err)
 		}
 	}
-	if _, err := a.client().Logical().Write("secret/data/probe", map[string]any{"data": map[string]any{"v": "still-here"}}); err != nil {
+	if _, err := a.client().Logical().Write("secret/data/probe", map[string]any{"options": map[string]any{"cas": 0}, "data": map[string]any{"v": "still-here"}}); err != nil {
 		t.Fatal(err)
 	}
 	// Autopilot promotes joined nodes to voters only after they are stable;
