@@ -446,3 +446,36 @@ func TestClusterPortIsLoopbackUnlessThereArePeers(t *testing.T) {
 		}
 	}
 }
+
+func TestTLSFilesOfTheOldLayoutGetTheirModes(t *testing.T) {
+	o := testOptions(t, stubBinary(t))
+	r := &install.Runner{Opts: o, Connect: unreachable(o)}
+	ctx := context.Background()
+	r.Apply(ctx)
+	// As an earlier version left them: a vault-owned 0700 directory, key 0600.
+	os.Chmod(o.Path(install.Layout.TLSDir), 0o700)
+	os.Chmod(o.Path(install.Layout.ServerKey), 0o600)
+	plan, err := r.Plan(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{install.Layout.TLSDir: "mode 0700 -> 0750", install.Layout.ServerKey: "mode 0600 -> 0640"}
+	for _, c := range plan.Changes {
+		if w, ok := want[c.Path]; ok && c.Action == "update" && c.Detail == w {
+			delete(want, c.Path)
+		}
+	}
+	if len(want) > 0 {
+		t.Errorf("Plan(old modes) = %+v; missing %v", plan.Changes, want)
+	}
+	r.Apply(ctx)
+	if fi, err := os.Stat(o.Path(install.Layout.ServerKey)); err != nil || fi.Mode().Perm() != 0o640 {
+		t.Errorf("server key after apply: %v, %v; want 0640", fi, err)
+	}
+	again, _ := r.Plan(ctx)
+	for _, c := range again.Changes {
+		if c.Step == "tls" || c.Step == "directory" {
+			t.Errorf("Plan after fixing modes still wants %+v", c)
+		}
+	}
+}

@@ -144,13 +144,7 @@ func (o *Options) applyFiles(dirs []dirSpec, files []fileSpec, changes []Change)
 		if own == nil {
 			return nil
 		}
-		uid, gid := 0, 0
-		switch who {
-		case "vault":
-			uid, gid = own.uid, own.gid
-		case "root:vault":
-			gid = own.gid // Vault reads but cannot rewrite or replace
-		}
+		uid, gid := ownerIDs(own, who)
 		return os.Chown(p, uid, gid)
 	}
 	for _, d := range dirs {

@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
+	"syscall"
 	"time"
 
 	"github.com/vaultpipe/vaultpipe/lib/fault"
@@ -84,12 +86,70 @@ func (o *Options) tlsPlan() ([]Change, error) {
 		}
 		changes = append(changes, Change{Step: "tls", Action: "create", Path: Layout.ServerCert, Detail: why})
 	}
+	changes = append(changes, o.tlsPermPlan(changes)...)
 	exported, err := os.ReadFile(o.Path(Layout.ExportedCA))
 	have, _ := os.ReadFile(caPath)
 	if err != nil || len(changes) > 0 || !bytes.Equal(exported, have) {
 		changes = append(changes, Change{Step: "tls", Action: "update", Path: Layout.ExportedCA, Detail: "CA certificate for clients"})
 	}
 	return changes, nil
+}
+
+// tlsFiles are the TLS files Vault reads, with their modes and owners:
+// the service user may read its key but not change what it or clients
+// trust.
+var tlsFiles = []struct {
+	path  string
+	mode  os.FileMode
+	owner string
+}{
+	{Layout.CACert, 0o644, "root"},
+	{Layout.ServerCert, 0o644, "root"},
+	{Layout.ServerKey, 0o640, "root:vault"},
+}
+
+// tlsPermPlan fixes the mode and owner of TLS files that stay as they are
+// (an earlier version made them vault's, 0600).
+func (o *Options) tlsPermPlan(changes []Change) []Change {
+	own, _ := o.owner() // no user yet: nothing of theirs to fix either
+	written := map[string]bool{}
+	for _, c := range changes {
+		written[c.Path] = true
+	}
+	if written[Layout.ServerCert] && o.TLSCert == "" {
+		written[Layout.ServerKey] = true // issued with the certificate
+	}
+	var fixes []Change
+	for _, f := range tlsFiles {
+		fi, err := os.Stat(o.Path(f.path))
+		if err != nil || written[f.path] {
+			continue
+		}
+		if fi.Mode().Perm() != f.mode {
+			fixes = append(fixes, Change{Step: "tls", Action: "update", Path: f.path, Detail: fmt.Sprintf("mode %#o -> %#o", fi.Mode().Perm(), f.mode)})
+			continue
+		}
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok && own != nil {
+			uid, gid := ownerIDs(own, f.owner)
+			if int(st.Uid) != uid || int(st.Gid) != gid {
+				fixes = append(fixes, Change{Step: "tls", Action: "update", Path: f.path, Detail: fmt.Sprintf("owner %d:%d -> %s", st.Uid, st.Gid, f.owner)})
+			}
+		}
+	}
+	return fixes
+}
+
+// fixTLSPerm sets the mode and owner of a TLS file to tlsFiles'.
+func (o *Options) fixTLSPerm(path string, chown func(string, string) error) error {
+	for _, f := range tlsFiles {
+		if f.path == path {
+			if err := os.Chmod(o.Path(path), f.mode); err != nil {
+				return err
+			}
+			return chown(o.Path(path), f.owner)
+		}
+	}
+	return nil
 }
 
 // caKeyAdvice is what the plan says about a local CA's private key: Vault
@@ -177,7 +237,9 @@ func (o *Options) applyTLS(c Change, chown func(string, string) error) error {
 		if err := safefile.Write(o.Path(c.Path), data, mode); err != nil {
 			return err
 		}
-		return chown(o.Path(c.Path), "root:vault")
+		return o.fixTLSPerm(c.Path, chown)
+	case strings.HasPrefix(c.Detail, "mode ") || strings.HasPrefix(c.Detail, "owner "):
+		return o.fixTLSPerm(c.Path, chown)
 	case c.Path == Layout.CAKey && c.Action == "update":
 		return o.moveOldCAKey()
 	case c.Path == Layout.CAKey:
@@ -205,14 +267,10 @@ func (o *Options) applyTLS(c Change, chown func(string, string) error) error {
 		if err != nil {
 			return err
 		}
-		key := o.Path(Layout.ServerKey)
-		if err := pki.WriteKey(key, leaf.Key); err != nil {
+		if err := pki.WriteKey(o.Path(Layout.ServerKey), leaf.Key); err != nil {
 			return err
 		}
-		if err := os.Chmod(key, 0o640); err != nil {
-			return err
-		}
-		if err := chown(key, "root:vault"); err != nil {
+		if err := o.fixTLSPerm(Layout.ServerKey, chown); err != nil {
 			return err
 		}
 		return pki.WriteCert(o.Path(Layout.ServerCert), leaf.Cert)

@@ -46,3 +46,15 @@ func (o *Options) createUser(ctx context.Context) error {
 	}
 	return nil
 }
+
+// ownerIDs turns "vault", "root" or "root:vault" (root's file that Vault's
+// group reads but cannot rewrite or replace) into a uid and gid.
+func ownerIDs(own *owner, who string) (uid, gid int) {
+	switch who {
+	case "vault":
+		return own.uid, own.gid
+	case "root:vault":
+		return 0, own.gid
+	}
+	return 0, 0
+}
