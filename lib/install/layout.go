@@ -136,6 +136,9 @@ func (o *Options) compareFile(f fileSpec) (Change, bool) {
 // file is replaced atomically, so none is ever half-written.
 func (o *Options) applyFiles(dirs []dirSpec, files []fileSpec, changes []Change) error {
 	o.ca = nil // a CA is made or loaded by the run that needs it
+	if err := o.checkSigningCA(changes); err != nil {
+		return err // before anything is written
+	}
 	own, err := o.owner()
 	if err != nil {
 		return err

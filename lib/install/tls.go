@@ -189,6 +189,21 @@ func (o *Options) signingCA() (*pki.CA, error) {
 	return ca, nil
 }
 
+// checkSigningCA fails when the changes issue a server certificate from an
+// existing CA whose key is not at hand.
+func (o *Options) checkSigningCA(changes []Change) error {
+	issues, makesCA := false, false
+	for _, c := range changes {
+		issues = issues || c.Path == Layout.ServerCert && o.TLSCert == ""
+		makesCA = makesCA || c.Path == Layout.CACert
+	}
+	if !issues || makesCA {
+		return nil
+	}
+	_, err := o.signingCA()
+	return err
+}
+
 // serverCertProblem says why the server certificate must be (re)issued, or
 // "" when it is fine.
 func (o *Options) serverCertProblem(ca *x509.Certificate, caErr error) string {
