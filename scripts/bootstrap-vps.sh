@@ -6,7 +6,7 @@
 # Usage (as root, from a checkout of vaultpipe with bin/ built):
 #
 #   scripts/bootstrap-vps.sh --pgp-key alice.asc --pgp-key bob.asc --pgp-key carol.asc \
-#       --key-shares 3 --key-threshold 2 [other vault-install apply flags]
+#       --root-token-pgp-key alice.asc --key-shares 3 --key-threshold 2 [other vault-install apply flags]
 #
 # Every argument goes to `vault-install apply`. Key shares and the root token
 # are read from the terminal without echo (or, without a terminal, one per

@@ -31,6 +31,10 @@ package testscripts
 //	pgp-decrypt KEY IN OUT
 //	                   decrypt IN (base64 of a PGP message, as Vault returns)
 //	                   with private KEY into OUT (0600)
+//	install-normalise  write the last command's stdout and stderr to out.json
+//	                   and err.txt with $WORK, $VAULT_BIN, $API_PORT and
+//	                   $CLUSTER_PORT replaced by their names, for golden
+//	                   files compared with cmp (which -update rewrites)
 
 import (
 	"crypto/tls"
@@ -68,6 +72,7 @@ func init() {
 	commands["release-mirror"] = cmdReleaseMirror
 	commands["json-get"] = cmdJSONGet
 	commands["pgp-decrypt"] = cmdPGPDecrypt
+	commands["install-normalise"] = cmdInstallNormalise
 }
 
 func cmdInstallEnv(ts *testscript.TestScript, neg bool, args []string) {
@@ -310,4 +315,24 @@ func cmdPGPDecrypt(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("pgp-decrypt: %v", err)
 	}
 	ts.Check(os.WriteFile(ts.MkAbs(args[2]), []byte(v+"\n"), 0o600))
+}
+
+func cmdInstallNormalise(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 0 {
+		ts.Fatalf("usage: install-normalise")
+	}
+	var pairs []string
+	for _, v := range []string{"WORK", "VAULT_BIN"} {
+		if val := ts.Getenv(v); val != "" {
+			pairs = append(pairs, val, v)
+		}
+	}
+	for _, v := range []string{"API_PORT", "CLUSTER_PORT"} {
+		if val := ts.Getenv(v); val != "" {
+			pairs = append(pairs, ":"+val, ":"+v)
+		}
+	}
+	r := strings.NewReplacer(pairs...)
+	ts.Check(os.WriteFile(ts.MkAbs("out.json"), []byte(r.Replace(ts.ReadFile("stdout"))), 0o644))
+	ts.Check(os.WriteFile(ts.MkAbs("err.txt"), []byte(r.Replace(ts.ReadFile("stderr"))), 0o644))
 }

@@ -9,10 +9,15 @@
 //
 // plan prints, as one JSON document, what apply would change. apply gets a
 // verified Vault binary, lays out /usr/local/bin/vault, /etc/vault.d
-// (vault.hcl 0640), /opt/vault/data (0750), /opt/vault/tls (0700, keys 0600)
-// and /var/log/vault under --root, writes the systemd unit, starts the
+// (vault.hcl 0640), /opt/vault/data (0750), /opt/vault/tls (root:vault
+// 0750, the server key 0640) and /var/log/vault under --root, makes a
+// local CA (its private key goes to /etc/vaultpipe/ca-key.pem, root only,
+// for the operator to move off the host; --tls-ca-cert/--tls-ca-key bring
+// a CA for one run without copying its key), writes the systemd unit,
+// starts the
 // service (--service systemd), initialises Vault with every key share and
-// the root token encrypted to a PGP key (--pgp-key, once per share) into
+// the root token encrypted to a PGP key (--pgp-key, once per share holder,
+// each key once; the root token to --root-token-pgp-key) into
 // /etc/vault.d/vault-init.json (0600), and, once unsealed and given the
 // decrypted root token (--token-file), mounts KV v2 at secret/, enables two
 // audit devices and AppRole auth, applies --policies, and revokes the root
@@ -40,7 +45,9 @@
 //	1  failure, including a failed download check (nothing installed), and
 //	   vault not running: start it from the written config ("next": "start"),
 //	   then apply again
-//	2  usage error
+//	2  usage error, including split knowledge given up without saying so:
+//	   the same PGP key for two shares (--allow-shared-holder), threshold 1
+//	   with several shares (--allow-threshold-1), no --root-token-pgp-key
 //	3  the bootstrap needs the root token (--token-file; "next": "bootstrap")
 //	4  vault is sealed: unseal it (after init, a restart, or to join a
 //	   cluster; "next": "unseal")
@@ -48,7 +55,7 @@
 // Example:
 //
 //	vault-install apply --pgp-key alice.asc --pgp-key bob.asc --pgp-key carol.asc \
-//	    --key-shares 3 --key-threshold 2 --policies policies
+//	    --root-token-pgp-key alice.asc --key-shares 3 --key-threshold 2 --policies policies
 //	jq -r '.unseal_shares[0].encrypted_share_b64' /etc/vault.d/vault-init.json | base64 -d | gpg -dq | vault-install unseal
 //	jq -r .root_token.encrypted_b64 /etc/vault.d/vault-init.json | base64 -d | gpg -dq > /run/root-token
 //	vault-install apply --token-file /run/root-token --policies policies && shred -u /run/root-token
@@ -56,25 +63,32 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
-	"strings"
 	"time"
 
 	"github.com/vaultpipe/vaultpipe/lib/command"
 	"github.com/vaultpipe/vaultpipe/lib/fault"
 	"github.com/vaultpipe/vaultpipe/lib/install"
-	"github.com/vaultpipe/vaultpipe/lib/install/release"
 	"github.com/vaultpipe/vaultpipe/lib/vaultclient"
 )
 
 const name = "vault-install"
+
+const description = `Install, initialise and bootstrap a hardened Vault node; plan prints what apply would change.
+
+Exit status:
+  0  done (apply: converged; unseal: unsealed)
+  1  failure, including a failed download check and vault not running ("next": "start")
+  2  usage error, including the same PGP key for two shares (--allow-shared-holder),
+     threshold 1 with several shares (--allow-threshold-1), no --root-token-pgp-key
+  3  the bootstrap needs the root token (--token-file; "next": "bootstrap")
+  4  vault is sealed: unseal it ("next": "unseal")
+
+Example:
+  vault-install plan --pgp-key alice.asc --pgp-key bob.asc --pgp-key carol.asc --root-token-pgp-key alice.asc --key-shares 3 --key-threshold 2`
 
 type installFlags struct {
 	Root string `default:"/" type:"path" help:"Install under this directory instead of / (users, ownership and systemd are then left alone)."`
@@ -89,14 +103,14 @@ type installFlags struct {
 
 	NodeID        string   `name:"node-id" help:"Raft node id (default: the hostname)."`
 	Listen        string   `default:"0.0.0.0:8200" help:"API listener address."`
-	ClusterListen string   `default:"0.0.0.0:8201" help:"Cluster listener address."`
+	ClusterListen string   `help:"Cluster (raft) listener address (default: 127.0.0.1:8201, or 0.0.0.0:8201 with --join or --cluster-addr; give it on the first node of a cluster before others join)."`
 	APIAddr       string   `name:"api-addr" help:"Address clients and peers use (default: https://<node id>:<port>)."`
 	ClusterAddr   string   `name:"cluster-addr" help:"Cluster address peers use."`
 	SAN           []string `name:"san" help:"Extra DNS name or IP for the server certificate (repeatable)."`
 	TLSCert       string   `name:"tls-cert" type:"existingfile" help:"Use this certificate (e.g. Let's Encrypt) instead of a local CA."`
 	TLSKey        string   `name:"tls-key" type:"existingfile" help:"Key of --tls-cert."`
 	TLSCACert     string   `name:"tls-ca-cert" type:"existingfile" help:"Issue the server certificate from this CA (share one CA across cluster nodes)."`
-	TLSCAKey      string   `name:"tls-ca-key" type:"existingfile" help:"Key of --tls-ca-cert."`
+	TLSCAKey      string   `name:"tls-ca-key" type:"existingfile" help:"Key of --tls-ca-cert; used for this run only, never copied to the host."`
 	TLS13Only     bool     `name:"tls13-only" help:"Refuse TLS 1.2 as well (default minimum: TLS 1.2)."`
 	UI            bool     `help:"Enable the web UI."`
 	Join          []string `help:"Join the raft cluster of this https:// peer (repeatable)."`
@@ -108,7 +122,9 @@ type installFlags struct {
 	KeyShares       int           `default:"5" help:"Number of unseal key shares."`
 	KeyThreshold    int           `default:"3" help:"Shares needed to unseal."`
 	PGPKey          []string      `name:"pgp-key" type:"existingfile" help:"Public key a share is encrypted to (once per share)."`
-	RootTokenPGPKey string        `name:"root-token-pgp-key" type:"existingfile" help:"Public key the root token is encrypted to (default: the first --pgp-key)."`
+	RootTokenPGPKey string        `name:"root-token-pgp-key" type:"existingfile" help:"Public key the initial root token is encrypted to (required with --pgp-key; may be one of them)."`
+	SharedHolder    bool          `name:"allow-shared-holder" help:"Allow the same PGP key for more than one share (one holder then holds several)."`
+	Threshold1      bool          `name:"allow-threshold-1" help:"Allow --key-threshold 1 with several shares (any one holder unseals alone)."`
 	KeepRoot        bool          `name:"keep-root" help:"Do not revoke the root token after the bootstrap."`
 	Policies        string        `type:"path" help:"policies/ directory (acl/*.hcl, approles/*.hcl) to apply at the bootstrap."`
 	SecondAudit     string        `name:"second-audit" enum:"file,syslog" default:"file" help:"Second audit device: file (audit-secondary.log) or syslog."`
@@ -133,7 +149,7 @@ func main() { command.Main(name, run) }
 
 func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []string) error {
 	var c cli
-	kctx, err := command.Parse(name, "Install, initialise and bootstrap a hardened Vault node. Example: vault-install plan --pgp-key alice.asc", &c, args, stdout)
+	kctx, err := command.Parse(name, description, &c, args, stdout)
 	if err != nil {
 		return err
 	}
@@ -163,6 +179,7 @@ func (f *installFlags) options() *install.Options {
 		TLS13Only: f.TLS13Only, UI: f.UI, Join: f.Join, JoinCACert: f.JoinCACert,
 		User: f.User, Service: service,
 		Shares: f.KeyShares, Threshold: f.KeyThreshold, PGPKeys: f.PGPKey, RootTokenPGPKey: f.RootTokenPGPKey,
+		AllowSharedHolder: f.SharedHolder, AllowThreshold1: f.Threshold1,
 		KeepRoot: f.KeepRoot, Policies: f.Policies, SecondAudit: f.SecondAudit,
 	}
 }
@@ -170,6 +187,9 @@ func (f *installFlags) options() *install.Options {
 func runInstall(ctx context.Context, f *installFlags, apply bool, stdout, stderr io.Writer) error {
 	o := f.options()
 	if err := o.Validate(); err != nil {
+		if fault.KindOf(err) != fault.Unknown {
+			return err
+		}
 		return fault.Usagef("%v", err)
 	}
 	tmp, err := os.MkdirTemp("", "vault-install-")
@@ -177,7 +197,9 @@ func runInstall(ctx context.Context, f *installFlags, apply bool, stdout, stderr
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	if err := resolveBinary(ctx, f, o, apply, tmp, stderr); err != nil {
+	src := install.BinarySource{Path: f.Binary, Kind: f.Source, Version: f.Version, Mirror: f.Mirror,
+		TrustedKey: f.TrustedKey, Arch: f.Arch, BuildScript: f.BuildCmd, Log: progress(stderr), BuildLog: stderr}
+	if err := o.ResolveBinary(ctx, src, apply, tmp); err != nil {
 		return err
 	}
 	conn := f.Conn
@@ -213,82 +235,13 @@ func runInstall(ctx context.Context, f *installFlags, apply bool, stdout, stderr
 		if apply && err == nil && !rep.Changed {
 			fmt.Fprintf(stderr, "%s: nothing to change: the host is converged\n", name)
 		}
+		for _, c := range rep.Changes {
+			if apply && c.Path == install.Layout.CAKey {
+				fmt.Fprintf(stderr, "%s: the local CA's private key is in %s: move it off this host (apply needs it again only to issue a server certificate, with --tls-ca-cert and --tls-ca-key)\n", name, o.Path(c.Path))
+			}
+		}
 	}
 	return err
-}
-
-// resolveBinary picks the binary to install; for a release it downloads
-// and verifies it into tmp before anything under --root is touched.
-func resolveBinary(ctx context.Context, f *installFlags, o *install.Options, apply bool, tmp string, stderr io.Writer) error {
-	if f.Binary != "" {
-		o.Binary, o.BinaryFrom = f.Binary, "copy of "+f.Binary
-		return nil
-	}
-	installed := o.Path(install.Layout.Binary)
-	if v, err := exec.CommandContext(ctx, installed, "version").Output(); err == nil && installedVersion(string(v)) == f.Version {
-		return nil // the wanted version is in place
-	}
-	switch f.Source {
-	case "go":
-		o.BinaryFrom = "build of github.com/hashicorp/vault@v" + f.Version + " (" + f.BuildCmd + ")"
-		if !apply {
-			return nil
-		}
-		cmd := exec.CommandContext(ctx, f.BuildCmd)
-		cmd.Env = append(os.Environ(), "VAULT_VERSION="+f.Version, "VAULT_FLAVOR=vault")
-		cmd.Stderr = stderr
-		out, err := cmd.Output()
-		if err != nil {
-			return fmt.Errorf("building vault with %s: %w", f.BuildCmd, err)
-		}
-		o.Binary = strings.TrimSpace(string(out))
-		return nil
-	default:
-		keyring := release.HashiCorpKeyring()
-		if f.TrustedKey != "" {
-			data, err := os.ReadFile(f.TrustedKey)
-			if err != nil {
-				return err
-			}
-			if keyring, err = release.Keyring(data); err != nil {
-				return fault.New(fault.BadInput, "reading trusted key", f.TrustedKey, err)
-			}
-		}
-		src := &release.Source{BaseURL: f.Mirror, Version: f.Version, OS: "linux", Arch: f.Arch, Keyring: keyring}
-		if src.Arch == "" {
-			src.Arch = runtime.GOARCH
-		}
-		o.BinaryFrom = "verified release " + strings.TrimSuffix(f.Mirror, "/") + "/vault/" + f.Version + "/" + src.ZipName()
-		if !apply {
-			return nil
-		}
-		if w := progress(stderr); w != nil {
-			fmt.Fprintf(w, "downloading and verifying %s\n", src.ZipName())
-		}
-		dest := filepath.Join(tmp, "vault")
-		if err := src.Fetch(ctx, tmp, dest); err != nil {
-			var re *release.Error
-			if errors.As(err, &re) {
-				return &fault.Error{Kind: fault.BadInput, Err: err, Hint: "nothing was installed; check --mirror and --version, and never bypass a failed check"}
-			}
-			return err
-		}
-		o.Binary = dest
-		return nil
-	}
-}
-
-// installedVersion reads the version from `vault version` output
-// ("Vault v1.21.1, built …" or "Vault v1.21.1 (…)").
-func installedVersion(out string) string {
-	v, ok := strings.CutPrefix(out, "Vault v")
-	if !ok {
-		return ""
-	}
-	if i := strings.IndexAny(v, " ,(\n"); i >= 0 {
-		v = v[:i]
-	}
-	return v
 }
 
 // progress returns stderr when it is a terminal: humans watching get

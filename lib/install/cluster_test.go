@@ -42,7 +42,7 @@ func newNode(t *testing.T, name string, binary string, shareKey string, mod func
 	o := &install.Options{
 		Root: t.TempDir(), Binary: binary, BinaryFrom: "test", NodeID: name,
 		Listen: fmt.Sprintf("127.0.0.1:%d", ports[0]), ClusterListen: fmt.Sprintf("127.0.0.1:%d", ports[1]),
-		Service: "none", Shares: 1, Threshold: 1, PGPKeys: []string{shareKey}, SecondAudit: "file",
+		Service: "none", Shares: 1, Threshold: 1, PGPKeys: []string{shareKey}, RootTokenPGPKey: shareKey, SecondAudit: "file",
 	}
 	if mod != nil {
 		mod(o)
@@ -206,7 +206,7 @@ func TestRaftClusterSurvivesLeaderLoss(t *testing.T) {
 			t.Errorf("%s (tls13-only=%v): TLS 1.2 handshake error = %v", n.o.NodeID, n.o.TLS13Only, err)
 		}
 	}
-	if _, err := a.client().Logical().Write("secret/data/probe", map[string]any{"data": map[string]any{"v": "still-here"}}); err != nil {
+	if _, err := a.client().Logical().Write("secret/data/probe", map[string]any{"options": map[string]any{"cas": 0}, "data": map[string]any{"v": "still-here"}}); err != nil {
 		t.Fatal(err)
 	}
 	// Autopilot promotes joined nodes to voters only after they are stable;

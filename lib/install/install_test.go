@@ -7,11 +7,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/vaultpipe/vaultpipe/lib/fault"
 	"github.com/vaultpipe/vaultpipe/lib/install"
+	"github.com/vaultpipe/vaultpipe/lib/install/config"
+	"github.com/vaultpipe/vaultpipe/lib/install/installtest"
 	"github.com/vaultpipe/vaultpipe/lib/pki"
 	"github.com/vaultpipe/vaultpipe/lib/vaultclient"
 )
@@ -25,12 +29,23 @@ func TestSystemdUnitFileIsTheRenderedUnit(t *testing.T) {
 	if !bytes.Equal(got, want) {
 		t.Fatalf("systemd/vault.service differs from install.DefaultUnit.Render(); regenerate it:\n%s", want)
 	}
-	for _, d := range []string{"User=vault", "ProtectSystem=full", "ProtectHome=yes", "PrivateTmp=yes", "PrivateDevices=yes",
-		"NoNewPrivileges=yes", "CapabilityBoundingSet=CAP_IPC_LOCK", "LimitCORE=0", "MemorySwapMax=0", "LimitNOFILE=",
+	for _, d := range []string{"User=vault", "ProtectSystem=strict", "ReadWritePaths=/opt/vault/data /var/log/vault",
+		"ProtectHome=yes", "PrivateTmp=yes", "PrivateDevices=yes", "PrivateUsers=yes", "ProtectProc=invisible",
+		"NoNewPrivileges=yes", "CapabilityBoundingSet=", "AmbientCapabilities=", "SystemCallFilter=@system-service",
+		"RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6", "LimitCORE=0", "MemorySwapMax=0", "LimitNOFILE=65536",
 		"Restart=on-failure", "ExecReload=/bin/kill --signal HUP $MAINPID"} {
-		if !bytes.Contains(want, []byte(d+"\n")) && !bytes.Contains(want, []byte(d)) {
-			t.Errorf("unit lacks %s", d)
+		if !bytes.Contains(want, []byte("\n"+d+"\n")) {
+			t.Errorf("unit lacks the line %s", d)
 		}
+	}
+	// No capabilities is right only while Vault does not mlock.
+	cfg, err := config.Render(config.Server{NodeID: "n", DataDir: "/d", Listen: "127.0.0.1:8200", ClusterListen: "127.0.0.1:8201",
+		APIAddr: "https://n:8200", ClusterAddr: "https://n:8201", TLSCertFile: "/c", TLSKeyFile: "/k"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`(?m)^disable_mlock\s*=\s*true$`).Match(cfg) {
+		t.Errorf("the unit grants no CAP_IPC_LOCK, but vault.hcl does not set disable_mlock = true:\n%s", cfg)
 	}
 }
 
@@ -86,8 +101,8 @@ func TestApplyLaysOutFilesWithModesAndConverges(t *testing.T) {
 		install.Layout.Config:     0o640,
 		install.Layout.ConfigDir:  0o750,
 		install.Layout.DataDir:    0o750,
-		install.Layout.TLSDir:     0o700,
-		install.Layout.ServerKey:  0o600,
+		install.Layout.TLSDir:     0o750,
+		install.Layout.ServerKey:  0o640,
 		install.Layout.CAKey:      0o600,
 		install.Layout.LogDir:     0o750,
 		install.Layout.Binary:     0o755,
@@ -142,6 +157,13 @@ func TestInstalledUnitPassesSystemdAnalyzeVerify(t *testing.T) {
 	if err != nil {
 		t.Fatalf("systemd-analyze verify: %v\n%s", err, out)
 	}
+	// The exposure score (0-10, lower is better) stays at most 1.5; it was
+	// 5.1 before the unit was tightened. --threshold is in tenths.
+	out, err = exec.Command(sa, "security", "--offline=yes", "--threshold=15", o.Path(install.Layout.Unit)).CombinedOutput()
+	if err != nil {
+		t.Fatalf("systemd-analyze security: %v\n%s", err, out)
+	}
+	t.Logf("%s", bytes.TrimSpace(out[bytes.LastIndex(out, []byte("Overall")):]))
 	// And a broken unit is caught: the check can fail.
 	bad := filepath.Join(t.TempDir(), "vault.service")
 	unit := install.Unit{Binary: "/nonexistent/vault", Config: o.Path(install.Layout.Config), User: "vault"}
@@ -155,6 +177,7 @@ func TestValidateRejects(t *testing.T) {
 	for name, mod := range map[string]func(*install.Options){
 		"threshold above shares": func(o *install.Options) { o.Shares, o.Threshold = 3, 4 },
 		"threshold 1 of 5":       func(o *install.Options) { o.Shares, o.Threshold = 5, 1 },
+		"threshold 0 opted in":   func(o *install.Options) { o.Shares, o.Threshold, o.AllowThreshold1 = 5, 0, true },
 		"relative root":          func(o *install.Options) { o.Root = "root" },
 		"systemd under a root":   func(o *install.Options) { o.Service = "systemd" },
 		"cert without key":       func(o *install.Options) { o.TLSCert = "x.pem" },
@@ -260,10 +283,199 @@ func TestOperatorCertificateIsInstalledAsGiven(t *testing.T) {
 			t.Errorf("%s is not a copy of %s (%v)", dst, src, err)
 		}
 	}
-	if fi, err := os.Stat(o.Path(install.Layout.ServerKey)); err != nil || fi.Mode().Perm() != 0o600 {
-		t.Errorf("server key mode = %v, %v; want 0600", fi.Mode().Perm(), err)
+	if fi, err := os.Stat(o.Path(install.Layout.ServerKey)); err != nil || fi.Mode().Perm() != 0o640 {
+		t.Errorf("server key mode = %v, %v; want 0640", fi.Mode().Perm(), err)
 	}
 	if _, err := os.Stat(o.Path(install.Layout.CAKey)); !os.IsNotExist(err) {
 		t.Errorf("a local CA was made although the operator gave a certificate: %v", err)
+	}
+}
+
+func TestSplitKnowledge(t *testing.T) {
+	dir := t.TempDir()
+	key := func(name string) string {
+		k, err := installtest.NewKey(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pub, _ := k.Public()
+		p := filepath.Join(dir, name+".asc")
+		if err := os.WriteFile(p, pub, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	alice, bob, carol := key("alice"), key("bob"), key("carol")
+	aliceCopy := filepath.Join(dir, "alice-copy.asc")
+	data, _ := os.ReadFile(alice)
+	os.WriteFile(aliceCopy, data, 0o644)
+	for _, tc := range []struct {
+		name    string
+		mod     func(*install.Options)
+		wantErr string // "" for accepted
+	}{
+		{"three holders", func(o *install.Options) {}, ""},
+		{"root token to a non-holder", func(o *install.Options) { o.RootTokenPGPKey = carol }, ""},
+		{"a file twice", func(o *install.Options) { o.PGPKeys[2] = alice }, "is already given as --pgp-key " + alice},
+		{"one key in two files", func(o *install.Options) { o.PGPKeys[1] = aliceCopy }, "--pgp-key " + aliceCopy + ": key "},
+		{"a file twice, opted in", func(o *install.Options) { o.PGPKeys[2], o.AllowSharedHolder = alice, true }, ""},
+		{"no root token key", func(o *install.Options) { o.RootTokenPGPKey = "" }, "no --root-token-pgp-key"},
+		{"fewer keys than shares", func(o *install.Options) { o.PGPKeys = o.PGPKeys[:2] }, "3 shares, 2 keys"},
+		{"threshold 1 of 3", func(o *install.Options) { o.Threshold = 1 }, "any one holder could unseal alone"},
+		{"threshold 1 of 3, opted in", func(o *install.Options) { o.Threshold, o.AllowThreshold1 = 1, true }, ""},
+	} {
+		o := &install.Options{Root: "/tmp/x", NodeID: "n", Listen: "127.0.0.1:8200", ClusterListen: "127.0.0.1:8201",
+			Service: "none", Shares: 3, Threshold: 2, SecondAudit: "file",
+			PGPKeys: []string{alice, bob, carol}, RootTokenPGPKey: alice}
+		tc.mod(o)
+		err := o.Validate()
+		switch {
+		case tc.wantErr == "" && err != nil:
+			t.Errorf("Validate(%s) = %v; want it accepted", tc.name, err)
+		case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+			t.Errorf("Validate(%s) = %v; want an error containing %q", tc.name, err, tc.wantErr)
+		case tc.wantErr != "" && fault.KindOf(err) != fault.Usage:
+			t.Errorf("Validate(%s) kind = %q; want usage", tc.name, fault.KindOf(err))
+		}
+	}
+}
+
+func TestLocalCAKeyStaysOutOfVaultsReachAndIsNeededOnlyToIssue(t *testing.T) {
+	o := testOptions(t, stubBinary(t))
+	r := &install.Runner{Opts: o, Connect: unreachable(o)}
+	ctx := context.Background()
+	rep, _ := r.Apply(ctx)
+	var told bool
+	for _, c := range rep.Changes {
+		told = told || c.Path == install.Layout.CAKey && c.Action == "create" && strings.Contains(c.Detail, "move it off this host")
+	}
+	if !told {
+		t.Errorf("Apply(new CA) changes = %+v; want the CA key's creation with advice to move it", rep.Changes)
+	}
+	if fi, err := os.Stat(o.Path(install.Layout.CAKey)); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("CA key: %v, %v; want a 0600 file", fi, err)
+	}
+	if !strings.HasPrefix(install.Layout.CAKey, "/etc/vaultpipe/") {
+		t.Errorf("Layout.CAKey = %s; want it outside the vault user's directories", install.Layout.CAKey)
+	}
+	entries, _ := os.ReadDir(o.Path(install.Layout.TLSDir))
+	for _, e := range entries {
+		if strings.Contains(e.Name(), "ca-key") {
+			t.Errorf("a CA key is in %s: %s", install.Layout.TLSDir, e.Name())
+		}
+	}
+
+	// The operator moves the key off the host: nothing needs it.
+	offHost := filepath.Join(t.TempDir(), "ca-key.pem")
+	if err := os.Rename(o.Path(install.Layout.CAKey), offHost); err != nil {
+		t.Fatal(err)
+	}
+	plan, err := r.Plan(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range plan.Changes {
+		if c.Step == "tls" {
+			t.Errorf("Plan(CA key moved away) wants %+v", c)
+		}
+	}
+
+	// A new name needs a new server certificate, and so the key, for one run.
+	o.SANs = []string{"vault.example.com"}
+	plan, _ = r.Plan(ctx)
+	var asked bool
+	for _, c := range plan.Changes {
+		asked = asked || c.Path == install.Layout.ServerCert && strings.Contains(c.Detail, "needs the CA key")
+	}
+	if !asked {
+		t.Errorf("Plan(new SAN, no CA key) = %+v; want the server certificate, saying it needs the CA key", plan.Changes)
+	}
+	_, err = r.Apply(ctx)
+	if fault.KindOf(err) != fault.Usage || !strings.Contains(fault.Hint(err), "--tls-ca-key") {
+		t.Fatalf("Apply(new SAN, no CA key) = %v (hint %q); want a usage error asking for --tls-ca-key", err, fault.Hint(err))
+	}
+	o.CACert, o.CAKey = o.Path(install.Layout.CACert), offHost
+	if _, err := r.Apply(ctx); !errors.As(err, new(*install.Pending)) {
+		t.Fatalf("Apply(new SAN, --tls-ca-key) = %v; want only the server start pending", err)
+	}
+	cert, err := pki.ReadCertificate(o.Path(install.Layout.ServerCert))
+	if err != nil || cert.VerifyHostname("vault.example.com") != nil {
+		t.Fatalf("server certificate after reissue: %v", err)
+	}
+	if _, err := os.Stat(o.Path(install.Layout.CAKey)); !os.IsNotExist(err) {
+		t.Errorf("--tls-ca-key was copied onto the host: %v", err)
+	}
+}
+
+func TestCAKeyOfTheOldLayoutIsMoved(t *testing.T) {
+	o := testOptions(t, stubBinary(t))
+	r := &install.Runner{Opts: o, Connect: unreachable(o)}
+	ctx := context.Background()
+	r.Apply(ctx)
+	old := o.Path(install.Layout.OldCAKey)
+	if err := os.Rename(o.Path(install.Layout.CAKey), old); err != nil {
+		t.Fatal(err)
+	}
+	r.Apply(ctx)
+	if _, err := os.Stat(old); !os.IsNotExist(err) {
+		t.Errorf("%s still exists after apply: %v", old, err)
+	}
+	if _, err := os.Stat(o.Path(install.Layout.CAKey)); err != nil {
+		t.Errorf("CA key not moved to %s: %v", install.Layout.CAKey, err)
+	}
+}
+
+func TestClusterPortIsLoopbackUnlessThereArePeers(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		mod  func(*install.Options)
+		want string
+	}{
+		{"single node", func(o *install.Options) {}, "127.0.0.1:8201"},
+		{"joining", func(o *install.Options) { o.Join = []string{"https://peer:8200"}; o.JoinCACert = "/ca.pem" }, "0.0.0.0:8201"},
+		{"cluster address given", func(o *install.Options) { o.ClusterAddr = "https://10.0.0.1:8201" }, "0.0.0.0:8201"},
+		{"explicit", func(o *install.Options) { o.ClusterListen = "10.0.0.1:8201" }, "10.0.0.1:8201"},
+	} {
+		o := &install.Options{Root: "/tmp/x", NodeID: "n", Listen: "0.0.0.0:8200", Service: "none", Shares: 1, Threshold: 1, SecondAudit: "file"}
+		tc.mod(o)
+		if err := o.Validate(); err != nil {
+			t.Fatalf("Validate(%s) = %v", tc.name, err)
+		}
+		if o.ClusterListen != tc.want {
+			t.Errorf("%s: ClusterListen = %s; want %s", tc.name, o.ClusterListen, tc.want)
+		}
+	}
+}
+
+func TestTLSFilesOfTheOldLayoutGetTheirModes(t *testing.T) {
+	o := testOptions(t, stubBinary(t))
+	r := &install.Runner{Opts: o, Connect: unreachable(o)}
+	ctx := context.Background()
+	r.Apply(ctx)
+	// As an earlier version left them: a vault-owned 0700 directory, key 0600.
+	os.Chmod(o.Path(install.Layout.TLSDir), 0o700)
+	os.Chmod(o.Path(install.Layout.ServerKey), 0o600)
+	plan, err := r.Plan(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{install.Layout.TLSDir: "mode 0700 -> 0750", install.Layout.ServerKey: "mode 0600 -> 0640"}
+	for _, c := range plan.Changes {
+		if w, ok := want[c.Path]; ok && c.Action == "update" && c.Detail == w {
+			delete(want, c.Path)
+		}
+	}
+	if len(want) > 0 {
+		t.Errorf("Plan(old modes) = %+v; missing %v", plan.Changes, want)
+	}
+	r.Apply(ctx)
+	if fi, err := os.Stat(o.Path(install.Layout.ServerKey)); err != nil || fi.Mode().Perm() != 0o640 {
+		t.Errorf("server key after apply: %v, %v; want 0640", fi, err)
+	}
+	again, _ := r.Plan(ctx)
+	for _, c := range again.Changes {
+		if c.Step == "tls" || c.Step == "directory" {
+			t.Errorf("Plan after fixing modes still wants %+v", c)
+		}
 	}
 }

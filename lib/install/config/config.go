@@ -57,6 +57,17 @@ func (s *Server) Validate() error {
 	return nil
 }
 
+// TLS12CipherSuites are the TLS 1.2 suites the listener offers, by the
+// names Vault's tls_cipher_suites takes (Go's crypto/tls names).
+var TLS12CipherSuites = []string{
+	"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+	"TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+	"TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
+	"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+	"TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+	"TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+}
+
 // Render returns the HCL text of s.
 func Render(s Server) ([]byte, error) {
 	if err := s.Validate(); err != nil {
@@ -89,6 +100,12 @@ func Render(s Server) ([]byte, error) {
 		minVersion = "tls13"
 	}
 	l.SetAttributeValue("tls_min_version", cty.StringVal(minVersion))
+	if !s.TLS13Only {
+		// TLS 1.2 with forward secrecy and AEAD only: no CBC, no SHA-1 MACs,
+		// no RSA key exchange. TLS 1.3's suites are all AEAD and not
+		// configurable.
+		l.SetAttributeValue("tls_cipher_suites", cty.StringVal(strings.Join(TLS12CipherSuites, ",")))
+	}
 	// Metrics stay behind a token; Prometheus scrapes with one.
 	lt := l.AppendNewBlock("telemetry", nil).Body()
 	lt.SetAttributeValue("unauthenticated_metrics_access", cty.False)

@@ -1,6 +1,8 @@
 package config_test
 
 import (
+	"crypto/tls"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -49,9 +51,27 @@ func TestRenderParsesBack(t *testing.T) {
 	if joins != 2 {
 		t.Fatalf("retry_join blocks = %d; want 2\n%s", joins, out)
 	}
-	for _, want := range []string{`tls_min_version = "tls12"`, `disable_mlock = true`, `ui            = false`, `prometheus_retention_time = "24h"`} {
-		if !strings.Contains(string(out), want) {
-			t.Errorf("rendered config lacks %q:\n%s", want, out)
+	for _, want := range []string{`tls_min_version += "tls12"`, `disable_mlock += true`, `ui += false`, `prometheus_retention_time = "24h"`,
+		`tls_cipher_suites += "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,[A-Z0-9_,]+"`} {
+		if !regexp.MustCompile(want).Match(out) {
+			t.Errorf("rendered config lacks %s:\n%s", want, out)
+		}
+	}
+}
+
+// The TLS 1.2 suites are forward-secret AEAD suites Go implements, by the
+// names Vault parses (the Go constant names).
+func TestTLS12CipherSuitesAreAEAD(t *testing.T) {
+	known := map[string]bool{}
+	for _, cs := range tls.CipherSuites() {
+		known[cs.Name] = true
+	}
+	for _, name := range config.TLS12CipherSuites {
+		if !known[name] {
+			t.Errorf("%s: not a secure suite of crypto/tls", name)
+		}
+		if !strings.HasPrefix(name, "TLS_ECDHE_") || !(strings.Contains(name, "_GCM_") || strings.Contains(name, "CHACHA20_POLY1305")) {
+			t.Errorf("%s: want ECDHE with GCM or ChaCha20-Poly1305", name)
 		}
 	}
 }
@@ -63,7 +83,7 @@ func TestRenderTLS13AndUI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(out), `tls_min_version = "tls13"`) || !strings.Contains(string(out), "= true") {
+	if !regexp.MustCompile(`tls_min_version += "tls13"`).Match(out) || !strings.Contains(string(out), "= true") || strings.Contains(string(out), "tls_cipher_suites") {
 		t.Fatalf("Render(TLS13Only, UI) =\n%s", out)
 	}
 }
