@@ -52,6 +52,7 @@
 //	2  usage error
 //	3  some keys are in conflict (the others were done); see the report
 //	4  Vault is sealed; nothing was written or rewritten
+//	5  Vault is not initialised; nothing was written or rewritten
 //	6  permission denied; nothing was rewritten
 //
 // Example:
@@ -115,9 +116,26 @@ type cli struct {
 
 func main() { command.Main(name, run) }
 
+const description = `Move .env values into Vault KV v2 and rewrite the files to references.
+Output: one JSON document (format, items, summary, files); values appear
+only as length and a per-run HMAC.
+
+Exit status:
+  0  done (plan: nothing in conflict)
+  1  failure: unreadable or malformed input, Vault unreachable, a read-back mismatch
+  2  usage error
+  3  some keys are in conflict (the others were done); see the report
+  4  Vault is sealed; nothing was written or rewritten
+  5  Vault is not initialised; nothing was written or rewritten
+  6  permission denied; nothing was rewritten
+
+Example:
+  env-scan . | env-import plan --from-scan > plan.json
+  env-import apply --plan plan.json --rewrite`
+
 func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []string) error {
 	var c cli
-	kctx, err := command.Parse(name, "Move .env values into Vault KV v2 and rewrite the files to references.\n\nExample: env-scan . | env-import plan --from-scan > plan.json && env-import apply --plan plan.json --rewrite", &c, args, stdout)
+	kctx, err := command.Parse(name, description, &c, args, stdout)
 	if err != nil {
 		return err
 	}

@@ -54,7 +54,7 @@
 //
 //	0  no findings
 //	1  failure (unreadable file, malformed .env file, bad config)
-//	2  usage error
+//	2  usage error (including a fingerprint key that is too short)
 //	3  findings reported
 //
 // Example:
@@ -100,9 +100,15 @@ type cli struct {
 const description = `Find secrets in code, .env files and environment-variable reads.
 Output: JSON lines (file, line, column, kind, rule, name, confidence,
 fingerprint), SARIF or a table; never a secret value.
-Exit status: 0 none found, 1 failure, 2 usage, 3 findings.
 
-Example: env-scan --format sarif . > env-scan.sarif`
+Exit status:
+  0  no findings
+  1  failure (unreadable file, malformed .env file, bad config)
+  2  usage error (including a fingerprint key that is too short)
+  3  findings reported
+
+Example:
+  env-scan --format sarif . > env-scan.sarif`
 
 func main() { command.Main(name, run) }
 

@@ -44,6 +44,7 @@
 //	3  the bootstrap needs the root token (--token-file; "next": "bootstrap")
 //	4  vault is sealed: unseal it (after init, a restart, or to join a
 //	   cluster; "next": "unseal")
+//	6  permission denied: the token given for the bootstrap is not valid
 //
 // Example:
 //
@@ -75,6 +76,22 @@ import (
 )
 
 const name = "vault-install"
+
+const description = `Install, initialise and bootstrap a hardened Vault node.
+
+Exit status:
+  0  done (apply: converged; unseal: unsealed)
+  1  failure, including a failed download check (nothing installed), and
+     vault not running: start it from the written config ("next": "start"),
+     then apply again
+  2  usage error
+  3  the bootstrap needs the root token (--token-file; "next": "bootstrap")
+  4  vault is sealed: unseal it (after init, a restart, or to join a
+     cluster; "next": "unseal")
+  6  permission denied: the token given for the bootstrap is not valid
+
+Example:
+  vault-install plan --pgp-key alice.asc`
 
 type installFlags struct {
 	Root string `default:"/" type:"path" help:"Install under this directory instead of / (users, ownership and systemd are then left alone)."`
@@ -133,7 +150,7 @@ func main() { command.Main(name, run) }
 
 func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []string) error {
 	var c cli
-	kctx, err := command.Parse(name, "Install, initialise and bootstrap a hardened Vault node. Example: vault-install plan --pgp-key alice.asc", &c, args, stdout)
+	kctx, err := command.Parse(name, description, &c, args, stdout)
 	if err != nil {
 		return err
 	}

@@ -169,7 +169,7 @@ func readState(ctx context.Context, c *vaultclient.Client, mount, path string) (
 	api := mount + "/data/" + path
 	s, err := c.Logical().ReadWithContext(ctx, api)
 	if err != nil {
-		return pathState{}, vaultclient.Classify(err, "reading secret", api)
+		return pathState{}, c.Classify(err, "reading secret", api)
 	}
 	if s == nil || s.Data == nil {
 		return pathState{}, nil
