@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 	"sync"
 
@@ -43,13 +42,6 @@ func (b *Batch) groups() []*group {
 		g.items = append(g.items, it)
 	}
 	return out
-}
-
-// Tune sizes the client's connection pool for n requests in flight.
-func Tune(c *vaultclient.Client, n int) {
-	if tr, ok := c.CloneConfig().HttpClient.Transport.(*http.Transport); ok && tr.MaxIdleConnsPerHost < n {
-		tr.MaxIdleConnsPerHost = n
-	}
 }
 
 func concurrency(n int) int {
