@@ -28,6 +28,9 @@
 //	exits N PROG ARGS...
 //	                   like exec, but PROG must exit with status N (stdout and
 //	                   stderr are kept for the next checks)
+//	exits-start NAME PROG ARGS... / exits-wait NAME N[,N...]
+//	                   the same in the background, for a run during which the
+//	                   server is killed (see cmds_exits_test.go)
 //
 // Run one script with: go test ./testscripts -run TestScripts/<name>
 // and update golden files with -update.

@@ -24,11 +24,8 @@ import (
 	"github.com/vaultpipe/vaultpipe/lib/vaulttest"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	vaulttest.KillAll() // installtest servers too
-	os.Exit(code)
-}
+// vaulttest.Main stops installtest's servers too.
+func TestMain(m *testing.M) { vaulttest.Main(m) }
 
 func BenchmarkEmptyRootToUnsealed(b *testing.B) {
 	binary, err := vaulttest.Binary()

@@ -52,6 +52,7 @@
 //	2  usage error
 //	3  some keys are in conflict (the others were done); see the report
 //	4  Vault is sealed; nothing was written or rewritten
+//	5  Vault is not initialised; nothing was written or rewritten
 //	6  permission denied; nothing was rewritten
 //
 // Example:
@@ -63,11 +64,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/vaultpipe/vaultpipe/lib/command"
@@ -115,9 +113,26 @@ type cli struct {
 
 func main() { command.Main(name, run) }
 
+const description = `Move .env values into Vault KV v2 and rewrite the files to references.
+Output: one JSON document (format, items, summary, files); values appear
+only as length and a per-run HMAC.
+
+Exit status:
+  0  done (plan: nothing in conflict)
+  1  failure: unreadable or malformed input, Vault unreachable, a read-back mismatch
+  2  usage error
+  3  some keys are in conflict (the others were done); see the report
+  4  Vault is sealed; nothing was written or rewritten
+  5  Vault is not initialised; nothing was written or rewritten
+  6  permission denied; nothing was rewritten
+
+Example:
+  env-scan . | env-import plan --from-scan > plan.json
+  env-import apply --plan plan.json --rewrite`
+
 func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []string) error {
 	var c cli
-	kctx, err := command.Parse(name, "Move .env values into Vault KV v2 and rewrite the files to references.\n\nExample: env-scan . | env-import plan --from-scan > plan.json && env-import apply --plan plan.json --rewrite", &c, args, stdout)
+	kctx, err := command.Parse(name, description, &c, args, stdout)
 	if err != nil {
 		return err
 	}
@@ -127,68 +142,39 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 		sel = c.Apply.selection
 	}
 
-	var (
-		sources []importer.Source
-		targets importer.Targeter
-		plan    *importer.Document
-		opts    = importer.Options{Only: sel.Only, Skip: sel.Skip, Update: sel.Update, Concurrency: sel.Parallel}
-	)
-	if apply && c.Apply.Plan != "" {
-		if len(sel.Files) > 0 || sel.FromScan {
-			return fault.Usagef("--plan carries out a saved plan: give no files and no --from-scan")
-		}
-		f, err := os.Open(c.Apply.Plan)
-		if err != nil {
-			return fault.New(fault.Usage, "reading the plan", c.Apply.Plan, errors.Unwrap(err))
-		}
-		plan, err = importer.ReadPlan(f)
-		f.Close()
-		if err != nil {
-			return fault.New(fault.BadInput, "", c.Apply.Plan, err)
-		}
-		sources, targets = plan.Sources(), plan
-		// The plan decides what may be replaced; Hold enforces it.
-		opts.Only, opts.Skip, opts.Update = nil, nil, true
-	} else {
-		m, err := mapping(sel)
-		if err != nil {
-			return err
-		}
-		targets = m
-		for _, f := range sel.Files {
-			sources = append(sources, importer.Source{File: f})
-		}
-		if sel.FromScan {
-			fromScan, err := importer.ReadScan(stdin)
-			if err != nil {
-				return fault.New(fault.BadInput, "", "", err)
-			}
-			sources = append(sources, fromScan...)
-		}
-		if len(sources) == 0 && !sel.FromScan {
-			return fault.Usagef("no .env files given (and no --from-scan)")
-		}
+	req := importer.Request{
+		Files: sel.Files, Mount: sel.Mount, Template: sel.Path, App: sel.App, Env: sel.Env,
+		Maps: sel.Map, Renames: sel.Rename, Layout: importer.Layout(sel.Layout),
+		Only: sel.Only, Skip: sel.Skip, Update: sel.Update, Concurrency: sel.Parallel,
 	}
-
-	batch, err := importer.Load(sources, targets, opts)
+	if sel.FromScan {
+		req.Scan = stdin
+	}
+	if apply {
+		req.PlanFile = c.Apply.Plan
+	}
+	in, err := req.Resolve()
+	if err != nil {
+		return err
+	}
+	batch, err := importer.Load(in.Sources, in.Targets, in.Options)
 	if err != nil {
 		return err
 	}
 	for _, w := range batch.Warnings {
 		fmt.Fprintf(stderr, "%s: warning: %s\n", name, w)
 	}
-	vc, err := vaultclient.New(ctx, c.Vault)
+	vc, err := vaultclient.New(ctx, c.Vault, vaultclient.Options{Concurrency: sel.Parallel})
 	if err != nil {
 		return err
 	}
 	defer vc.Close(context.WithoutCancel(ctx))
-	importer.Tune(vc, sel.Parallel)
-	if err := batch.Observe(ctx, vc, opts); err != nil {
+	if err := batch.Observe(ctx, vc, in.Options); err != nil {
 		return err
 	}
 	if !apply {
 		doc := batch.Plan()
-		if err := emit(stdout, doc); err != nil {
+		if err := command.WriteJSON(stdout, doc); err != nil {
 			return err
 		}
 		if doc.HasConflicts() {
@@ -196,13 +182,13 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 		}
 		return nil
 	}
-	if plan != nil {
-		batch.Hold(plan)
+	if in.Plan != nil {
+		batch.Hold(in.Plan)
 	}
 	doc, err := batch.Apply(ctx, vc, importer.ApplyOptions{
 		Concurrency: sel.Parallel, Rewrite: c.Apply.Rewrite, Remove: c.Apply.Remove, KeepBackup: c.Apply.KeepBackup,
 	})
-	if eerr := emit(stdout, doc); eerr != nil && err == nil {
+	if eerr := command.WriteJSON(stdout, doc); eerr != nil && err == nil {
 		err = eerr
 	}
 	if err != nil {
@@ -213,24 +199,3 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 	}
 	return nil
 }
-
-func mapping(sel selection) (importer.Mapping, error) {
-	rename, err := importer.ParsePairs("rename", sel.Rename)
-	if err != nil {
-		return importer.Mapping{}, fault.Usagef("%v", err)
-	}
-	paths, err := importer.ParsePairs("map", sel.Map)
-	if err != nil {
-		return importer.Mapping{}, fault.Usagef("%v", err)
-	}
-	clean := map[string]string{}
-	for f, p := range paths {
-		clean[filepath.Clean(f)] = p
-	}
-	return importer.Mapping{
-		Mount: sel.Mount, Template: sel.Path, App: sel.App, Env: sel.Env,
-		Paths: clean, Layout: importer.Layout(sel.Layout), Rename: rename,
-	}, nil
-}
-
-func emit(w io.Writer, doc *importer.Document) error { return command.WriteJSON(w, doc) }

@@ -54,7 +54,7 @@
 //
 //	0  no findings
 //	1  failure (unreadable file, malformed .env file, bad config)
-//	2  usage error
+//	2  usage error (including a fingerprint key that is too short)
 //	3  findings reported
 //
 // Example:
@@ -68,8 +68,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/vaultpipe/vaultpipe/lib/command"
@@ -100,9 +98,15 @@ type cli struct {
 const description = `Find secrets in code, .env files and environment-variable reads.
 Output: JSON lines (file, line, column, kind, rule, name, confidence,
 fingerprint), SARIF or a table; never a secret value.
-Exit status: 0 none found, 1 failure, 2 usage, 3 findings.
 
-Example: env-scan --format sarif . > env-scan.sarif`
+Exit status:
+  0  no findings
+  1  failure (unreadable file, malformed .env file, bad config)
+  2  usage error (including a fingerprint key that is too short)
+  3  findings reported
+
+Example:
+  env-scan --format sarif . > env-scan.sarif`
 
 func main() { command.Main(name, run) }
 
@@ -114,7 +118,7 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 	if c.Staged && len(c.Paths) > 0 {
 		return fault.Usagef("--staged scans the git index; give no paths with it")
 	}
-	keyer, err := loadKey(c.KeyFile)
+	keyer, err := scan.LoadKey(c.KeyFile)
 	if err != nil {
 		return err
 	}
@@ -125,7 +129,7 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 		}
 	}
 
-	root := "."
+	root := scan.Root(c.Paths)
 	var staged []scan.Source
 	if c.Staged {
 		if root, staged, err = scan.StagedSources(ctx, "."); err != nil {
@@ -133,16 +137,8 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 		}
 	} else if len(c.Paths) == 0 {
 		c.Paths = []string{"."}
-	} else if fi, err := os.Stat(c.Paths[0]); err == nil && fi.IsDir() && len(c.Paths) == 1 {
-		root = c.Paths[0]
 	}
-	cfgPath := c.Config
-	if cfgPath == "" {
-		if p := filepath.Join(root, ".gitleaks.toml"); fileExists(p) {
-			cfgPath = p
-		}
-	}
-	engine, err := gitleaks.New(cfgPath)
+	engine, err := gitleaks.New(scan.RulesFile(c.Config, root))
 	if err != nil {
 		return fault.New(fault.BadInput, "", "", err)
 	}
@@ -154,14 +150,7 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 	}
 	var res *scan.Result
 	if c.Staged {
-		ch := make(chan scan.Source)
-		go func() {
-			defer close(ch)
-			for _, src := range staged {
-				ch <- src
-			}
-		}()
-		res = s.ScanSources(ctx, ch)
+		res = s.ScanList(ctx, staged)
 	} else {
 		res, err = s.ScanPaths(ctx, c.Paths)
 	}
@@ -171,12 +160,7 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 	}
 
 	min, _ := scan.ParseConfidence(c.MinConfidence)
-	var findings []scan.Finding
-	for _, f := range res.Findings {
-		if !f.IsSecret() && c.All || f.Confidence.AtLeast(min) {
-			findings = append(findings, f)
-		}
-	}
+	findings := scan.Select(res.Findings, min, c.All)
 	if c.WriteBaseline != "" {
 		return scan.NewBaseline(keyer, findings).Write(c.WriteBaseline)
 	}
@@ -209,45 +193,11 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 		}
 		return fault.WithHint(fmt.Errorf("%d file(s) could not be scanned", len(res.Errors)), "fix or exclude them; the other files were scanned")
 	}
-	n := 0
-	for _, f := range findings {
-		if f.IsSecret() {
-			n++
-		}
-	}
-	if n > 0 {
+	if n := scan.Secrets(findings); n > 0 {
 		return fault.WithHint(fault.Errorf(fault.Findings, "%d secret finding(s)", n),
 			"move them to Vault (env-import), mark false positives with a gitleaks:allow comment, or accept them with --write-baseline")
 	}
 	return nil
-}
-
-func loadKey(keyFile string) (*scan.Keyer, error) {
-	if k := os.Getenv(scan.KeyEnv); k != "" {
-		keyer, err := scan.NewKeyer([]byte(k))
-		if err != nil {
-			return nil, fault.Usagef("%s: %v", scan.KeyEnv, err)
-		}
-		return keyer, nil
-	}
-	create := false
-	if keyFile == "" {
-		p, err := scan.DefaultKeyFile()
-		if err != nil {
-			return nil, err
-		}
-		keyFile, create = p, true
-	}
-	k, err := scan.LoadKeyFile(keyFile, create)
-	if err != nil {
-		return nil, fault.New(fault.BadInput, "", "", err)
-	}
-	return k, nil
-}
-
-func fileExists(p string) bool {
-	fi, err := os.Stat(p)
-	return err == nil && fi.Mode().IsRegular()
 }
 
 // showProgress redraws one status line on stderr until stopped.

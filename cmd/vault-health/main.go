@@ -33,12 +33,10 @@ package main
 
 import (
 	"context"
-	"errors"
 	"io"
 	"time"
 
 	"github.com/vaultpipe/vaultpipe/lib/command"
-	"github.com/vaultpipe/vaultpipe/lib/fault"
 	"github.com/vaultpipe/vaultpipe/lib/health"
 	"github.com/vaultpipe/vaultpipe/lib/vaultclient"
 )
@@ -80,38 +78,15 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 	if c.Vault.MaxRetries > 0 && c.Wait > 0 {
 		vc.SetMaxRetries(0) // the wait loop is the retry
 	}
-	deadline := time.Now().Add(c.Wait)
-	var (
-		rep    *health.Report
-		chkErr error
-	)
-	for {
-		cctx, cancel := context.WithTimeout(ctx, c.Timeout)
-		rep, chkErr = health.Check(cctx, vc)
-		cancel()
-		if chkErr == nil && health.Ready(rep.Status, c.StandbyOK) || time.Now().After(deadline) || ctx.Err() != nil {
-			break
-		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(500 * time.Millisecond):
-		}
+	rep, err := health.Wait(ctx, vc, health.WaitOptions{
+		For: c.Wait, Timeout: c.Timeout,
+		Until: func(r *health.Report) bool { return health.Ready(r.Status, c.StandbyOK) },
+	})
+	if werr := command.WriteJSON(stdout, rep); werr != nil {
+		return werr
 	}
-	if err := command.WriteJSON(stdout, rep); err != nil {
+	if err != nil {
 		return err
 	}
-	if chkErr != nil {
-		return chkErr
-	}
-	switch rep.Status {
-	case health.Sealed:
-		return fault.New(fault.Sealed, "", "", errors.New("vault is sealed"))
-	case health.Uninitialized:
-		return fault.New(fault.Uninitialized, "", "", errors.New("vault is not initialized"))
-	case health.Standby, health.PerfStandby:
-		if !c.StandbyOK {
-			return fault.New(fault.Standby, "", "", errors.New("vault is a standby node"))
-		}
-	}
-	return nil
+	return rep.Err(c.StandbyOK)
 }

@@ -51,6 +51,7 @@
 //	3  the bootstrap needs the root token (--token-file; "next": "bootstrap")
 //	4  vault is sealed: unseal it (after init, a restart, or to join a
 //	   cluster; "next": "unseal")
+//	6  permission denied: the token given for the bootstrap is not valid
 //
 // Example:
 //
@@ -81,11 +82,15 @@ const description = `Install, initialise and bootstrap a hardened Vault node; pl
 
 Exit status:
   0  done (apply: converged; unseal: unsealed)
-  1  failure, including a failed download check and vault not running ("next": "start")
+  1  failure, including a failed download check (nothing installed) and
+     vault not running: start it from the written config ("next": "start"),
+     then apply again
   2  usage error, including the same PGP key for two shares (--allow-shared-holder),
      threshold 1 with several shares (--allow-threshold-1), no --root-token-pgp-key
   3  the bootstrap needs the root token (--token-file; "next": "bootstrap")
-  4  vault is sealed: unseal it ("next": "unseal")
+  4  vault is sealed: unseal it (after init, a restart, or to join a
+     cluster; "next": "unseal")
+  6  permission denied: the token given for the bootstrap is not valid
 
 Example:
   vault-install plan --pgp-key alice.asc --pgp-key bob.asc --pgp-key carol.asc --root-token-pgp-key alice.asc --key-shares 3 --key-threshold 2`

@@ -49,10 +49,13 @@
 // Exit status:
 //
 //	0  success; check: every row as expected; lint: no error finding
-//	1  failure (Vault unreachable, sealed, denied, a file that does not parse…)
+//	1  failure (Vault unreachable, a file that does not parse, an unknown AppRole…)
 //	2  usage error
 //	3  check: at least one mismatch; lint: an error finding (with --strict,
 //	   any finding); sync --exit-code: the server differed from the files
+//	4  Vault is sealed
+//	5  Vault is not initialised
+//	6  permission denied (a bad or expired token, or its policies forbid it)
 //
 // Example:
 //
@@ -121,9 +124,25 @@ type lintCmd struct {
 
 func main() { command.Main(name, run) }
 
+const description = `Keep Vault's ACL policies and AppRoles equal to policies/ and prove the access matrix.
+
+Exit status:
+  0  success; check: every row as expected; lint: no error finding
+  1  failure (Vault unreachable, a file that does not parse, an unknown AppRole…)
+  2  usage error
+  3  check: at least one mismatch; lint: an error finding (with --strict,
+     any finding); sync --exit-code: the server differed from the files
+  4  Vault is sealed
+  5  Vault is not initialised
+  6  permission denied (a bad or expired token, or its policies forbid it)
+
+Example:
+  vault-policy lint && vault-policy sync --dry-run
+  vault-policy sync && vault-policy check`
+
 func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []string) error {
 	var c cli
-	kctx, err := command.Parse(name, "Keep Vault's ACL policies and AppRoles equal to policies/ and prove the access matrix.", &c, args, stdout)
+	kctx, err := command.Parse(name, description, &c, args, stdout)
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@
 package command
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -119,14 +120,18 @@ func IsTerminal(w io.Writer) bool {
 }
 
 // WriteJSON writes v to w as one indented JSON document and a newline: the
-// form of every single-document answer on stdout.
+// form of every single-document answer on stdout. Nothing is written when v
+// cannot be encoded. As in JSON lines, <, > and & are kept as they are:
+// the reader is jq or a program, not an HTML page.
 func WriteJSON(w io.Writer, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
 		return fmt.Errorf("encoding output: %w", err)
 	}
-	b = append(b, '\n')
-	if _, err := w.Write(b); err != nil {
+	if _, err := w.Write(buf.Bytes()); err != nil {
 		return fmt.Errorf("writing output: %w", err)
 	}
 	return nil

@@ -91,3 +91,58 @@ func Check(ctx context.Context, c *vaultclient.Client) (*Report, error) {
 func Ready(s Status, standbyOK bool) bool {
 	return s == Active || standbyOK && (s == Standby || s == PerfStandby)
 }
+
+// WaitOptions say how long Wait polls and what it waits for.
+type WaitOptions struct {
+	For      time.Duration // keep checking this long (0: check once)
+	Timeout  time.Duration // time allowed for each check (default 5s)
+	Interval time.Duration // pause between checks (default 500ms)
+	// Until reports whether a report is the one waited for (default: the
+	// server is active). It is asked only about checks without an error.
+	Until func(*Report) bool
+}
+
+// Wait checks the server at c until o.Until holds, o.For has passed or ctx
+// is done, and returns the last report and the last check's error.
+func Wait(ctx context.Context, c *vaultclient.Client, o WaitOptions) (*Report, error) {
+	if o.Timeout <= 0 {
+		o.Timeout = 5 * time.Second
+	}
+	if o.Interval <= 0 {
+		o.Interval = 500 * time.Millisecond
+	}
+	if o.Until == nil {
+		o.Until = func(r *Report) bool { return r.Status == Active }
+	}
+	deadline := time.Now().Add(o.For)
+	for {
+		cctx, cancel := context.WithTimeout(ctx, o.Timeout)
+		rep, err := Check(cctx, c)
+		cancel()
+		if err == nil && o.Until(rep) || !time.Now().Before(deadline) || ctx.Err() != nil {
+			return rep, err
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(o.Interval):
+		}
+	}
+}
+
+// Err is the error a report stands for when the caller wants the server
+// ready (active; a standby too when standbyOK): nil when it is ready.
+func (r *Report) Err(standbyOK bool) error {
+	switch r.Status {
+	case Sealed:
+		return fault.New(fault.Sealed, "", "", errors.New("vault is sealed"))
+	case Uninitialized:
+		return fault.New(fault.Uninitialized, "", "", errors.New("vault is not initialized"))
+	case Standby, PerfStandby:
+		if !standbyOK {
+			return fault.New(fault.Standby, "", "", errors.New("vault is a standby node"))
+		}
+	case Unreachable:
+		return fault.New(fault.Unreachable, "", "", errors.New("vault is unreachable"))
+	}
+	return nil
+}

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 	"sync"
 
@@ -43,13 +42,6 @@ func (b *Batch) groups() []*group {
 		g.items = append(g.items, it)
 	}
 	return out
-}
-
-// Tune sizes the client's connection pool for n requests in flight.
-func Tune(c *vaultclient.Client, n int) {
-	if tr, ok := c.CloneConfig().HttpClient.Transport.(*http.Transport); ok && tr.MaxIdleConnsPerHost < n {
-		tr.MaxIdleConnsPerHost = n
-	}
 }
 
 func concurrency(n int) int {
@@ -169,7 +161,7 @@ func readState(ctx context.Context, c *vaultclient.Client, mount, path string) (
 	api := mount + "/data/" + path
 	s, err := c.Logical().ReadWithContext(ctx, api)
 	if err != nil {
-		return pathState{}, vaultclient.Classify(err, "reading secret", api)
+		return pathState{}, c.Classify(err, "reading secret", api)
 	}
 	if s == nil || s.Data == nil {
 		return pathState{}, nil

@@ -19,42 +19,18 @@ import (
 	"github.com/vaultpipe/vaultpipe/lib/vaulttest"
 )
 
+func TestMain(m *testing.M) { vaulttest.Main(m) }
+
 // One server for the tests of this package that can share it; each test
 // uses its own paths (its app name).
-var (
-	shared     *vaulttest.Server
-	sharedOnce sync.Once
-	sharedErr  error
-)
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if shared != nil {
-		shared.Close()
-	}
-	os.Exit(code)
-}
-
 func server(t *testing.T) *vaulttest.Server {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("needs a Vault server")
-	}
-	sharedOnce.Do(func() { shared, sharedErr = vaulttest.Launch(vaulttest.Options{}) })
-	if sharedErr != nil {
-		t.Fatalf("starting vault: %v", sharedErr)
-	}
-	return shared
+	return vaulttest.Shared(t)
 }
 
 func client(t *testing.T, s *vaulttest.Server, token string) *vaultclient.Client {
 	t.Helper()
-	c, err := vaultclient.New(context.Background(), s.Flags(), vaultclient.Options{Getenv: func(k string) string {
-		if k == "VAULT_TOKEN" {
-			return token
-		}
-		return ""
-	}})
+	c, err := s.ClientWithToken(token)
 	if err != nil {
 		t.Fatal(err)
 	}

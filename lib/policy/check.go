@@ -200,7 +200,7 @@ func loginAs(ctx context.Context, c *vaultclient.Client, set *Set, mount, id str
 		DisplayName: "vault-policy-check-" + id,
 	})
 	if err != nil {
-		return nil, nil, vaultclient.Classify(err, "creating a token with policy", id)
+		return nil, nil, c.Classify(err, "creating a token with policy", id)
 	}
 	if s == nil || s.Auth == nil || s.Auth.ClientToken == "" {
 		return nil, nil, fault.New(fault.Server, "creating a token with policy", id, errors.New("no token in the response"))

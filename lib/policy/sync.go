@@ -131,7 +131,7 @@ func Sync(ctx context.Context, c *vaultclient.Client, set *Set, opts SyncOptions
 				Description: "vaultpipe AppRoles (policies/approles)",
 			})
 			if err != nil {
-				return rep, vaultclient.Classify(err, "enabling approle auth at", "sys/auth/"+mount)
+				return rep, c.Classify(err, "enabling approle auth at", "sys/auth/"+mount)
 			}
 			rep.Applied++
 		}
@@ -245,7 +245,7 @@ func Sync(ctx context.Context, c *vaultclient.Client, set *Set, opts SyncOptions
 func approleEnabled(ctx context.Context, c *vaultclient.Client, mount string) (bool, error) {
 	auths, err := c.Sys().ListAuthWithContext(ctx)
 	if err != nil {
-		return false, vaultclient.Classify(err, "listing auth methods at", "sys/auth")
+		return false, c.Classify(err, "listing auth methods at", "sys/auth")
 	}
 	m, ok := auths[mount+"/"]
 	if !ok {

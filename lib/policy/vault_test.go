@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,32 +14,13 @@ import (
 	"github.com/vaultpipe/vaultpipe/lib/vaulttest"
 )
 
+func TestMain(m *testing.M) { vaulttest.Main(m) }
+
 // One server for the package: the tests below run in order on it, each
 // leaving it synced to the shipped policies.
-var (
-	sharedOnce sync.Once
-	shared     *vaulttest.Server
-	sharedErr  error
-)
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if shared != nil {
-		shared.Close()
-	}
-	os.Exit(code)
-}
-
 func server(t testing.TB) *vaulttest.Server {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("needs a real Vault server")
-	}
-	sharedOnce.Do(func() { shared, sharedErr = vaulttest.Launch(vaulttest.Options{Shares: 1}) })
-	if sharedErr != nil {
-		t.Fatalf("starting vault: %v", sharedErr)
-	}
-	return shared
+	return vaulttest.Shared(t, vaulttest.Options{Shares: 1})
 }
 
 func rootClient(t testing.TB, s *vaulttest.Server) *vaultclient.Client {

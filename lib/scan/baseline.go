@@ -7,6 +7,7 @@ import (
 	"os"
 	"slices"
 
+	"github.com/vaultpipe/vaultpipe/lib/command"
 	"github.com/vaultpipe/vaultpipe/lib/fault"
 	"github.com/vaultpipe/vaultpipe/lib/safefile"
 )
@@ -90,11 +91,11 @@ func (b *Baseline) Filter(findings []Finding) []Finding {
 
 // Write stores the baseline atomically.
 func (b *Baseline) Write(path string) error {
-	data, err := json.MarshalIndent(b, "", "  ")
-	if err != nil {
+	var data bytes.Buffer
+	if err := command.WriteJSON(&data, b); err != nil {
 		return err
 	}
-	if err := safefile.Write(path, append(data, '\n'), 0o644); err != nil {
+	if err := safefile.Write(path, data.Bytes(), 0o644); err != nil {
 		return fmt.Errorf("writing baseline: %w", err)
 	}
 	return nil

@@ -1,20 +1,20 @@
 package scan
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/vaultpipe/vaultpipe/lib/command"
 )
 
 // WriteJSONLines writes one JSON object per finding.
 func WriteJSONLines(w io.Writer, findings []Finding) error {
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
+	out := command.NewJSONLines(w)
 	for _, f := range findings {
-		if err := enc.Encode(f); err != nil {
+		if err := out.Write(f); err != nil {
 			return err
 		}
 	}
@@ -159,10 +159,7 @@ func WriteSARIF(w io.Writer, tool, version string, findings []Finding) error {
 			ColumnKind: "unicodeCodePoints",
 		}},
 	}
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	return enc.Encode(log)
+	return command.WriteJSON(w, log)
 }
 
 func sarifLevel(c Confidence) string {

@@ -16,6 +16,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -106,6 +107,9 @@ type Options struct {
 	NoAuth bool
 	// Getenv replaces os.Getenv for VAULT_TOKEN and HOME (tests).
 	Getenv func(string) string
+	// Concurrency keeps this many connections open for requests in flight
+	// at once (default: the api package's pool).
+	Concurrency int
 }
 
 // New builds a client from f and authenticates it: AppRole when
@@ -151,6 +155,9 @@ func New(ctx context.Context, f Flags, opts ...Options) (*Client, error) {
 	cfg.MaxRetryWait = 2 * time.Second
 	cfg.Backoff = retryablehttp.DefaultBackoff
 	cfg.CheckRetry = checkRetry
+	if tr, ok := cfg.HttpClient.Transport.(*http.Transport); ok && tr.MaxIdleConnsPerHost < o.Concurrency {
+		tr.MaxIdleConnsPerHost = o.Concurrency
+	}
 	ac, err := api.NewClient(cfg)
 	if err != nil {
 		return nil, fault.New(fault.Usage, "building Vault client", "", err)

@@ -20,23 +20,7 @@ import (
 	"github.com/vaultpipe/vaultpipe/lib/vaulttest"
 )
 
-// shared is one server for the tests that do not change its state.
-var shared *vaulttest.Server
-
-func TestMain(m *testing.M) {
-	code := func() int {
-		defer vaulttest.KillAll()
-		s, err := vaulttest.Launch(vaulttest.Options{})
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
-		defer s.Close()
-		shared = s
-		return m.Run()
-	}()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { vaulttest.Main(m) }
 
 func env(token string) func(string) string {
 	return func(k string) string {
@@ -64,6 +48,7 @@ func wantKind(t *testing.T, err error, want fault.Kind) {
 }
 
 func TestKVRoundTripAndCAS(t *testing.T) {
+	shared := vaulttest.Shared(t)
 	ctx := context.Background()
 	kv := newClient(t, shared, shared.Token).KV("secret")
 	v, err := kv.Put(ctx, "cas/app", map[string]any{"k": "v1"}, 0)
@@ -96,6 +81,7 @@ func TestKVRoundTripAndCAS(t *testing.T) {
 }
 
 func TestNotFound(t *testing.T) {
+	shared := vaulttest.Shared(t)
 	ctx := context.Background()
 	c := newClient(t, shared, shared.Token)
 	_, err := c.KV("secret").Get(ctx, "no/such/path", 0)
@@ -108,12 +94,14 @@ func TestNotFound(t *testing.T) {
 }
 
 func TestBadTokenDenied(t *testing.T) {
+	shared := vaulttest.Shared(t)
 	c := newClient(t, shared, "hvs.not-a-real-token")
 	_, err := c.KV("secret").Get(context.Background(), "anything", 0)
 	wantKind(t, err, fault.Denied)
 }
 
 func TestPolicyDenied(t *testing.T) {
+	shared := vaulttest.Shared(t)
 	ctx := context.Background()
 	root := shared.Client()
 	if err := root.Sys().PutPolicy("read-only-a", `path "secret/data/a/*" { capabilities = ["read"] }`); err != nil {
@@ -129,6 +117,7 @@ func TestPolicyDenied(t *testing.T) {
 }
 
 func TestBadRequest(t *testing.T) {
+	shared := vaulttest.Shared(t)
 	c := newClient(t, shared, shared.Token)
 	_, err := c.Write(context.Background(), "sys/mounts/broken", map[string]any{"type": "no-such-engine"})
 	if k := fault.KindOf(err); k != fault.BadRequest {
@@ -137,6 +126,7 @@ func TestBadRequest(t *testing.T) {
 }
 
 func TestNoToken(t *testing.T) {
+	shared := vaulttest.Shared(t)
 	_, err := vaultclient.New(context.Background(), shared.Flags(), vaultclient.Options{Getenv: env("")})
 	wantKind(t, err, fault.Usage)
 	if fault.Code(err) != fault.ExitUsage {
@@ -145,6 +135,7 @@ func TestNoToken(t *testing.T) {
 }
 
 func TestTokenFile(t *testing.T) {
+	shared := vaulttest.Shared(t)
 	f := shared.Flags()
 	f.TokenFile = filepath.Join(t.TempDir(), "token")
 	if err := os.WriteFile(f.TokenFile, []byte(shared.Token+"\n"), 0o600); err != nil {
@@ -160,6 +151,7 @@ func TestTokenFile(t *testing.T) {
 }
 
 func TestAppRoleLoginAndClose(t *testing.T) {
+	shared := vaulttest.Shared(t)
 	ctx := context.Background()
 	root := shared.Client()
 	if err := root.Sys().EnableAuthWithOptions("approle", &api.EnableAuthOptions{Type: "approle"}); err != nil {
@@ -238,6 +230,7 @@ func TestSealedStoppedUninitialised(t *testing.T) {
 }
 
 func TestWrongCA(t *testing.T) {
+	shared := vaulttest.Shared(t)
 	f := shared.Flags()
 	f.CACert = ""
 	f.CAPath = t.TempDir() // an empty trust store
@@ -250,6 +243,7 @@ func TestWrongCA(t *testing.T) {
 }
 
 func TestPlainHTTPRefusedOffLoopback(t *testing.T) {
+	shared := vaulttest.Shared(t)
 	f := shared.Flags()
 	f.Address = "http://192.0.2.1:8200"
 	_, err := vaultclient.New(context.Background(), f, vaultclient.Options{Getenv: env("t")})

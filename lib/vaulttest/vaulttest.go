@@ -300,31 +300,39 @@ func isConnErr(err error) bool {
 	return errors.As(err, &ne) || errors.Is(err, syscall.ECONNREFUSED)
 }
 
-// client returns a raw API client trusting the server's CA.
-func (s *Server) client(token string) (*api.Client, error) {
-	cfg := api.DefaultConfig()
-	cfg.Error = nil
-	cfg.Address = s.Addr
-	cfg.MaxRetries = 0
-	cfg.Timeout = 30 * time.Second
-	if err := cfg.ConfigureTLS(&api.TLSConfig{CACert: s.CACert}); err != nil {
-		return nil, err
-	}
-	c, err := api.NewClient(cfg)
-	if err != nil {
-		return nil, err
-	}
-	c.SetToken(token)
-	return c, nil
+// client returns a client trusting the server's CA, without retries (the
+// harness waits by itself), with token when one is given.
+func (s *Server) client(token string) (*vaultclient.Client, error) {
+	f := vaultclient.Flags{Conn: vaultclient.Conn{Address: s.Addr, CACert: s.CACert, Timeout: vaultclient.Duration(30 * time.Second)}}
+	return vaultclient.New(context.Background(), f, vaultclient.Options{NoAuth: token == "", Getenv: tokenEnv(token)})
 }
 
-// Client returns an API client authenticated with the root token.
-func (s *Server) Client() *api.Client {
-	c, err := s.client(s.Token)
+// Client returns a client authenticated with the root token (none when the
+// server is not initialised), built by lib/vaultclient as every binary
+// builds its own, with s.Flags.
+func (s *Server) Client() *vaultclient.Client {
+	c, err := s.ClientWithToken(s.Token)
 	if err != nil {
-		panic(err) // the CA file was written by prepare
+		panic(err) // the CA file was written by prepare, and the token is set
 	}
 	return c
+}
+
+// ClientWithToken returns a client like Client's that uses token instead
+// (none when empty).
+func (s *Server) ClientWithToken(token string) (*vaultclient.Client, error) {
+	return vaultclient.New(context.Background(), s.Flags(), vaultclient.Options{NoAuth: token == "", Getenv: tokenEnv(token)})
+}
+
+// tokenEnv is a Getenv that knows only VAULT_TOKEN: the test process's
+// own environment never leaks into a client.
+func tokenEnv(token string) func(string) string {
+	return func(k string) string {
+		if k == "VAULT_TOKEN" {
+			return token
+		}
+		return ""
+	}
 }
 
 // Env returns VAULT_ADDR, VAULT_CACERT and VAULT_TOKEN for the server.

@@ -23,7 +23,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -54,8 +53,8 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 		return err
 	}
 	defer s.Close()
-	enc := json.NewEncoder(stdout)
-	if err := enc.Encode(map[string]string{
+	out := command.NewJSONLines(stdout)
+	if err := out.Write(map[string]string{
 		"addr": s.Addr, "ca_cert": s.CACert, "token": s.Token,
 		"init_file": filepath.Join(s.Dir, "init.json"), "dir": s.Dir, "log": s.LogPath,
 	}); err != nil {
@@ -84,16 +83,15 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 			if line == "" {
 				continue
 			}
-			op, known := ops[line]
-			if !known {
-				enc.Encode(map[string]any{"ok": false, "error": fmt.Sprintf("unknown command %q", line)})
-				continue
+			answer := map[string]any{"ok": true}
+			if op, known := ops[line]; !known {
+				answer = map[string]any{"ok": false, "error": fmt.Sprintf("unknown command %q", line)}
+			} else if err := op(); err != nil {
+				answer = map[string]any{"ok": false, "error": err.Error()}
 			}
-			if err := op(); err != nil {
-				enc.Encode(map[string]any{"ok": false, "error": err.Error()})
-				continue
+			if err := out.Write(answer); err != nil {
+				return err // the test suite is gone
 			}
-			enc.Encode(map[string]any{"ok": true})
 		}
 	}
 }
