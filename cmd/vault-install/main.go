@@ -82,11 +82,12 @@ const description = `Install, initialise and bootstrap a hardened Vault node; pl
 
 Exit status:
   0  done (apply: converged; unseal: unsealed)
-  1  failure, including a failed download check (nothing installed) and
+  1  failure, including a failed download check (nothing installed), and
      vault not running: start it from the written config ("next": "start"),
      then apply again
-  2  usage error, including the same PGP key for two shares (--allow-shared-holder),
-     threshold 1 with several shares (--allow-threshold-1), no --root-token-pgp-key
+  2  usage error, including split knowledge given up without saying so:
+     the same PGP key for two shares (--allow-shared-holder), threshold 1
+     with several shares (--allow-threshold-1), no --root-token-pgp-key
   3  the bootstrap needs the root token (--token-file; "next": "bootstrap")
   4  vault is sealed: unseal it (after init, a restart, or to join a
      cluster; "next": "unseal")
