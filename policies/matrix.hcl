@@ -829,6 +829,40 @@ row "admin-has-no-sudo-on-audit-devices" {
   expect     = "deny"
 }
 
+# Poisoning the log without touching a device: fields left un-HMAC'd.
+row "admin-cannot-unhash-secrets-in-audit" {
+  identity   = "admin"
+  path       = "sys/mounts/secret/tune"
+  capability = "update"
+  expect     = "deny"
+  data       = { audit_non_hmac_response_keys = ["data"] }
+}
+
+row "admin-cannot-unhash-secret-ids-in-audit" {
+  identity   = "admin"
+  path       = "sys/auth/approle/tune"
+  capability = "update"
+  expect     = "deny"
+  data       = { audit_non_hmac_request_keys = ["secret_id"] }
+}
+
+row "admin-cannot-mount-with-unhashed-audit" {
+  identity   = "admin"
+  path       = "sys/mounts/vault-policy-probe"
+  capability = "update"
+  expect     = "deny"
+  data       = { type = "kv", config = { audit_non_hmac_response_keys = ["data"] } }
+}
+
+# A mount that does not exist: allowed by the ACL, refused by Vault.
+row "admin-tunes-lease-ttls" {
+  identity   = "admin"
+  path       = "sys/mounts/vault-policy-probe/tune"
+  capability = "update"
+  expect     = "allow"
+  data       = { max_lease_ttl = "768h" }
+}
+
 row "admin-lists-audit-devices" {
   identity   = "admin"
   path       = "sys/audit"

@@ -9,8 +9,9 @@
 #     policy or make a role carrying another;
 #   - it cannot create tokens (no auth/token/create, no orphans): its own
 #     token, from its AppRole login, is all it gets;
-#   - it cannot enable, disable or reconfigure audit devices (log_raw):
-#     that needs a root token from the generate-root quorum;
+#   - it cannot enable, disable or reconfigure audit devices (log_raw), nor
+#     tune a mount to leave fields un-HMAC'd in the audit log: that needs a
+#     root token from the generate-root quorum;
 #   - it cannot destroy secret versions or delete a secret's metadata (all
 #     its history), nor unmount secret/.
 #
@@ -108,8 +109,16 @@ path "sys/auth" {
   capabilities = ["read"]
 }
 
+# Lease TTLs and listing only: audit_non_hmac_request_keys would write
+# secret_ids into the audit log in clear, a quieter log_raw.
 path "sys/auth/approle/tune" {
   capabilities = ["read", "update", "sudo"]
+  allowed_parameters = {
+    "default_lease_ttl"  = []
+    "max_lease_ttl"      = []
+    "description"        = []
+    "listing_visibility" = []
+  }
 }
 
 # --- Tokens: look up and revoke, never create --------------------------------
@@ -144,8 +153,12 @@ path "sys/mounts" {
   capabilities = ["read"]
 }
 
+# A new engine's config (and with it audit_non_hmac_* keys) is set by tune.
 path "sys/mounts/+" {
   capabilities = ["create", "read", "update", "delete"]
+  denied_parameters = {
+    "config" = []
+  }
 }
 
 # The KV mount holds every secret and its history: never unmounted by admin.
@@ -153,8 +166,16 @@ path "sys/mounts/secret" {
   capabilities = ["read"]
 }
 
+# As for auth: never audit_non_hmac_response_keys, which would write secret
+# values into the audit log in clear.
 path "sys/mounts/+/tune" {
   capabilities = ["read", "update"]
+  allowed_parameters = {
+    "default_lease_ttl"  = []
+    "max_lease_ttl"      = []
+    "description"        = []
+    "listing_visibility" = []
+  }
 }
 
 # --- Audit: see, never change ----------------------------------------------
