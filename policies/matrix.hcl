@@ -542,6 +542,28 @@ row "snapshot-cannot-read-secrets" {
   expect     = "deny"
 }
 
+# Names only, for the manifest's per-mount counts.
+row "snapshot-lists-secret-names" {
+  identity   = "snapshot"
+  path       = "secret/metadata/"
+  capability = "list"
+  expect     = "allow"
+}
+
+row "snapshot-reads-mount-table" {
+  identity   = "snapshot"
+  path       = "sys/mounts"
+  capability = "read"
+  expect     = "allow"
+}
+
+row "snapshot-cannot-read-secret-metadata" {
+  identity   = "snapshot"
+  path       = "secret/metadata/analytics/warehouse"
+  capability = "read"
+  expect     = "deny"
+}
+
 row "snapshot-cannot-list-audit-devices" {
   identity   = "snapshot"
   path       = "sys/audit"

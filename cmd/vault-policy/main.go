@@ -91,7 +91,7 @@ type cli struct {
 	Shipped bool   `name:"shipped" xor:"dir" help:"Use the policy files built into this binary instead of --dir (on a host without a checkout)."`
 
 	Sync  syncCmd  `cmd:"" help:"Make Vault's policies and AppRoles match the files; print the diff as JSON. Example: vault-policy sync --dry-run"`
-	Issue issueCmd `cmd:"" help:"Write a fresh secret_id (and the role_id) of an AppRole to 0600 files. Example: vault-policy issue rotator --secret-id-out /etc/vault-rotate/secret_id"`
+	Issue issueCmd `cmd:"" help:"Write a fresh secret_id (and the role_id) of an AppRole to 0600 files. Example: vault-policy issue rotator --secret-id-out /etc/vaultpipe/rotate/secret_id"`
 	Check checkCmd `cmd:"" help:"Log in as each identity and prove the access matrix; exit 3 on a mismatch. Example: vault-policy check --identity dagster-analytics"`
 	Lint  lintCmd  `cmd:"" help:"Report risky patterns in the files as JSON lines; exit 3 on an error finding. Example: vault-policy lint --strict"`
 }
