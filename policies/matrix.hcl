@@ -813,6 +813,13 @@ row "admin-reissues-rotator-secret-ids" {
   data       = { num_uses = -1 }
 }
 
+row "admin-lists-rotator-secret-id-accessors" {
+  identity   = "admin"
+  path       = "auth/approle/role/rotator/secret-id"
+  capability = "list"
+  expect     = "allow"
+}
+
 row "admin-reads-approles" {
   identity   = "admin"
   path       = "auth/approle/role/dagster-analytics"

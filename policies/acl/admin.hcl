@@ -69,29 +69,30 @@ path "auth/approle/role/*" {
 }
 
 # Re-issuing the machine identities' secret_ids (the documented step in
-# policies/README.md) — by exact role, never policy-sync's or its own.
+# policies/README.md) and listing their accessors — by exact role, never
+# policy-sync's or its own.
 path "auth/approle/role/rotator/secret-id" {
-  capabilities = ["update"]
+  capabilities = ["update", "list"]
 }
 
 path "auth/approle/role/snapshot/secret-id" {
-  capabilities = ["update"]
+  capabilities = ["update", "list"]
 }
 
 path "auth/approle/role/dagster-analytics/secret-id" {
-  capabilities = ["update"]
+  capabilities = ["update", "list"]
 }
 
 path "auth/approle/role/importer/secret-id" {
-  capabilities = ["update"]
+  capabilities = ["update", "list"]
 }
 
 path "auth/approle/role/auditor/secret-id" {
-  capabilities = ["update"]
+  capabilities = ["update", "list"]
 }
 
 path "auth/approle/role/prometheus/secret-id" {
-  capabilities = ["update"]
+  capabilities = ["update", "list"]
 }
 
 # Revoking any secret_id is always allowed: it only takes access away.
