@@ -369,6 +369,13 @@ row "rotator-cannot-delete-history" {
   expect     = "deny"
 }
 
+row "rotator-reads-mount-settings" {
+  identity   = "rotator"
+  path       = "secret/config"
+  capability = "read"
+  expect     = "allow"
+}
+
 row "rotator-cannot-change-mount-settings" {
   identity   = "rotator"
   path       = "secret/config"

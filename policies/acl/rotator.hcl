@@ -46,6 +46,12 @@ path "secret/metadata/*" {
   capabilities = ["read", "list"]
 }
 
+# The engine's max_versions and cas_required (set at bootstrap): lint
+# compares keep_versions with them.
+path "secret/config" {
+  capabilities = ["read"]
+}
+
 # --- database static roles -----------------------------------------------
 
 path "database/static-roles" {
