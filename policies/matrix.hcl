@@ -1,10 +1,18 @@
 # The access matrix: what each identity must and must not reach, proven on
-# a live server by `vault-policy check`. It logs in as each identity (its
-# AppRole; admin through a short token carrying the admin policy), asks
-# sys/capabilities-self about the path, and makes the real request:
+# a live server by `vault-policy check` (run as policy-sync). It logs in as
+# each identity through its AppRole, asks sys/capabilities-self about the
+# path, and makes the real request:
 #
 #   read → GET, list → LIST, create/update → POST {} , patch → PATCH {},
 #   delete → DELETE (only on rows that expect deny), sudo → none.
+#
+# `data = { … }` replaces the empty body, for rows about allowed_parameters
+# (which sys/capabilities-self cannot see: a deny row with data is decided
+# by the request alone); bodies are chosen so that an allowed request is
+# refused by the backend (a path that does not exist, a negative count, an
+# unknown type) and changes nothing. `login = "wrapped"` and
+# `login = "wrapped-reuse"` rows log in with a response-wrapped secret_id,
+# once and then a second time.
 #
 # Vault checks the policy before a request reaches its backend, so a 403
 # means denied and any other answer (200, 400 "no data provided", 404)
@@ -41,9 +49,24 @@ row "analytics-lists-own-secrets" {
 
 row "analytics-gets-db-credentials" {
   identity   = "dagster-analytics"
-  path       = "database/creds/analytics-readonly"
+  path       = "database/creds/analytics-ro"
   capability = "read"
   expect     = "allow"
+}
+
+row "analytics-gets-read-write-db-credentials" {
+  identity   = "dagster-analytics"
+  path       = "database/creds/analytics-rw"
+  capability = "read"
+  expect     = "allow"
+}
+
+# Exact role names: a role another team names analytics-… is not analytics'.
+row "analytics-cannot-get-lookalike-db-credentials" {
+  identity   = "dagster-analytics"
+  path       = "database/creds/analytics-billing-admin"
+  capability = "read"
+  expect     = "deny"
 }
 
 row "analytics-revokes-its-leases" {
@@ -128,9 +151,11 @@ row "analytics-cannot-issue-own-secret-ids" {
   path       = "auth/approle/role/dagster-analytics/secret-id"
   capability = "update"
   expect     = "deny"
+  data       = { num_uses = -1 }
 }
 
-# --- importer (env-import): writes with check-and-set, reads back and reads metadata ---
+# --- importer (env-import): writes under its apps' prefixes (check-and-set:
+# the mount has cas_required), reads back there and reads metadata ---------
 
 row "importer-creates-secret" {
   identity   = "importer"
@@ -160,11 +185,53 @@ row "importer-reads-metadata" {
   expect     = "allow"
 }
 
-row "importer-lists-mount" {
+row "importer-lists-own-prefix" {
+  identity   = "importer"
+  path       = "secret/metadata/analytics/"
+  capability = "list"
+  expect     = "allow"
+}
+
+row "importer-cannot-list-mount" {
   identity   = "importer"
   path       = "secret/metadata/"
   capability = "list"
-  expect     = "allow"
+  expect     = "deny"
+}
+
+row "importer-cannot-read-other-app" {
+  identity   = "importer"
+  path       = "secret/data/billing/stripe"
+  capability = "read"
+  expect     = "deny"
+}
+
+row "importer-cannot-overwrite-other-app" {
+  identity   = "importer"
+  path       = "secret/data/billing/stripe"
+  capability = "update"
+  expect     = "deny"
+}
+
+row "importer-cannot-create-in-other-app" {
+  identity   = "importer"
+  path       = "secret/data/billing/vault-policy-probe"
+  capability = "create"
+  expect     = "deny"
+}
+
+row "importer-cannot-read-other-app-metadata" {
+  identity   = "importer"
+  path       = "secret/metadata/billing/stripe"
+  capability = "read"
+  expect     = "deny"
+}
+
+row "importer-cannot-set-metadata" {
+  identity   = "importer"
+  path       = "secret/metadata/analytics/vault-policy-probe"
+  capability = "patch"
+  expect     = "deny"
 }
 
 row "importer-cannot-delete" {
@@ -190,7 +257,7 @@ row "importer-cannot-change-metadata" {
 
 row "importer-cannot-get-db-credentials" {
   identity   = "importer"
-  path       = "database/creds/analytics-readonly"
+  path       = "database/creds/analytics-ro"
   capability = "read"
   expect     = "deny"
 }
@@ -202,7 +269,8 @@ row "importer-cannot-write-policies" {
   expect     = "deny"
 }
 
-# --- rotator (vault-rotate): new KV versions, stage labels, static-role rotation ---
+# --- rotator (vault-rotate): new versions and stage labels for its apps,
+# static-role rotation; never history, never another app ----------------------
 
 row "rotator-writes-new-version" {
   identity   = "rotator"
@@ -218,10 +286,136 @@ row "rotator-reads-current-version" {
   expect     = "allow"
 }
 
+row "rotator-stages-next-value" {
+  identity   = "rotator"
+  path       = "secret/data/_rotation/analytics/vault-policy-probe"
+  capability = "create"
+  expect     = "allow"
+}
+
+# custom_metadata is allowed (the probe path does not exist: 404).
 row "rotator-labels-versions" {
   identity   = "rotator"
   path       = "secret/metadata/analytics/vault-policy-probe"
   capability = "patch"
+  expect     = "allow"
+  data       = { custom_metadata = { stage = "vault-policy-probe" } }
+}
+
+row "rotator-labels-staged-versions" {
+  identity   = "rotator"
+  path       = "secret/metadata/_rotation/analytics/vault-policy-probe"
+  capability = "patch"
+  expect     = "allow"
+  data       = { custom_metadata = { stage = "vault-policy-probe" } }
+}
+
+row "rotator-cannot-set-max-versions" {
+  identity   = "rotator"
+  path       = "secret/metadata/analytics/warehouse"
+  capability = "patch"
+  expect     = "deny"
+  data       = { max_versions = 1 }
+}
+
+row "rotator-cannot-set-delete-version-after" {
+  identity   = "rotator"
+  path       = "secret/metadata/analytics/warehouse"
+  capability = "patch"
+  expect     = "deny"
+  data       = { delete_version_after = "1s" }
+}
+
+row "rotator-cannot-label-and-prune-at-once" {
+  identity   = "rotator"
+  path       = "secret/metadata/analytics/warehouse"
+  capability = "patch"
+  expect     = "deny"
+  data       = { custom_metadata = { stage = "vault-policy-probe" }, max_versions = 1 }
+}
+
+row "rotator-cannot-change-metadata-settings" {
+  identity   = "rotator"
+  path       = "secret/metadata/analytics/warehouse"
+  capability = "update"
+  expect     = "deny"
+}
+
+row "rotator-cannot-delete" {
+  identity   = "rotator"
+  path       = "secret/data/analytics/warehouse"
+  capability = "delete"
+  expect     = "deny"
+}
+
+row "rotator-cannot-delete-versions" {
+  identity   = "rotator"
+  path       = "secret/delete/analytics/warehouse"
+  capability = "update"
+  expect     = "deny"
+}
+
+row "rotator-cannot-destroy-versions" {
+  identity   = "rotator"
+  path       = "secret/destroy/analytics/warehouse"
+  capability = "update"
+  expect     = "deny"
+}
+
+row "rotator-cannot-delete-history" {
+  identity   = "rotator"
+  path       = "secret/metadata/analytics/warehouse"
+  capability = "delete"
+  expect     = "deny"
+}
+
+row "rotator-reads-mount-settings" {
+  identity   = "rotator"
+  path       = "secret/config"
+  capability = "read"
+  expect     = "allow"
+}
+
+row "rotator-cannot-change-mount-settings" {
+  identity   = "rotator"
+  path       = "secret/config"
+  capability = "update"
+  expect     = "deny"
+}
+
+row "rotator-cannot-read-other-app" {
+  identity   = "rotator"
+  path       = "secret/data/billing/stripe"
+  capability = "read"
+  expect     = "deny"
+}
+
+row "rotator-cannot-overwrite-other-app" {
+  identity   = "rotator"
+  path       = "secret/data/billing/stripe"
+  capability = "update"
+  expect     = "deny"
+}
+
+row "rotator-cannot-read-other-app-staging" {
+  identity   = "rotator"
+  path       = "secret/data/_rotation/billing/stripe"
+  capability = "read"
+  expect     = "deny"
+}
+
+row "rotator-cannot-label-other-app" {
+  identity   = "rotator"
+  path       = "secret/metadata/billing/stripe"
+  capability = "patch"
+  expect     = "deny"
+}
+
+# Names and version metadata of every secret (vault-rotate lint), no values.
+row "rotator-lists-mount" {
+  identity   = "rotator"
+  path       = "secret/metadata/"
+  capability = "list"
   expect     = "allow"
 }
 
@@ -239,6 +433,30 @@ row "rotator-reads-static-role" {
   expect     = "allow"
 }
 
+row "rotator-tunes-static-role-schedule" {
+  identity   = "rotator"
+  path       = "database/static-roles/vault-policy-probe"
+  capability = "update"
+  expect     = "allow"
+  data       = { rotation_period = "24h" }
+}
+
+row "rotator-cannot-repoint-static-role" {
+  identity   = "rotator"
+  path       = "database/static-roles/vault-policy-probe"
+  capability = "update"
+  expect     = "deny"
+  data       = { username = "postgres", db_name = "vault-policy-probe" }
+}
+
+row "rotator-cannot-create-static-role" {
+  identity   = "rotator"
+  path       = "database/static-roles/vault-policy-probe"
+  capability = "create"
+  expect     = "deny"
+  operation  = "none"
+}
+
 # A role that does not exist: the probe passes the ACL and rotates nothing.
 row "rotator-rotates-static-role" {
   identity   = "rotator"
@@ -254,27 +472,6 @@ row "rotator-reads-static-credentials" {
   expect     = "allow"
 }
 
-row "rotator-cannot-delete" {
-  identity   = "rotator"
-  path       = "secret/data/analytics/warehouse"
-  capability = "delete"
-  expect     = "deny"
-}
-
-row "rotator-cannot-destroy-versions" {
-  identity   = "rotator"
-  path       = "secret/destroy/analytics/warehouse"
-  capability = "update"
-  expect     = "deny"
-}
-
-row "rotator-cannot-change-metadata-settings" {
-  identity   = "rotator"
-  path       = "secret/metadata/analytics/warehouse"
-  capability = "update"
-  expect     = "deny"
-}
-
 row "rotator-cannot-reconfigure-database" {
   identity   = "rotator"
   path       = "database/config/postgres"
@@ -284,7 +481,7 @@ row "rotator-cannot-reconfigure-database" {
 
 row "rotator-cannot-get-dynamic-credentials" {
   identity   = "rotator"
-  path       = "database/creds/analytics-readonly"
+  path       = "database/creds/analytics-ro"
   capability = "read"
   expect     = "deny"
 }
@@ -294,6 +491,32 @@ row "rotator-cannot-take-snapshot" {
   path       = "sys/storage/raft/snapshot"
   capability = "read"
   expect     = "deny"
+}
+
+row "rotator-cannot-issue-own-secret-ids" {
+  identity   = "rotator"
+  path       = "auth/approle/role/rotator/secret-id"
+  capability = "update"
+  expect     = "deny"
+  data       = { num_uses = -1 }
+}
+
+# A wrapped secret_id (vault-policy issue --wrap-ttl) logs in once; the
+# same wrapping token a second time is refused.
+row "rotator-logs-in-with-wrapped-secret-id" {
+  identity   = "rotator"
+  path       = "auth/approle/login"
+  capability = "update"
+  expect     = "allow"
+  login      = "wrapped"
+}
+
+row "rotator-wrapped-secret-id-works-once" {
+  identity   = "rotator"
+  path       = "auth/approle/login"
+  capability = "update"
+  expect     = "deny"
+  login      = "wrapped-reuse"
 }
 
 # --- snapshot (vault-snap): takes raft snapshots, cannot restore them --------
@@ -322,6 +545,28 @@ row "snapshot-cannot-restore" {
 row "snapshot-cannot-read-secrets" {
   identity   = "snapshot"
   path       = "secret/data/analytics/warehouse"
+  capability = "read"
+  expect     = "deny"
+}
+
+# Names only, for the manifest's per-mount counts.
+row "snapshot-lists-secret-names" {
+  identity   = "snapshot"
+  path       = "secret/metadata/"
+  capability = "list"
+  expect     = "allow"
+}
+
+row "snapshot-reads-mount-table" {
+  identity   = "snapshot"
+  path       = "sys/mounts"
+  capability = "read"
+  expect     = "allow"
+}
+
+row "snapshot-cannot-read-secret-metadata" {
+  identity   = "snapshot"
+  path       = "secret/metadata/analytics/warehouse"
   capability = "read"
   expect     = "deny"
 }
@@ -384,7 +629,102 @@ row "auditor-cannot-read-secrets" {
   expect     = "deny"
 }
 
-# --- admin: a person's token with the admin policy (no AppRole) --------------
+
+row "auditor-cannot-reconfigure-audit-device" {
+  identity   = "auditor"
+  path       = "sys/audit/file"
+  capability = "update"
+  expect     = "deny"
+  data       = { type = "vault-policy-probe", options = { log_raw = "true" } }
+}
+
+# --- prometheus: reads sys/metrics, nothing else ------------------------------
+
+row "prometheus-reads-metrics" {
+  identity   = "prometheus"
+  path       = "sys/metrics"
+  capability = "read"
+  expect     = "allow"
+}
+
+row "prometheus-cannot-read-secrets" {
+  identity   = "prometheus"
+  path       = "secret/data/analytics/warehouse"
+  capability = "read"
+  expect     = "deny"
+}
+
+row "prometheus-cannot-list-audit-devices" {
+  identity   = "prometheus"
+  path       = "sys/audit"
+  capability = "read"
+  expect     = "deny"
+}
+
+# --- policy-sync: the one identity that writes policies and AppRoles
+# (root-equivalent by that alone); it reads no secrets, touches no audit -----
+
+row "policy-sync-writes-policies" {
+  identity   = "policy-sync"
+  path       = "sys/policies/acl/vault-policy-probe"
+  capability = "update"
+  expect     = "allow"
+}
+
+# An unparseable TTL: allowed by the ACL, refused by AppRole, nothing made.
+row "policy-sync-writes-approles" {
+  identity   = "policy-sync"
+  path       = "auth/approle/role/vault-policy-probe"
+  capability = "update"
+  expect     = "allow"
+  data       = { token_ttl = "vault-policy-probe" }
+}
+
+row "policy-sync-issues-secret-ids" {
+  identity   = "policy-sync"
+  path       = "auth/approle/role/admin/secret-id"
+  capability = "update"
+  expect     = "allow"
+  data       = { num_uses = -1 }
+}
+
+row "policy-sync-cannot-read-secrets" {
+  identity   = "policy-sync"
+  path       = "secret/data/analytics/warehouse"
+  capability = "read"
+  expect     = "deny"
+}
+
+row "policy-sync-cannot-list-secrets" {
+  identity   = "policy-sync"
+  path       = "secret/metadata/"
+  capability = "list"
+  expect     = "deny"
+}
+
+row "policy-sync-cannot-touch-audit-devices" {
+  identity   = "policy-sync"
+  path       = "sys/audit/file"
+  capability = "update"
+  expect     = "deny"
+  data       = { type = "vault-policy-probe", options = { log_raw = "true" } }
+}
+
+row "policy-sync-cannot-mount-engines" {
+  identity   = "policy-sync"
+  path       = "sys/mounts/vault-policy-probe"
+  capability = "update"
+  expect     = "deny"
+}
+
+row "policy-sync-cannot-take-snapshot" {
+  identity   = "policy-sync"
+  path       = "sys/storage/raft/snapshot"
+  capability = "read"
+  expect     = "deny"
+}
+
+# --- admin: the human operator (AppRole); operates, never escalates ----------
 
 row "admin-lists-policies" {
   identity   = "admin"
@@ -393,17 +733,97 @@ row "admin-lists-policies" {
   expect     = "allow"
 }
 
-row "admin-writes-policies" {
+row "admin-reads-policies" {
   identity   = "admin"
-  path       = "sys/policies/acl/vault-policy-probe"
-  capability = "update"
+  path       = "sys/policies/acl/admin"
+  capability = "read"
   expect     = "allow"
 }
 
-row "admin-reads-secrets" {
+# Self-escalation, way 1: rewrite its own policy to path "*".
+row "admin-cannot-write-own-policy" {
   identity   = "admin"
-  path       = "secret/data/analytics/warehouse"
-  capability = "read"
+  path       = "sys/policies/acl/admin"
+  capability = "update"
+  expect     = "deny"
+}
+
+# Way 2: a new policy, and a role carrying it.
+row "admin-cannot-write-new-policy" {
+  identity   = "admin"
+  path       = "sys/policies/acl/vault-policy-probe"
+  capability = "create"
+  expect     = "deny"
+}
+
+row "admin-cannot-create-approle" {
+  identity   = "admin"
+  path       = "auth/approle/role/vault-policy-probe"
+  capability = "create"
+  expect     = "deny"
+}
+
+row "admin-cannot-attach-policies-to-roles" {
+  identity   = "admin"
+  path       = "auth/approle/role/importer"
+  capability = "update"
+  expect     = "deny"
+  data       = { token_policies = ["policy-sync"] }
+}
+
+# Way 3: log in as policy-sync, or mint itself more admin logins.
+row "admin-cannot-issue-policy-sync-secret-ids" {
+  identity   = "admin"
+  path       = "auth/approle/role/policy-sync/secret-id"
+  capability = "update"
+  expect     = "deny"
+  data       = { num_uses = -1 }
+}
+
+row "admin-cannot-issue-own-secret-ids" {
+  identity   = "admin"
+  path       = "auth/approle/role/admin/secret-id"
+  capability = "update"
+  expect     = "deny"
+  data       = { num_uses = -1 }
+}
+
+# Way 4: tokens beyond its own — children, orphans, token roles.
+row "admin-cannot-create-tokens" {
+  identity   = "admin"
+  path       = "auth/token/create"
+  capability = "update"
+  expect     = "deny"
+}
+
+row "admin-cannot-create-orphan-tokens" {
+  identity   = "admin"
+  path       = "auth/token/create-orphan"
+  capability = "update"
+  expect     = "deny"
+}
+
+row "admin-cannot-create-token-roles" {
+  identity   = "admin"
+  path       = "auth/token/roles/vault-policy-probe"
+  capability = "create"
+  expect     = "deny"
+}
+
+# Re-issuing a machine identity's secret_id (num_uses -1: refused after the
+# ACL, nothing issued).
+row "admin-reissues-rotator-secret-ids" {
+  identity   = "admin"
+  path       = "auth/approle/role/rotator/secret-id"
+  capability = "update"
+  expect     = "allow"
+  data       = { num_uses = -1 }
+}
+
+row "admin-lists-rotator-secret-id-accessors" {
+  identity   = "admin"
+  path       = "auth/approle/role/rotator/secret-id"
+  capability = "list"
   expect     = "allow"
 }
 
@@ -414,11 +834,99 @@ row "admin-reads-approles" {
   expect     = "allow"
 }
 
-row "admin-enables-auth-methods" {
+# Audit: silencing (disable) and poisoning (log_raw) need the root quorum.
+row "admin-cannot-disable-audit-device" {
   identity   = "admin"
-  path       = "sys/auth/approle"
+  path       = "sys/audit/file-secondary"
+  capability = "delete"
+  expect     = "deny"
+}
+
+row "admin-cannot-enable-audit-device-with-log-raw" {
+  identity   = "admin"
+  path       = "sys/audit/vault-policy-probe"
+  capability = "update"
+  expect     = "deny"
+  data       = { type = "vault-policy-probe", options = { file_path = "/dev/null", log_raw = "true", mode = "0644" } }
+}
+
+row "admin-cannot-reconfigure-audit-device" {
+  identity   = "admin"
+  path       = "sys/audit/file"
+  capability = "update"
+  expect     = "deny"
+  data       = { type = "vault-policy-probe", options = { log_raw = "true" } }
+}
+
+row "admin-has-no-sudo-on-audit-devices" {
+  identity   = "admin"
+  path       = "sys/audit/file"
+  capability = "sudo"
+  expect     = "deny"
+}
+
+# Poisoning the log without touching a device: fields left un-HMAC'd.
+row "admin-cannot-unhash-secrets-in-audit" {
+  identity   = "admin"
+  path       = "sys/mounts/secret/tune"
+  capability = "update"
+  expect     = "deny"
+  data       = { audit_non_hmac_response_keys = ["data"] }
+}
+
+row "admin-cannot-unhash-secret-ids-in-audit" {
+  identity   = "admin"
+  path       = "sys/auth/approle/tune"
+  capability = "update"
+  expect     = "deny"
+  data       = { audit_non_hmac_request_keys = ["secret_id"] }
+}
+
+row "admin-cannot-mount-with-unhashed-audit" {
+  identity   = "admin"
+  path       = "sys/mounts/vault-policy-probe"
+  capability = "update"
+  expect     = "deny"
+  data       = { type = "kv", config = { audit_non_hmac_response_keys = ["data"] } }
+}
+
+# A mount that does not exist: allowed by the ACL, refused by Vault.
+row "admin-tunes-lease-ttls" {
+  identity   = "admin"
+  path       = "sys/mounts/vault-policy-probe/tune"
+  capability = "update"
+  expect     = "allow"
+  data       = { max_lease_ttl = "768h" }
+}
+
+row "admin-lists-audit-devices" {
+  identity   = "admin"
+  path       = "sys/audit"
+  capability = "read"
+  expect     = "allow"
+}
+
+row "admin-reads-audited-headers" {
+  identity   = "admin"
+  path       = "sys/config/auditing/request-headers"
+  capability = "read"
+  expect     = "allow"
+}
+
+# Auth methods: tune approle, never enable, disable or add another.
+row "admin-tunes-approle" {
+  identity   = "admin"
+  path       = "sys/auth/approle/tune"
   capability = "sudo"
   expect     = "allow"
+}
+
+row "admin-cannot-disable-approle" {
+  identity   = "admin"
+  path       = "sys/auth/approle"
+  capability = "delete"
+  expect     = "deny"
+  operation  = "none"
 }
 
 row "admin-cannot-enable-other-auth-methods" {
@@ -428,18 +936,94 @@ row "admin-cannot-enable-other-auth-methods" {
   expect     = "deny"
 }
 
-row "admin-manages-the-audit-devices" {
+# Secrets: read and write; soft delete; never destroy history.
+row "admin-reads-secrets" {
   identity   = "admin"
-  path       = "sys/audit/file-secondary"
+  path       = "secret/data/analytics/warehouse"
+  capability = "read"
+  expect     = "allow"
+}
+
+row "admin-cannot-destroy-versions" {
+  identity   = "admin"
+  path       = "secret/destroy/analytics/warehouse"
+  capability = "update"
+  expect     = "deny"
+}
+
+row "admin-cannot-delete-history" {
+  identity   = "admin"
+  path       = "secret/metadata/analytics/warehouse"
+  capability = "delete"
+  expect     = "deny"
+}
+
+row "admin-cannot-set-max-versions" {
+  identity   = "admin"
+  path       = "secret/metadata/analytics/warehouse"
+  capability = "patch"
+  expect     = "deny"
+  data       = { max_versions = 1 }
+}
+
+row "admin-cannot-change-mount-settings" {
+  identity   = "admin"
+  path       = "secret/config"
+  capability = "update"
+  expect     = "deny"
+}
+
+# Unmounting secret/ would erase everything: capabilities only, no request.
+row "admin-cannot-unmount-secrets" {
+  identity   = "admin"
+  path       = "sys/mounts/secret"
+  capability = "delete"
+  expect     = "deny"
+  operation  = "none"
+}
+
+row "admin-has-no-sudo-on-secrets" {
+  identity   = "admin"
+  path       = "secret/data/analytics/warehouse"
+  capability = "sudo"
+  expect     = "deny"
+}
+
+# Operating: mounts, leases, keys, metrics, snapshots and restores.
+row "admin-mounts-engines" {
+  identity   = "admin"
+  path       = "sys/mounts/vault-policy-probe"
+  capability = "update"
+  expect     = "allow"
+  operation  = "none"
+}
+
+row "admin-revokes-leases" {
+  identity   = "admin"
+  path       = "sys/leases/revoke"
+  capability = "update"
+  expect     = "allow"
+}
+
+row "admin-rotates-encryption-key" {
+  identity   = "admin"
+  path       = "sys/rotate"
   capability = "sudo"
   expect     = "allow"
 }
 
-row "admin-cannot-disable-unknown-audit-devices" {
+row "admin-rekeys" {
   identity   = "admin"
-  path       = "sys/audit/socket"
-  capability = "delete"
-  expect     = "deny"
+  path       = "sys/rekey/init"
+  capability = "read"
+  expect     = "allow"
+}
+
+row "admin-reads-metrics" {
+  identity   = "admin"
+  path       = "sys/metrics"
+  capability = "read"
+  expect     = "allow"
 }
 
 row "admin-takes-snapshot" {
@@ -449,11 +1033,12 @@ row "admin-takes-snapshot" {
   expect     = "allow"
 }
 
-row "admin-lists-audit-devices" {
+row "admin-restores-snapshots" {
   identity   = "admin"
-  path       = "sys/audit"
-  capability = "read"
+  path       = "sys/storage/raft/snapshot-force"
+  capability = "update"
   expect     = "allow"
+  operation  = "none"
 }
 
 row "admin-cannot-read-raw-storage" {
@@ -467,12 +1052,5 @@ row "admin-cannot-register-plugins" {
   identity   = "admin"
   path       = "sys/plugins/catalog/secret/vault-policy-probe"
   capability = "update"
-  expect     = "deny"
-}
-
-row "admin-has-no-sudo-on-secrets" {
-  identity   = "admin"
-  path       = "secret/data/analytics/warehouse"
-  capability = "sudo"
   expect     = "deny"
 }

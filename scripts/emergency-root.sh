@@ -13,9 +13,11 @@
 #   emergency-root.sh cancel                 abandon the attempt
 #
 # When the last share is in, stdout carries encoded_token: the root token
-# encrypted to PGP_PUBLIC_KEY, base64. Decrypt it with
-#   base64 -d <<<"$encoded" | gpg -dq
-# use it, and revoke it: VAULT_TOKEN=... vault token revoke -self
+# encrypted to PGP_PUBLIC_KEY, base64. Decrypt it into a private HOME, never
+# into an environment variable, use it, and revoke it:
+#   umask 077; d=$(mktemp -d /run/vault-root.XXXXXX)
+#   base64 -d <<<"$encoded" | gpg -dq >"$d/.vault-token"
+#   HOME=$d vault …; HOME=$d vault token revoke -self; shred -u "$d/.vault-token"
 #
 # Shares are passed to vault on stdin, never in argv. VAULT_ADDR and
 # VAULT_CACERT select the server (default: this host's vault-install setup).

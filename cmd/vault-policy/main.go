@@ -32,19 +32,24 @@
 //
 // check logs in as every identity of the matrix (its AppRole, with a
 // secret_id destroyed afterwards; or a 10-minute token carrying the policy
-// for identities without an AppRole, such as admin), asks
-// sys/capabilities-self about each row's path and makes the row's real
-// request. It prints {"rows", "passed", "failed", "identities",
-// "mismatches": [{"row", "file", "line", "identity", "path", "capability",
-// "expect", "capabilities_self", "granted", "operation",
-// "operation_result", "status", "error", "ok"}]} — or, on a terminal, a
-// table of the mismatches. The caller's token must be allowed to issue
-// secret_ids and create tokens: admin or root.
+// for an identity without an AppRole), asks sys/capabilities-self about
+// each row's path and makes the row's real request — with the row's data
+// as its body, if any; login rows log in with a wrapped secret_id, and
+// again with the same one, which must be refused. It prints {"rows",
+// "passed", "failed", "identities", "mismatches": [{"row", "file", "line",
+// "identity", "path", "capability", "expect", "data", "login",
+// "capabilities_self", "granted", "operation", "operation_result",
+// "status", "error", "ok"}]} — or, on a terminal, a table of the
+// mismatches. The caller must be allowed to issue and destroy secret_ids:
+// the policy-sync AppRole (or root).
+//
+// A --secret-id-file holding a wrapping token (issue --wrap-ttl) is
+// unwrapped at login, once; a second use is refused (exit 6).
 //
 // lint reads the files only and prints one JSON line per finding:
 // {"file", "line", "name", "path", "rule", "severity", "message"}; rules
 // are sudo-wildcard and sys-wildcard (errors), unused-policy,
-// untested-identity and unbound-secret-id (warnings).
+// untested-identity, unbound-secret-id and prefix-glob (warnings).
 //
 // Exit status:
 //
@@ -55,12 +60,13 @@
 //	   any finding); sync --exit-code: the server differed from the files
 //	4  Vault is sealed
 //	5  Vault is not initialised
-//	6  permission denied (a bad or expired token, or its policies forbid it)
+//	6  permission denied (a bad or expired token, its policies forbid it, or a
+//	   wrapped secret_id file already used)
 //
 // Example:
 //
 //	vault-policy lint && vault-policy sync --dry-run | jq -c '.changes[] | select(.action != "unchanged")'
-//	vault-policy sync && vault-policy check
+//	vault-policy sync --role-id-file ps/role_id --secret-id-file ps/secret_id && vault-policy check --role-id-file ps/role_id --secret-id-file ps/secret_id
 //	vault-policy issue dagster-analytics --role-id-out /etc/dagster/role_id --secret-id-out /etc/dagster/secret_id
 package main
 
@@ -88,7 +94,7 @@ type cli struct {
 	Shipped bool   `name:"shipped" xor:"dir" help:"Use the policy files built into this binary instead of --dir (on a host without a checkout)."`
 
 	Sync  syncCmd  `cmd:"" help:"Make Vault's policies and AppRoles match the files; print the diff as JSON. Example: vault-policy sync --dry-run"`
-	Issue issueCmd `cmd:"" help:"Write a fresh secret_id (and the role_id) of an AppRole to 0600 files. Example: vault-policy issue rotator --secret-id-out /etc/vault-rotate/secret_id"`
+	Issue issueCmd `cmd:"" help:"Write a fresh secret_id (and the role_id) of an AppRole to 0600 files. Example: vault-policy issue rotator --secret-id-out /etc/vaultpipe/rotate/secret_id"`
 	Check checkCmd `cmd:"" help:"Log in as each identity and prove the access matrix; exit 3 on a mismatch. Example: vault-policy check --identity dagster-analytics"`
 	Lint  lintCmd  `cmd:"" help:"Report risky patterns in the files as JSON lines; exit 3 on an error finding. Example: vault-policy lint --strict"`
 }
@@ -134,7 +140,8 @@ Exit status:
      any finding); sync --exit-code: the server differed from the files
   4  Vault is sealed
   5  Vault is not initialised
-  6  permission denied (a bad or expired token, or its policies forbid it)
+  6  permission denied (a bad or expired token, its policies forbid it, or a
+     wrapped secret_id file already used)
 
 Example:
   vault-policy lint && vault-policy sync --dry-run

@@ -2,11 +2,13 @@ package policy
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/vault/api"
 
@@ -39,6 +41,10 @@ type Result struct {
 	Path       string `json:"path"`
 	Capability string `json:"capability"`
 	Expect     string `json:"expect"`
+	// Data is the probe's request body, for rows about allowed_parameters;
+	// Login the login check of a login row.
+	Data  json.RawMessage `json:"data,omitempty"`
+	Login string          `json:"login,omitempty"`
 	// CapabilitiesSelf is what sys/capabilities-self answered for the
 	// capability; Granted is its full answer for the path.
 	CapabilitiesSelf string   `json:"capabilities_self"`
@@ -68,10 +74,15 @@ type CheckReport struct {
 // afterwards), or, for a policy-only identity such as admin, with a short
 // child token carrying that policy — then asks sys/capabilities-self about
 // every row's path and makes the row's real request. Both must agree with
-// the row; the token is revoked at the end.
+// the row; the token is revoked at the end. A row with Data sends that body;
+// a deny row with Data is decided by the request alone, since
+// sys/capabilities-self does not see allowed_parameters. A login row
+// issues a response-wrapped secret_id, logs in through it as a secret_id
+// file would (vaultclient.ResolveSecretID), and — for wrapped-reuse —
+// tries the same wrapping token again, which must be refused.
 //
-// c needs to read role_ids and generate secret_ids (or create tokens with
-// the policies checked): admin or root.
+// c needs to read role_ids and generate and destroy secret_ids (or create
+// tokens with the policies checked): policy-sync, or root.
 func Check(ctx context.Context, c *vaultclient.Client, set *Set, opts CheckOptions) (*CheckReport, error) {
 	mount := strings.Trim(opts.Mount, "/")
 	if mount == "" {
@@ -127,7 +138,8 @@ func checkIdentity(ctx context.Context, c *vaultclient.Client, set *Set, mount, 
 	results := make([]Result, len(rows))
 	for i, r := range rows {
 		results[i] = Result{Row: r.Name, File: r.File, Line: r.Line, Identity: r.Identity, Path: r.Path,
-			Capability: r.Capability, Expect: r.Expect, Operation: r.Operation, Granted: []string{}}
+			Capability: r.Capability, Expect: r.Expect, Operation: r.Operation, Data: r.Data, Login: r.Login,
+			Granted: []string{}}
 	}
 	if loginErr != nil {
 		// A server that cannot be reached or is sealed is not a mismatch.
@@ -145,7 +157,7 @@ func checkIdentity(ctx context.Context, c *vaultclient.Client, set *Set, mount, 
 	paths := make([]string, 0, len(rows))
 	seen := map[string]bool{}
 	for _, r := range rows {
-		if !seen[r.Path] {
+		if r.Login == "" && !seen[r.Path] {
 			seen[r.Path] = true
 			paths = append(paths, r.Path)
 		}
@@ -156,6 +168,11 @@ func checkIdentity(ctx context.Context, c *vaultclient.Client, set *Set, mount, 
 	}
 	for i, r := range rows {
 		res := &results[i]
+		if r.Login != "" {
+			checkLogin(ctx, c, set, mount, r, res)
+			res.OK = res.OperationResult == r.Expect
+			continue
+		}
 		if g, ok := granted[r.Path]; ok {
 			res.Granted = g
 		}
@@ -165,10 +182,73 @@ func checkIdentity(ctx context.Context, c *vaultclient.Client, set *Set, mount, 
 				res.CapabilitiesSelf = VerdictAllow
 			}
 		}
-		res.OperationResult, res.Status, res.Error = probe(ctx, ic, r.Operation, r.Path)
-		res.OK = res.CapabilitiesSelf == r.Expect && (res.OperationResult == VerdictSkipped || res.OperationResult == r.Expect)
+		res.OperationResult, res.Status, res.Error = probe(ctx, ic, r.Operation, r.Path, r.Data)
+		capsOK := res.CapabilitiesSelf == r.Expect
+		if r.Data != nil && r.Expect == Deny {
+			// The capability is granted; the parameters are what is refused.
+			capsOK = true
+		}
+		res.OK = capsOK && (res.OperationResult == VerdictSkipped || res.OperationResult == r.Expect)
 	}
 	return results, nil
+}
+
+// checkLogin proves a login row: a response-wrapped secret_id for the
+// row's AppRole logs in once through vaultclient.ResolveSecretID (allow);
+// for wrapped-reuse, the same wrapping token a second time must be refused
+// (deny). Every secret_id it makes is destroyed.
+func checkLogin(ctx context.Context, c *vaultclient.Client, set *Set, mount string, r Row, res *Result) {
+	res.CapabilitiesSelf = VerdictSkipped
+	fail := func(verdict, msg string) {
+		res.OperationResult, res.Error = verdict, msg
+	}
+	if set.AppRole(r.Identity) == nil {
+		fail(VerdictError, "login rows need an AppRole identity; "+r.Identity+" has no approles/"+r.Identity+".hcl")
+		return
+	}
+	cr, err := Issue(ctx, c, r.Identity, IssueOptions{Mount: mount, WrapTTL: time.Minute,
+		Metadata: map[string]string{"issued_by": "vault-policy check"}})
+	if err != nil {
+		fail(VerdictError, "issuing a wrapped secret_id: "+err.Error())
+		return
+	}
+	cl, err := c.Client.CloneWithHeaders()
+	if err != nil {
+		fail(VerdictError, err.Error())
+		return
+	}
+	cl.ClearToken()
+	lc := &vaultclient.Client{Client: cl}
+	destroy := func(acc string) {
+		if acc != "" {
+			DestroySecretID(context.WithoutCancel(ctx), c, mount, r.Identity, acc)
+		}
+	}
+	sid, err := lc.ResolveSecretID(ctx, mount, cr.WrapToken)
+	if err != nil {
+		fail(VerdictDeny, "unwrapping the first time: "+err.Error())
+		return
+	}
+	defer destroy(sid.Accessor)
+	if err := lc.LoginAppRole(ctx, mount, cr.RoleID, sid.Value); err != nil {
+		fail(VerdictDeny, "logging in with the unwrapped secret_id: "+err.Error())
+		return
+	}
+	lc.Close(context.WithoutCancel(ctx))
+	if r.Login == LoginWrapped {
+		res.OperationResult = VerdictAllow
+		return
+	}
+	again, err := lc.ResolveSecretID(ctx, mount, cr.WrapToken)
+	switch {
+	case err == nil:
+		defer destroy(again.Accessor)
+		fail(VerdictAllow, "the wrapping token unwrapped a second time")
+	case fault.Is(err, fault.Denied):
+		res.OperationResult = VerdictDeny
+	default:
+		fail(VerdictError, "unwrapping the second time: "+err.Error())
+	}
 }
 
 // loginAs returns a client authenticated as identity id and a function that
@@ -236,7 +316,7 @@ func capabilitiesSelf(ctx context.Context, ic *vaultclient.Client, paths []strin
 // probe makes the real request for op on path and tells whether the ACL let
 // it through: Vault checks the policy before the request reaches a
 // backend, so only 403 means denied — 400, 404 or 405 came from past it.
-func probe(ctx context.Context, ic *vaultclient.Client, op, path string) (verdict string, status int, errMsg string) {
+func probe(ctx context.Context, ic *vaultclient.Client, op, path string, data json.RawMessage) (verdict string, status int, errMsg string) {
 	var method string
 	body := false
 	switch op {
@@ -258,6 +338,9 @@ func probe(ctx context.Context, ic *vaultclient.Client, op, path string) (verdic
 	req := ic.NewRequest(method, "/v1/"+path)
 	if body {
 		req.BodyBytes = []byte("{}")
+		if data != nil {
+			req.BodyBytes = data
+		}
 		if op == OpPatch {
 			// req.Headers is the client's own map: copy before adding.
 			h := http.Header{}

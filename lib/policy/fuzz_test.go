@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
@@ -52,14 +53,22 @@ func FuzzParseMatrix(f *testing.F) {
 	seedFiles(f, "matrix.hcl")
 	f.Add([]byte("row \"r\" {\n identity = \"a\"\n path = \"\"\n capability = \"read\"\n expect = \"allow\"\n}\n"))
 	f.Add([]byte("row \"\" {}\n"))
+	f.Add([]byte("row \"r\" {\n identity = \"a\"\n path = \"p\"\n capability = \"patch\"\n expect = \"deny\"\n data = { a = [1, { b = null }] }\n}\n"))
 	f.Fuzz(func(t *testing.T, src []byte) {
 		rows, err := ParseMatrix("matrix.hcl", src)
 		if err != nil {
 			return
 		}
 		for _, r := range rows {
-			if r.Path == "" || (r.Expect != Allow && r.Expect != Deny) || !operations[r.Operation] {
+			if r.Path == "" || (r.Expect != Allow && r.Expect != Deny) || !(operations[r.Operation] || r.Operation == OpLogin) {
 				t.Errorf("ParseMatrix accepted an invalid row %+v", r)
+			}
+			if (r.Operation == OpLogin) != (r.Login != "") {
+				t.Errorf("ParseMatrix gave row %+v operation %q with login %q", r, r.Operation, r.Login)
+			}
+			var body map[string]any
+			if r.Data != nil && (json.Unmarshal(r.Data, &body) != nil || (r.Operation != OpWrite && r.Operation != OpPatch)) {
+				t.Errorf("ParseMatrix accepted data %s on row %+v: want a JSON object on a write or patch", r.Data, r)
 			}
 		}
 	})

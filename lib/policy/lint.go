@@ -19,6 +19,7 @@ const (
 	RuleUnusedPolicy     = "unused-policy"
 	RuleUntestedIdentity = "untested-identity"
 	RuleUnboundSecretID  = "unbound-secret-id"
+	RulePrefixGlob       = "prefix-glob"
 )
 
 // Finding is one risky pattern.
@@ -38,6 +39,9 @@ type Finding struct {
 //     grants root-protected endpoints nobody has listed;
 //   - sys-wildcard (error): a "*" covering all of sys/ or a whole sys/
 //     subtree ("*", "sys/*", "sys/pol*");
+//   - prefix-glob (warning): a "*" inside a name ("database/creds/analytics-*"),
+//     which also matches names made for someone else
+//     ("analytics-billing-admin"): name them exactly, or end at a "/";
 //   - unused-policy (warning): a policy no AppRole carries and no matrix
 //     row logs in as;
 //   - untested-identity (warning): an AppRole without a matrix row;
@@ -61,6 +65,8 @@ func Lint(set *Set) []Finding {
 			}
 			if sysWildcard(r.Path) {
 				add(RuleSysWildcard, SeverityError, "%q covers all of sys/ or a whole sys/ subtree: grant the exact sys/ endpoints needed", r.Path)
+			} else if i := strings.IndexByte(r.Path, '*'); i > 0 && r.Path[i-1] != '/' {
+				add(RulePrefixGlob, SeverityWarning, "%q also matches any name that merely starts with %q, including ones made for someone else: name each exactly", r.Path, r.Path[strings.LastIndexByte(r.Path[:i], '/')+1:i])
 			}
 		}
 	}

@@ -27,6 +27,9 @@ func TestLintRules(t *testing.T) {
 		{"sys/+/x", []string{"sudo"}, []string{RuleSudoWildcard}},
 		{"+/config", []string{"sudo"}, []string{RuleSudoWildcard}},
 		{"secret/data/*", []string{"read"}, nil},
+		{"database/creds/analytics-*", []string{"read"}, []string{RulePrefixGlob}},
+		{"secret/data/analytics*", []string{"read"}, []string{RulePrefixGlob}},
+		{"database/creds/analytics-ro", []string{"read"}, nil},
 	}
 	for _, tt := range tests {
 		set := &Set{Policies: []*ACL{{Name: "p", File: "acl/p.hcl", Rules: []Rule{{Path: tt.path, Capabilities: tt.caps, Line: 1}}}},

@@ -1,12 +1,14 @@
 package policy
 
 import (
+	"encoding/json"
 	"errors"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/gohcl"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+	ctyjson "github.com/zclconf/go-cty/cty/json"
 
 	"github.com/vaultpipe/vaultpipe/lib/fault"
 )
@@ -23,8 +25,16 @@ type Row struct {
 	// Operation is the real request Check makes to confirm what
 	// sys/capabilities-self says: read, list, write, patch, delete or none.
 	Operation string
-	File      string
-	Line      int
+	// Data, when set, is the JSON body of a write or patch probe, for
+	// rows about allowed_parameters (which sys/capabilities-self cannot
+	// see): a deny row with Data is decided by the real request alone.
+	Data json.RawMessage
+	// Login, when set, makes the row about logging in rather than a path:
+	// "wrapped" logs in with a response-wrapped secret_id (allow),
+	// "wrapped-reuse" then tries the same wrapping token again (deny).
+	Login string
+	File  string
+	Line  int
 }
 
 // Expectations.
@@ -41,6 +51,14 @@ const (
 	OpPatch  = "patch"
 	OpDelete = "delete"
 	OpNone   = "none"
+	// OpLogin is the operation of login rows (set by the parser).
+	OpLogin = "login"
+)
+
+// Login checks a row can ask for.
+const (
+	LoginWrapped      = "wrapped"
+	LoginWrappedReuse = "wrapped-reuse"
 )
 
 var operations = map[string]bool{OpRead: true, OpList: true, OpWrite: true, OpPatch: true, OpDelete: true, OpNone: true}
@@ -50,13 +68,15 @@ type matrixFile struct {
 }
 
 type matrixRow struct {
-	Name       string    `hcl:"name,label"`
-	Identity   string    `hcl:"identity"`
-	Path       string    `hcl:"path"`
-	Capability string    `hcl:"capability"`
-	Expect     string    `hcl:"expect"`
-	Operation  *string   `hcl:"operation,optional"`
-	DefRange   hcl.Range `hcl:",def_range"`
+	Name       string         `hcl:"name,label"`
+	Identity   string         `hcl:"identity"`
+	Path       string         `hcl:"path"`
+	Capability string         `hcl:"capability"`
+	Expect     string         `hcl:"expect"`
+	Operation  *string        `hcl:"operation,optional"`
+	Data       hcl.Expression `hcl:"data,optional"`
+	Login      *string        `hcl:"login,optional"`
+	DefRange   hcl.Range      `hcl:",def_range"`
 }
 
 // ParseMatrix reads the access matrix: a list of
@@ -68,7 +88,9 @@ type matrixRow struct {
 //	  expect     = "allow"
 //	}
 //
-// blocks with unique names.
+// blocks with unique names. Optional: operation (the real request),
+// data (its JSON body, as an HCL object) and login (wrapped or
+// wrapped-reuse, for rows about logging in with a wrapped secret_id).
 func ParseMatrix(file string, src []byte) ([]Row, error) {
 	f, diags := hclsyntax.ParseConfig(src, file, hcl.InitialPos)
 	if diags.HasErrors() {
@@ -118,6 +140,36 @@ func ParseMatrix(file string, src []byte) ([]Row, error) {
 				errs = append(errs, posErr(file, attrLine(i, "operation"), "row %q: operation must be read, list, write, patch, delete or none, not %q", r.Name, *r.Operation))
 			}
 			row.Operation = *r.Operation
+		}
+		if r.Data != nil {
+			if v, diags := r.Data.Value(nil); diags.HasErrors() {
+				errs = append(errs, diagErr(diags))
+			} else if !v.IsNull() {
+				if !v.Type().IsObjectType() && !v.Type().IsMapType() {
+					errs = append(errs, posErr(file, attrLine(i, "data"), "row %q: data must be an object such as { max_versions = 1 }", r.Name))
+				} else if b, err := ctyjson.Marshal(v, v.Type()); err != nil {
+					errs = append(errs, posErr(file, attrLine(i, "data"), "row %q: data: %v", r.Name, err))
+				} else {
+					row.Data = b
+				}
+			}
+			if row.Data != nil && row.Operation != OpWrite && row.Operation != OpPatch {
+				errs = append(errs, posErr(file, attrLine(i, "data"), "row %q: data is a request body: only for write and patch probes (capability create, update or patch)", r.Name))
+			}
+		}
+		if r.Login != nil {
+			row.Login = *r.Login
+			switch {
+			case row.Login != LoginWrapped && row.Login != LoginWrappedReuse:
+				errs = append(errs, posErr(file, attrLine(i, "login"), "row %q: login must be \"wrapped\" or \"wrapped-reuse\", not %q", r.Name, row.Login))
+			case !strings.HasPrefix(row.Path, "auth/") || !strings.HasSuffix(row.Path, "/login") || r.Capability != "update":
+				errs = append(errs, posErr(file, attrLine(i, "login"), "row %q: a login row has path \"auth/<mount>/login\" and capability \"update\"", r.Name))
+			case r.Operation != nil || row.Data != nil:
+				errs = append(errs, posErr(file, attrLine(i, "login"), "row %q: a login row takes no operation or data", r.Name))
+			case row.Login == LoginWrapped && r.Expect != Allow, row.Login == LoginWrappedReuse && r.Expect != Deny:
+				errs = append(errs, posErr(file, attrLine(i, "expect"), "row %q: a wrapped login must be allowed and its reuse denied", r.Name))
+			}
+			row.Operation = OpLogin
 		}
 		rows = append(rows, row)
 	}

@@ -147,6 +147,35 @@ row "a-sudo" {
 	}
 }
 
+func TestParseMatrixDataAndLogin(t *testing.T) {
+	src := `row "r-no-prune" {
+  identity   = "r"
+  path       = "secret/metadata/a/x"
+  capability = "patch"
+  expect     = "deny"
+  data       = { max_versions = 1, custom_metadata = { stage = "s" } }
+}
+
+row "r-wrapped-once" {
+  identity   = "r"
+  path       = "auth/approle/login"
+  capability = "update"
+  expect     = "deny"
+  login      = "wrapped-reuse"
+}
+`
+	rows, err := ParseMatrix("matrix.hcl", []byte(src))
+	if err != nil {
+		t.Fatalf("ParseMatrix: %v", err)
+	}
+	if got := string(rows[0].Data); got != `{"custom_metadata":{"stage":"s"},"max_versions":1}` || rows[0].Operation != OpPatch {
+		t.Errorf("data row = %s, operation %q; want the object as JSON, patch", got, rows[0].Operation)
+	}
+	if rows[1].Login != LoginWrappedReuse || rows[1].Operation != OpLogin || rows[1].Data != nil {
+		t.Errorf("login row = %+v; want login wrapped-reuse, operation login", rows[1])
+	}
+}
+
 func TestDefaultOperationNeverDeletesOnAllowRows(t *testing.T) {
 	if op := defaultOperation("delete", Allow); op != OpNone {
 		t.Errorf("defaultOperation(delete, allow) = %q; want none", op)
@@ -167,6 +196,10 @@ func TestParseMatrixErrorsNameTheLine(t *testing.T) {
 		{"duplicate", row("r", "read", "allow", "") + "\n" + row("r", "list", "allow", ""), `matrix.hcl:8: row "r": name used twice (also at line 1)`},
 		{"missing field", "row \"r\" {\n  identity = \"a\"\n}\n", `matrix.hcl:1: missing required argument`},
 		{"wrong block", "rows \"r\" {\n}\n", `matrix.hcl:1: unsupported block type`},
+		{"data on a read", row("r", "read", "allow", "  data = { a = 1 }\n"), `matrix.hcl:6: row "r": data is a request body: only for write and patch probes`},
+		{"data not an object", row("r", "update", "allow", "  data = [1]\n"), `matrix.hcl:6: row "r": data must be an object`},
+		{"bad login", row("r", "update", "allow", "  login = \"twice\"\n"), `matrix.hcl:6: row "r": login must be "wrapped" or "wrapped-reuse", not "twice"`},
+		{"login off a login path", row("r", "update", "allow", "  login = \"wrapped\"\n"), `matrix.hcl:6: row "r": a login row has path "auth/<mount>/login"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -218,16 +251,13 @@ func TestLoadDirShipped(t *testing.T) {
 	if err != nil {
 		t.Fatalf("LoadDir(policies) = %v", err)
 	}
-	for _, name := range []string{"admin", "dagster-analytics", "importer", "rotator", "snapshot", "auditor"} {
+	for _, name := range []string{"admin", "policy-sync", "prometheus", "dagster-analytics", "importer", "rotator", "snapshot", "auditor"} {
 		if set.Policy(name) == nil {
 			t.Errorf("shipped policies lack %s", name)
 		}
-		if name != "admin" && set.AppRole(name) == nil {
+		if set.AppRole(name) == nil {
 			t.Errorf("shipped AppRoles lack %s", name)
 		}
-	}
-	if set.AppRole("admin") != nil {
-		t.Error("admin must not have an AppRole: it is a person's identity")
 	}
 	if len(set.Matrix) == 0 {
 		t.Error("shipped matrix has no rows")
@@ -265,6 +295,44 @@ func TestShippedIsTheDirectory(t *testing.T) {
 	for i, p := range emb.Policies {
 		if p.Name != dir.Policies[i].Name || p.Text != dir.Policies[i].Text || p.File != filepath.Join("policies", "acl", p.Name+".hcl") {
 			t.Errorf("Shipped() policy %s (%s) differs from %s", p.Name, p.File, dir.Policies[i].File)
+		}
+	}
+}
+
+// Root-equivalence comes from writing policies, roles or tokens and from
+// touching audit devices: only policy-sync may do the first (README and
+// policies/README.md name it), nobody the second.
+func TestOnlyPolicySyncWritesAccessControl(t *testing.T) {
+	set, err := LoadDir("../../policies")
+	if err != nil {
+		t.Fatal(err)
+	}
+	writes := func(caps []string) bool {
+		for _, c := range caps {
+			switch c {
+			case "create", "update", "patch", "delete", "sudo":
+				return true
+			}
+		}
+		return false
+	}
+	for _, p := range set.Policies {
+		for _, r := range p.Rules {
+			if !writes(r.Capabilities) {
+				continue
+			}
+			switch {
+			case strings.HasPrefix(r.Path, "sys/policies/") || r.Path == "auth/approle/role/*" || r.Path == "sys/auth/approle":
+				if p.Name != "policy-sync" {
+					t.Errorf("%s:%d: %s writes %s: only policy-sync may change access control", p.File, r.Line, p.Name, r.Path)
+				}
+			case strings.HasPrefix(r.Path, "auth/token/create") || strings.HasPrefix(r.Path, "auth/token/roles"):
+				t.Errorf("%s:%d: %s may create tokens (%s): tokens come from logins", p.File, r.Line, p.Name, r.Path)
+			case strings.HasPrefix(r.Path, "sys/audit/"):
+				t.Errorf("%s:%d: %s may change audit devices (%s): that needs the root quorum", p.File, r.Line, p.Name, r.Path)
+			case strings.HasPrefix(r.Path, "secret/destroy/"):
+				t.Errorf("%s:%d: %s may destroy secret versions: nobody may", p.File, r.Line, p.Name)
+			}
 		}
 	}
 }

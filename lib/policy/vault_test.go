@@ -10,6 +10,7 @@ import (
 
 	"github.com/hashicorp/vault/api"
 
+	"github.com/vaultpipe/vaultpipe/lib/fault"
 	"github.com/vaultpipe/vaultpipe/lib/vaultclient"
 	"github.com/vaultpipe/vaultpipe/lib/vaulttest"
 )
@@ -157,7 +158,9 @@ func TestShippedMatrixPasses(t *testing.T) {
 	}
 }
 
-func TestAdminCanRunSyncAndCheck(t *testing.T) {
+// policy-sync, logged in through its AppRole with credentials root issued,
+// runs sync and check; admin is refused a sync.
+func TestPolicySyncRunsSyncAndCheck(t *testing.T) {
 	s := server(t)
 	root := rootClient(t, s)
 	ctx := context.Background()
@@ -165,13 +168,26 @@ func TestAdminCanRunSyncAndCheck(t *testing.T) {
 	if _, err := Sync(ctx, root, set, SyncOptions{}); err != nil {
 		t.Fatalf("Sync = %v", err)
 	}
-	tok, err := root.Auth().Token().Create(&api.TokenCreateRequest{Policies: []string{"admin"}, TTL: "10m"})
-	if err != nil {
-		t.Fatal(err)
+	login := func(app string) *vaultclient.Client {
+		t.Helper()
+		cr, err := Issue(ctx, root, app, IssueOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir := t.TempDir()
+		f := s.Flags()
+		f.RoleIDFile, f.SecretIDFile = filepath.Join(dir, "role_id"), filepath.Join(dir, "secret_id")
+		if err := cr.WriteFiles(f.RoleIDFile, f.SecretIDFile); err != nil {
+			t.Fatal(err)
+		}
+		c, err := vaultclient.New(ctx, f, vaultclient.Options{Getenv: func(string) string { return "" }})
+		if err != nil {
+			t.Fatalf("logging in as %s: %v", app, err)
+		}
+		t.Cleanup(func() { c.Close(ctx) })
+		return c
 	}
-	admin := rootClient(t, s)
-	admin.SetToken(tok.Auth.ClientToken)
-	defer admin.Auth().Token().RevokeSelf("")
+	ps := login("policy-sync")
 
 	edited := copyShipped(t)
 	p := filepath.Join(edited, "approles", "auditor.hcl")
@@ -181,9 +197,9 @@ func TestAdminCanRunSyncAndCheck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := Sync(ctx, admin, eset, SyncOptions{})
+	rep, err := Sync(ctx, ps, eset, SyncOptions{})
 	if err != nil {
-		t.Fatalf("Sync as admin = %v", err)
+		t.Fatalf("Sync as policy-sync = %v", err)
 	}
 	var got Change
 	for _, ch := range rep.Changes {
@@ -192,17 +208,22 @@ func TestAdminCanRunSyncAndCheck(t *testing.T) {
 		}
 	}
 	if got.Action != ActionUpdate || strings.Join(got.Fields, ",") != "token_ttl" {
-		t.Errorf("Sync as admin, auditor change = %+v; want update of token_ttl", got)
+		t.Errorf("Sync as policy-sync, auditor change = %+v; want update of token_ttl", got)
 	}
-	crep, err := Check(ctx, admin, eset, CheckOptions{})
+	crep, err := Check(ctx, ps, eset, CheckOptions{})
 	if err != nil {
-		t.Fatalf("Check as admin = %v", err)
+		t.Fatalf("Check as policy-sync = %v", err)
 	}
 	if crep.Failed != 0 {
-		t.Errorf("Check as admin: %d mismatches: %+v", crep.Failed, crep.Mismatches)
+		t.Errorf("Check as policy-sync: %d mismatches: %+v", crep.Failed, crep.Mismatches)
 	}
-	if _, err := Sync(ctx, admin, set, SyncOptions{}); err != nil {
-		t.Fatalf("Sync back as admin = %v", err)
+	if _, err := Sync(ctx, ps, set, SyncOptions{}); err != nil {
+		t.Fatalf("Sync back as policy-sync = %v", err)
+	}
+
+	admin := login("admin")
+	if _, err := Sync(ctx, admin, eset, SyncOptions{}); !fault.Is(err, fault.Denied) {
+		t.Errorf("Sync as admin = %v; want denied", err)
 	}
 }
 
@@ -269,8 +290,8 @@ func TestNarrowedPolicyFailsItsRow(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Check = %v", err)
 	}
-	if len(rep.Mismatches) != 1 || rep.Mismatches[0].Row != "importer-lists-mount" || rep.Mismatches[0].OperationResult != VerdictDeny {
-		t.Errorf("Check mismatches = %+v; want importer-lists-mount, denied", rep.Mismatches)
+	if len(rep.Mismatches) != 1 || rep.Mismatches[0].Row != "importer-lists-own-prefix" || rep.Mismatches[0].OperationResult != VerdictDeny {
+		t.Errorf("Check mismatches = %+v; want importer-lists-own-prefix, denied", rep.Mismatches)
 	}
 }
 

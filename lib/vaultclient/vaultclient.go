@@ -5,7 +5,9 @@
 // VAULT_TLS_SERVER_NAME, VAULT_SKIP_VERIFY, VAULT_NAMESPACE,
 // VAULT_CLIENT_TIMEOUT, VAULT_MAX_RETRIES, VAULT_TOKEN). A token is taken from
 // VAULT_TOKEN, from --token-file, or from an AppRole login whose role_id and
-// secret_id are read from files; never from argv.
+// secret_id are read from files; never from argv. A secret_id file may hold
+// a response-wrapping token instead (vault-policy issue --wrap-ttl): it is
+// unwrapped at login, once (ResolveSecretID).
 //
 // Every error a Client returns is a *fault.Error classified by (*Client).Classify
 // (use it for raw api calls too: it tells uninitialised from sealed), so
@@ -17,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -56,7 +59,7 @@ type Conn struct {
 type Auth struct {
 	TokenFile    string `name:"token-file" env:"VAULTPIPE_TOKEN_FILE" type:"path" help:"File holding the Vault token (else VAULT_TOKEN, else ~/.vault-token)." group:"Vault authentication"`
 	RoleIDFile   string `name:"role-id-file" env:"VAULTPIPE_ROLE_ID_FILE" type:"path" help:"File holding an AppRole role_id; log in with AppRole." group:"Vault authentication"`
-	SecretIDFile string `name:"secret-id-file" env:"VAULTPIPE_SECRET_ID_FILE" type:"path" help:"File holding the AppRole secret_id." group:"Vault authentication"`
+	SecretIDFile string `name:"secret-id-file" env:"VAULTPIPE_SECRET_ID_FILE" type:"path" help:"File holding the AppRole secret_id, or a response-wrapping token for it (unwrapped at login; it works once)." group:"Vault authentication"`
 	AppRoleMount string `name:"approle-mount" env:"VAULTPIPE_APPROLE_MOUNT" default:"approle" help:"Mount path of the AppRole auth method." group:"Vault authentication"`
 }
 
@@ -130,11 +133,10 @@ func New(ctx context.Context, f Flags, opts ...Options) (*Client, error) {
 	if f.Address == "" {
 		return nil, fault.Usagef("no Vault address: set VAULT_ADDR or --address")
 	}
-	if strings.HasPrefix(f.Address, "http://") && !f.SkipVerify {
-		// Allowed, but only to loopback: secrets never cross a network in clear.
-		if !isLoopbackURL(f.Address) {
-			return nil, fault.Usagef("refusing plain http to non-loopback address %s: use https", f.Address)
-		}
+	// Plain http is allowed only to loopback, --tls-skip-verify or not:
+	// secrets never cross a network in clear.
+	if u, err := url.Parse(f.Address); err == nil && strings.EqualFold(u.Scheme, "http") && !isLoopbackURL(f.Address) {
+		return nil, fault.Usagef("refusing plain http to non-loopback address %s: use https", f.Address)
 	}
 	if err := cfg.ConfigureTLS(&api.TLSConfig{
 		CACert:        f.CACert,
@@ -186,11 +188,21 @@ func (c *Client) authenticate(ctx context.Context, f Flags, getenv func(string) 
 		if err != nil {
 			return err
 		}
-		secretID, err := readSecretFile(f.SecretIDFile, "secret_id")
+		raw, err := readSecretFile(f.SecretIDFile, "secret_id")
 		if err != nil {
 			return err
 		}
-		return c.LoginAppRole(ctx, f.AppRoleMount, roleID, secretID)
+		sid, err := c.ResolveSecretID(ctx, f.AppRoleMount, raw)
+		if err != nil {
+			var fe *fault.Error
+			if errors.As(err, &fe) && fe.Path == "" {
+				cp := *fe
+				cp.Op, cp.Path = "reading secret_id file", f.SecretIDFile
+				return &cp
+			}
+			return err
+		}
+		return c.LoginAppRole(ctx, f.AppRoleMount, roleID, sid.Value)
 	case getenv("VAULT_TOKEN") != "":
 		c.SetToken(strings.TrimSpace(getenv("VAULT_TOKEN")))
 	case f.TokenFile != "":

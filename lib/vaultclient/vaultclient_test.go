@@ -244,10 +244,82 @@ func TestWrongCA(t *testing.T) {
 
 func TestPlainHTTPRefusedOffLoopback(t *testing.T) {
 	shared := vaulttest.Shared(t)
-	f := shared.Flags()
-	f.Address = "http://192.0.2.1:8200"
-	_, err := vaultclient.New(context.Background(), f, vaultclient.Options{Getenv: env("t")})
-	wantKind(t, err, fault.Usage)
+	for _, skip := range []bool{false, true} {
+		for _, addr := range []string{"http://192.0.2.1:8200", "HTTP://vault.example.invalid:8200"} {
+			f := shared.Flags()
+			f.Address, f.SkipVerify = addr, skip
+			_, err := vaultclient.New(context.Background(), f, vaultclient.Options{Getenv: env("t")})
+			if fault.KindOf(err) != fault.Usage || !strings.Contains(fmt.Sprint(err), "refusing plain http") {
+				t.Errorf("New(%s, tls-skip-verify=%v) = %v; want a usage error refusing plain http", addr, skip, err)
+			}
+		}
+	}
+}
+
+// A secret_id file holding a wrapping token logs in once; the second login
+// is refused as denied, and neither value shows in the error. A wrapping
+// token that wraps anything but a secret_id is refused without being used.
+func TestWrappedSecretIDFile(t *testing.T) {
+	ctx := context.Background()
+	s := vaulttest.Start(t)
+	root := s.Client()
+	if err := root.Sys().EnableAuthWithOptions("approle", &api.EnableAuthOptions{Type: "approle"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := root.Logical().Write("auth/approle/role/wrapped", map[string]any{"token_policies": "default", "token_ttl": "5m"}); err != nil {
+		t.Fatal(err)
+	}
+	rid, err := root.Logical().Read("auth/approle/role/wrapped/role-id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wc, err := root.CloneWithHeaders()
+	if err != nil {
+		t.Fatal(err)
+	}
+	wc.SetToken(root.Token())
+	wc.SetWrappingLookupFunc(func(string, string) string { return "5m" })
+	w, err := wc.Logical().Write("auth/approle/role/wrapped/secret-id", nil)
+	if err != nil || w.WrapInfo == nil {
+		t.Fatalf("wrapped secret-id = %+v, %v", w, err)
+	}
+	dir := t.TempDir()
+	f := s.Flags()
+	f.RoleIDFile, f.SecretIDFile = filepath.Join(dir, "role_id"), filepath.Join(dir, "secret_id")
+	os.WriteFile(f.RoleIDFile, []byte(rid.Data["role_id"].(string)), 0o600)
+	os.WriteFile(f.SecretIDFile, []byte(w.WrapInfo.Token+"\n"), 0o600)
+
+	c, err := vaultclient.New(ctx, f, vaultclient.Options{Getenv: env("")})
+	if err != nil {
+		t.Fatalf("first login with the wrapped secret_id: %v", err)
+	}
+	if _, err := c.Auth().Token().LookupSelfWithContext(ctx); err != nil {
+		t.Fatalf("looking up the AppRole token: %v", err)
+	}
+	c.Close(ctx)
+
+	_, err = vaultclient.New(ctx, f, vaultclient.Options{Getenv: env("")})
+	wantKind(t, err, fault.Denied)
+	if !strings.Contains(err.Error(), "already used or has expired") || !strings.Contains(err.Error(), f.SecretIDFile) {
+		t.Errorf("second login: error %q does not name the file and the used token", err)
+	}
+	if fault.Hint(err) == "" {
+		t.Errorf("second login: no hint")
+	}
+	if strings.Contains(err.Error(), w.WrapInfo.Token) {
+		t.Fatalf("error %q shows the wrapping token", err)
+	}
+
+	other, err := wc.Logical().Write("sys/wrapping/wrap", map[string]any{"note": "not a secret_id"})
+	if err != nil || other.WrapInfo == nil {
+		t.Fatalf("wrapping other data = %+v, %v", other, err)
+	}
+	os.WriteFile(f.SecretIDFile, []byte(other.WrapInfo.Token), 0o600)
+	_, err = vaultclient.New(ctx, f, vaultclient.Options{Getenv: env("")})
+	wantKind(t, err, fault.BadInput)
+	if _, err := root.Logical().Write("sys/wrapping/lookup", map[string]any{"token": other.WrapInfo.Token}); err != nil {
+		t.Fatalf("the refused wrapping token was used up: %v", err)
+	}
 }
 
 // The retry policy is checked against a stand-in server: these are the

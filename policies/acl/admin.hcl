@@ -1,28 +1,63 @@
-# admin: the human operator of this Vault, after vault-install has revoked
-# the root token. Broad on secrets and on the access-control objects this
-# project manages (so vault-policy sync and check run as admin), but sudo
-# only on the exact root-protected endpoints needed — never on a * or + glob —
-# and no raw storage, no seal-wrap or plugin catalogue, no replication.
-# Emergencies beyond this go through generate-root (docs/runbooks).
+# admin: the human operator of this Vault (AppRole approles/admin.hcl; its
+# secret_ids are issued by policy-sync, short-lived). It operates the server —
+# secrets, mounts, auth tuning, leases, rekey, encryption-key rotation,
+# metrics, snapshots and the decision to restore one — but it is not
+# root-equivalent:
+#
+#   - it cannot write ACL policies or AppRoles (that is policy-sync's job,
+#     from a reviewed checkout of policies/), so it cannot widen its own
+#     policy or make a role carrying another;
+#   - it cannot create tokens (no auth/token/create, no orphans): its own
+#     token, from its AppRole login, is all it gets;
+#   - it cannot enable, disable or reconfigure audit devices (log_raw), nor
+#     tune a mount to leave fields un-HMAC'd in the audit log: that needs a
+#     root token from the generate-root quorum;
+#   - it cannot destroy secret versions or delete a secret's metadata (all
+#     its history), nor unmount secret/.
+#
+# sudo only on exact root-protected endpoints, never on a glob.
 
 # --- Secrets -------------------------------------------------------------
 
-path "secret/*" {
+# Read and write values; deleting a version is a soft delete (undelete).
+path "secret/data/*" {
   capabilities = ["create", "read", "update", "patch", "delete", "list"]
+}
+
+path "secret/delete/*" {
+  capabilities = ["update"]
+}
+
+path "secret/undelete/*" {
+  capabilities = ["update"]
+}
+
+# Metadata: read, list, and stage labels; not max_versions or
+# delete_version_after (which prune history), not delete (which erases it).
+path "secret/metadata/*" {
+  capabilities = ["read", "list", "patch"]
+  allowed_parameters = {
+    "custom_metadata" = []
+  }
+}
+
+# The engine's settings (cas_required, max_versions) are set at bootstrap.
+path "secret/config" {
+  capabilities = ["read"]
 }
 
 path "database/*" {
   capabilities = ["create", "read", "update", "patch", "delete", "list"]
 }
 
-# --- Policies and AppRoles (vault-policy sync, issue, check) --------------
+# --- Policies and AppRoles: read only --------------------------------------
 
 path "sys/policies/acl" {
   capabilities = ["list"]
 }
 
 path "sys/policies/acl/*" {
-  capabilities = ["create", "read", "update", "delete", "list"]
+  capabilities = ["read", "list"]
 }
 
 path "auth/approle/role" {
@@ -30,27 +65,64 @@ path "auth/approle/role" {
 }
 
 path "auth/approle/role/*" {
-  capabilities = ["create", "read", "update", "delete", "list"]
+  capabilities = ["read", "list"]
 }
 
-# Auth methods are root-protected, hence sudo — on the one method this
-# project uses. Enabling another is a change to this file, reviewed.
+# Re-issuing the machine identities' secret_ids (the documented step in
+# policies/README.md) and listing their accessors — by exact role, never
+# policy-sync's or its own.
+path "auth/approle/role/rotator/secret-id" {
+  capabilities = ["update", "list"]
+}
+
+path "auth/approle/role/snapshot/secret-id" {
+  capabilities = ["update", "list"]
+}
+
+path "auth/approle/role/dagster-analytics/secret-id" {
+  capabilities = ["update", "list"]
+}
+
+path "auth/approle/role/importer/secret-id" {
+  capabilities = ["update", "list"]
+}
+
+path "auth/approle/role/auditor/secret-id" {
+  capabilities = ["update", "list"]
+}
+
+path "auth/approle/role/prometheus/secret-id" {
+  capabilities = ["update", "list"]
+}
+
+# Revoking any secret_id is always allowed: it only takes access away.
+path "auth/approle/role/+/secret-id-accessor/lookup" {
+  capabilities = ["update"]
+}
+
+path "auth/approle/role/+/secret-id-accessor/destroy" {
+  capabilities = ["update"]
+}
+
+# --- Auth methods: tuning only ---------------------------------------------
+
 path "sys/auth" {
   capabilities = ["read"]
 }
 
-path "sys/auth/approle" {
-  capabilities = ["create", "read", "update", "delete", "sudo"]
-}
-
+# Lease TTLs and listing only: audit_non_hmac_request_keys would write
+# secret_ids into the audit log in clear, a quieter log_raw.
 path "sys/auth/approle/tune" {
   capabilities = ["read", "update", "sudo"]
+  allowed_parameters = {
+    "default_lease_ttl"  = []
+    "max_lease_ttl"      = []
+    "description"        = []
+    "listing_visibility" = []
+  }
 }
 
-# Tokens for people and for vault-policy check's policy-only identities.
-path "auth/token/create" {
-  capabilities = ["create", "update"]
-}
+# --- Tokens: look up and revoke, never create --------------------------------
 
 path "auth/token/lookup" {
   capabilities = ["update"]
@@ -82,32 +154,45 @@ path "sys/mounts" {
   capabilities = ["read"]
 }
 
+# A new engine's config (and with it audit_non_hmac_* keys) is set by tune.
 path "sys/mounts/+" {
   capabilities = ["create", "read", "update", "delete"]
+  denied_parameters = {
+    "config" = []
+  }
 }
 
+# The KV mount holds every secret and its history: never unmounted by admin.
+path "sys/mounts/secret" {
+  capabilities = ["read"]
+}
+
+# As for auth: never audit_non_hmac_response_keys, which would write secret
+# values into the audit log in clear.
 path "sys/mounts/+/tune" {
   capabilities = ["read", "update"]
+  allowed_parameters = {
+    "default_lease_ttl"  = []
+    "max_lease_ttl"      = []
+    "description"        = []
+    "listing_visibility" = []
+  }
 }
 
-# --- Audit (root-protected) ----------------------------------------------
+# --- Audit: see, never change ----------------------------------------------
 
+# Listing devices is root-protected: sudo on this one path. Enabling,
+# disabling and reconfiguring (sys/audit/<name>) need the root quorum.
 path "sys/audit" {
   capabilities = ["read", "sudo"]
 }
 
-# The two file devices vault-install enables (Vault blocks every request
-# when its only audit device fails, hence two).
-path "sys/audit/file" {
-  capabilities = ["create", "update", "delete", "sudo"]
-}
-
-path "sys/audit/file-secondary" {
-  capabilities = ["create", "update", "delete", "sudo"]
-}
-
 path "sys/audit-hash/+" {
   capabilities = ["update"]
+}
+
+path "sys/config/auditing/request-headers" {
+  capabilities = ["read", "sudo"]
 }
 
 # --- Raft storage: snapshots, restore, membership ------------------------
@@ -128,7 +213,7 @@ path "sys/storage/raft/remove-peer" {
   capabilities = ["update"]
 }
 
-# --- Leases and server state ---------------------------------------------
+# --- Leases --------------------------------------------------------------
 
 path "sys/leases/lookup" {
   capabilities = ["update"]
@@ -136,6 +221,38 @@ path "sys/leases/lookup" {
 
 path "sys/leases/revoke" {
   capabilities = ["update"]
+}
+
+# --- Keys: rekey (needs the unseal shares anyway), encryption-key rotation --
+
+path "sys/rekey/init" {
+  capabilities = ["read", "update", "delete"]
+}
+
+path "sys/rekey/update" {
+  capabilities = ["update"]
+}
+
+path "sys/rekey/verify" {
+  capabilities = ["read", "update", "delete"]
+}
+
+path "sys/rotate" {
+  capabilities = ["update", "sudo"]
+}
+
+path "sys/rotate/config" {
+  capabilities = ["read", "update"]
+}
+
+path "sys/key-status" {
+  capabilities = ["read"]
+}
+
+# --- Server state --------------------------------------------------------
+
+path "sys/metrics" {
+  capabilities = ["read"]
 }
 
 path "sys/seal-status" {

@@ -1,7 +1,9 @@
 # dagster-analytics: the read-only identity of the Dagster code location
 # "analytics" (AppRole approles/dagster-analytics.hcl). It reads its own KV v2
 # secrets under secret/analytics/ and obtains dynamic PostgreSQL credentials
-# from database/creds/analytics-*. Nothing else: no writes, no other app's
+# from its database roles analytics-ro and analytics-rw, named exactly (a
+# glob such as analytics-* would also match a role analytics-billing-admin
+# made for someone else). Nothing else: no writes, no other app's
 # paths, no sys/ paths. Token renewal, lookup and revocation come from Vault's
 # built-in default policy, which every AppRole token also carries.
 #
@@ -21,7 +23,11 @@ path "secret/metadata/analytics/*" {
 
 # Dynamic database users for its roles only. Renewal (sys/leases/renew) comes
 # from the default policy.
-path "database/creds/analytics-*" {
+path "database/creds/analytics-ro" {
+  capabilities = ["read"]
+}
+
+path "database/creds/analytics-rw" {
   capabilities = ["read"]
 }
 

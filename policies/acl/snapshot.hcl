@@ -1,5 +1,5 @@
 # snapshot: the identity vault-snap runs as from its daily timer (AppRole
-# approles/snapshot.hcl). It may take raft snapshots and nothing else:
+# approles/snapshot.hcl). It may take raft snapshots (and count what they hold); nothing else:
 # restoring one (sys/storage/raft/snapshot-force) is an admin's decision.
 #
 # A snapshot holds every secret, encrypted by the barrier; vault-snap keeps
@@ -12,4 +12,15 @@ path "sys/storage/raft/snapshot" {
 # Cluster membership, recorded in the snapshot manifest.
 path "sys/storage/raft/configuration" {
   capabilities = ["read"]
+}
+
+# The manifest counts the KV secrets per mount, so a drill can tell a
+# restore brought them all back: mount types, and secret names — never
+# values or metadata.
+path "sys/mounts" {
+  capabilities = ["read"]
+}
+
+path "secret/metadata/*" {
+  capabilities = ["list"]
 }
