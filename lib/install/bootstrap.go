@@ -33,6 +33,7 @@ type bootstrapRun struct {
 	// mounting: secret/ is still to be mounted (a dry run cannot read
 	// its configuration yet).
 	mounting bool
+	set      *policy.Set // --policies, when given
 }
 
 // bootstrapSteps run in this order; the root token goes last, once
@@ -179,6 +180,7 @@ func (b *bootstrapRun) authAndPolicies(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		b.set = set
 		prep, err := policy.Sync(ctx, vc, set, policy.SyncOptions{DryRun: b.dry})
 		if prep != nil {
 			for _, pc := range prep.Changes {
@@ -222,7 +224,34 @@ func (b *bootstrapRun) rootToken(ctx context.Context) error {
 	if !isRoot || o.KeepRoot {
 		return nil
 	}
+	if err := b.handOver(ctx); err != nil {
+		return err
+	}
 	return b.add(Change{Step: "root-token", Action: "revoke", Detail: "emergency access goes through generate-root (scripts/emergency-root.sh)"}, func() error {
 		return vaultclient.Classify(vc.Auth().Token().RevokeSelfWithContext(ctx, ""), "revoking the root token", "auth/token/revoke-self")
+	})
+}
+
+// handOverApp is the AppRole that changes access control once the root
+// token is gone (policies/approles/policy-sync.hcl).
+const handOverApp = "policy-sync"
+
+// handOver gives handOverApp its first credentials, when --policies
+// declares it, before the root token is revoked: without them the first
+// login afterwards would need generate-root. The secret_id is
+// response-wrapped, so it works once and a use by anyone else shows when
+// the operator's own login fails.
+func (b *bootstrapRun) handOver(ctx context.Context) error {
+	if b.set == nil || b.set.AppRole(handOverApp) == nil {
+		return nil
+	}
+	o := b.r.Opts
+	return b.add(Change{Step: "credentials", Action: "create", Path: Layout.HandOverSecretID,
+		Detail: "AppRole " + handOverApp + ": role_id and a wrapped secret_id (single use, 8h) for the first login after the root token is revoked"}, func() error {
+		cr, err := policy.Issue(ctx, b.vc, handOverApp, policy.IssueOptions{WrapTTL: 8 * time.Hour, Metadata: map[string]string{"issued_by": "vault-install"}})
+		if err != nil {
+			return err
+		}
+		return cr.WriteFiles(o.Path(Layout.HandOverRoleID), o.Path(Layout.HandOverSecretID))
 	})
 }
