@@ -3,6 +3,7 @@ package install
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"slices"
 	"time"
@@ -40,7 +41,7 @@ type bootstrapRun struct {
 // everything it was needed for is in place.
 var bootstrapSteps = []func(*bootstrapRun, context.Context) error{
 	(*bootstrapRun).secretsEngine,
-	(*bootstrapRun).checkAndSet,
+	(*bootstrapRun).engineConfig,
 	(*bootstrapRun).auditDevices,
 	(*bootstrapRun).authAndPolicies,
 	(*bootstrapRun).rootToken,
@@ -103,24 +104,39 @@ func (b *bootstrapRun) secretsEngine(ctx context.Context) error {
 	})
 }
 
-// checkAndSet makes every write to secret/ name the version it replaces
-// (cas_required, in the engine's own config: a mount tune does not set it),
-// so that no identity overwrites a value it has not seen.
-func (b *bootstrapRun) checkAndSet(ctx context.Context) error {
+// engineConfig sets secret/'s engine configuration (not a mount tune):
+// cas_required, so that every write names the version it replaces and no
+// identity overwrites a value it has not seen; and max_versions, so that the
+// history rotation keeps is the engine's (only root may set it per secret).
+func (b *bootstrapRun) engineConfig(ctx context.Context) error {
 	vc := b.vc
 	if !b.mounting || !b.dry {
 		s, err := vc.Logical().ReadWithContext(ctx, "secret/config")
 		if err != nil {
 			return vaultclient.Classify(err, "reading", "secret/config")
 		}
-		if s != nil && s.Data["cas_required"] == true {
+		if s != nil && s.Data["cas_required"] == true && atLeast(s.Data["max_versions"], kvMaxVersions) {
 			return nil
 		}
 	}
-	return b.add(Change{Step: "secrets-engine", Action: "update", Path: "secret/config", Detail: "cas_required"}, func() error {
-		_, err := vc.Logical().WriteWithContext(ctx, "secret/config", map[string]any{"cas_required": true})
+	return b.add(Change{Step: "secrets-engine", Action: "update", Path: "secret/config", Detail: fmt.Sprintf("cas_required, max_versions %d", kvMaxVersions)}, func() error {
+		_, err := vc.Logical().WriteWithContext(ctx, "secret/config", map[string]any{"cas_required": true, "max_versions": kvMaxVersions})
 		return vaultclient.Classify(err, "configuring", "secret/config")
 	})
+}
+
+// kvMaxVersions is how many versions of each secret KV keeps (Vault's
+// default is 10): policies/rotation.hcl's keep_versions.
+const kvMaxVersions = 20
+
+// atLeast reports whether a JSON number from Vault is at least n.
+func atLeast(v any, n int64) bool {
+	num, ok := v.(json.Number)
+	if !ok {
+		return false
+	}
+	i, err := num.Int64()
+	return err == nil && i >= n
 }
 
 type auditDevice struct {
