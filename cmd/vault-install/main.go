@@ -21,8 +21,10 @@
 // /etc/vault.d/vault-init.json (0600), and, once unsealed and given the
 // decrypted root token (--token-file), mounts KV v2 at secret/, enables two
 // audit devices and AppRole auth, applies --policies, and revokes the root
-// token (unless --keep-root). A second apply on a converged host changes
-// nothing and prints "changed": false.
+// token (unless --keep-root) — first writing a wrapped secret_id for the
+// policy-sync AppRole, when --policies declares it, to
+// /etc/vaultpipe/policy-sync/{role_id,secret_id} (root, 0600). A second
+// apply on a converged host changes nothing and prints "changed": false.
 //
 // The binary comes from --binary PATH, from a HashiCorp release (--source
 // release, the default: vault_<ver>_SHA256SUMS must carry a valid signature

@@ -3,6 +3,7 @@ package install
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"slices"
 	"time"
@@ -33,13 +34,14 @@ type bootstrapRun struct {
 	// mounting: secret/ is still to be mounted (a dry run cannot read
 	// its configuration yet).
 	mounting bool
+	set      *policy.Set // --policies, when given
 }
 
 // bootstrapSteps run in this order; the root token goes last, once
 // everything it was needed for is in place.
 var bootstrapSteps = []func(*bootstrapRun, context.Context) error{
 	(*bootstrapRun).secretsEngine,
-	(*bootstrapRun).checkAndSet,
+	(*bootstrapRun).engineConfig,
 	(*bootstrapRun).auditDevices,
 	(*bootstrapRun).authAndPolicies,
 	(*bootstrapRun).rootToken,
@@ -102,24 +104,39 @@ func (b *bootstrapRun) secretsEngine(ctx context.Context) error {
 	})
 }
 
-// checkAndSet makes every write to secret/ name the version it replaces
-// (cas_required, in the engine's own config: a mount tune does not set it),
-// so that no identity overwrites a value it has not seen.
-func (b *bootstrapRun) checkAndSet(ctx context.Context) error {
+// engineConfig sets secret/'s engine configuration (not a mount tune):
+// cas_required, so that every write names the version it replaces and no
+// identity overwrites a value it has not seen; and max_versions, so that the
+// history rotation keeps is the engine's (only root may set it per secret).
+func (b *bootstrapRun) engineConfig(ctx context.Context) error {
 	vc := b.vc
 	if !b.mounting || !b.dry {
 		s, err := vc.Logical().ReadWithContext(ctx, "secret/config")
 		if err != nil {
 			return vaultclient.Classify(err, "reading", "secret/config")
 		}
-		if s != nil && s.Data["cas_required"] == true {
+		if s != nil && s.Data["cas_required"] == true && atLeast(s.Data["max_versions"], kvMaxVersions) {
 			return nil
 		}
 	}
-	return b.add(Change{Step: "secrets-engine", Action: "update", Path: "secret/config", Detail: "cas_required"}, func() error {
-		_, err := vc.Logical().WriteWithContext(ctx, "secret/config", map[string]any{"cas_required": true})
+	return b.add(Change{Step: "secrets-engine", Action: "update", Path: "secret/config", Detail: fmt.Sprintf("cas_required, max_versions %d", kvMaxVersions)}, func() error {
+		_, err := vc.Logical().WriteWithContext(ctx, "secret/config", map[string]any{"cas_required": true, "max_versions": kvMaxVersions})
 		return vaultclient.Classify(err, "configuring", "secret/config")
 	})
+}
+
+// kvMaxVersions is how many versions of each secret KV keeps (Vault's
+// default is 10): policies/rotation.hcl's keep_versions.
+const kvMaxVersions = 20
+
+// atLeast reports whether a JSON number from Vault is at least n.
+func atLeast(v any, n int64) bool {
+	num, ok := v.(json.Number)
+	if !ok {
+		return false
+	}
+	i, err := num.Int64()
+	return err == nil && i >= n
 }
 
 type auditDevice struct {
@@ -179,6 +196,7 @@ func (b *bootstrapRun) authAndPolicies(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		b.set = set
 		prep, err := policy.Sync(ctx, vc, set, policy.SyncOptions{DryRun: b.dry})
 		if prep != nil {
 			for _, pc := range prep.Changes {
@@ -222,7 +240,34 @@ func (b *bootstrapRun) rootToken(ctx context.Context) error {
 	if !isRoot || o.KeepRoot {
 		return nil
 	}
+	if err := b.handOver(ctx); err != nil {
+		return err
+	}
 	return b.add(Change{Step: "root-token", Action: "revoke", Detail: "emergency access goes through generate-root (scripts/emergency-root.sh)"}, func() error {
 		return vaultclient.Classify(vc.Auth().Token().RevokeSelfWithContext(ctx, ""), "revoking the root token", "auth/token/revoke-self")
+	})
+}
+
+// handOverApp is the AppRole that changes access control once the root
+// token is gone (policies/approles/policy-sync.hcl).
+const handOverApp = "policy-sync"
+
+// handOver gives handOverApp its first credentials, when --policies
+// declares it, before the root token is revoked: without them the first
+// login afterwards would need generate-root. The secret_id is
+// response-wrapped, so it works once and a use by anyone else shows when
+// the operator's own login fails.
+func (b *bootstrapRun) handOver(ctx context.Context) error {
+	if b.set == nil || b.set.AppRole(handOverApp) == nil {
+		return nil
+	}
+	o := b.r.Opts
+	return b.add(Change{Step: "credentials", Action: "create", Path: Layout.HandOverSecretID,
+		Detail: "AppRole " + handOverApp + ": role_id and a wrapped secret_id (single use, 8h) for the first login after the root token is revoked"}, func() error {
+		cr, err := policy.Issue(ctx, b.vc, handOverApp, policy.IssueOptions{WrapTTL: 8 * time.Hour, Metadata: map[string]string{"issued_by": "vault-install"}})
+		if err != nil {
+			return err
+		}
+		return cr.WriteFiles(o.Path(Layout.HandOverRoleID), o.Path(Layout.HandOverSecretID))
 	})
 }

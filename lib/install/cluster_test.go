@@ -179,6 +179,11 @@ func TestRaftClusterSurvivesLeaderLoss(t *testing.T) {
 		return nil
 	})
 	a.apply("")
+	// The bootstrap is converged: with the (kept) root token, nothing to do.
+	again := &install.Runner{Opts: a.o, HasToken: true, Connect: func(context.Context) (*vaultclient.Client, error) { return a.client(), nil }}
+	if rep, err := again.Plan(ctx); err != nil || len(rep.Changes) != 0 {
+		t.Fatalf("Plan(node-a bootstrapped, with token) = %+v, %v; want no changes", rep, err)
+	}
 
 	caCert, caKey := a.o.Path(install.Layout.CACert), a.o.Path(install.Layout.CAKey)
 	var peers []*node

@@ -479,3 +479,38 @@ func TestTLSFilesOfTheOldLayoutGetTheirModes(t *testing.T) {
 		}
 	}
 }
+
+func TestOperatorKeyOfTheOldLayoutGetsItsMode(t *testing.T) {
+	ca, err := pki.NewCA("operator CA", time.Hour*24*90)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, _ := ca.Issue("vault.example.com", []string{"vault.example.com"}, time.Hour*24*90)
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "fullchain.pem"), filepath.Join(dir, "privkey.pem")
+	pki.WriteCert(certFile, leaf.Cert)
+	pki.WriteKey(keyFile, leaf.Key)
+	o := testOptions(t, stubBinary(t))
+	o.TLSCert, o.TLSKey = certFile, keyFile
+	// A public CA: the client trusts the system roots, as vault-install's does.
+	r := &install.Runner{Opts: o, Connect: func(ctx context.Context) (*vaultclient.Client, error) {
+		return vaultclient.New(ctx, vaultclient.Flags{Conn: vaultclient.Conn{Address: "https://127.0.0.1:1", Timeout: vaultclient.Duration(2 * time.Second)}}, vaultclient.Options{NoAuth: true})
+	}}
+	r.Apply(context.Background())
+	os.Chmod(o.Path(install.Layout.ServerKey), 0o600)
+	plan, err := r.Plan(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fix bool
+	for _, c := range plan.Changes {
+		fix = fix || c.Path == install.Layout.ServerKey && c.Detail == "mode 0600 -> 0640"
+	}
+	if !fix {
+		t.Errorf("Plan(operator key 0600) = %+v; want its mode fixed", plan.Changes)
+	}
+	r.Apply(context.Background())
+	if fi, _ := os.Stat(o.Path(install.Layout.ServerKey)); fi.Mode().Perm() != 0o640 {
+		t.Errorf("operator key mode after apply = %#o; want 0640", fi.Mode().Perm())
+	}
+}

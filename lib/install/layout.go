@@ -12,7 +12,8 @@ import (
 
 // Layout holds the host paths of an installation, without the --root prefix.
 var Layout = struct {
-	Binary, ConfigDir, Config, InitFile, StateFile, DataDir, TLSDir, CACert, CAKey, OldCAKey, ServerCert, ServerKey, LogDir, AuditLog, AuditLog2, Unit, ExportedCA string
+	Binary, ConfigDir, Config, InitFile, StateFile, DataDir, TLSDir, CACert, CAKey, OldCAKey, ServerCert, ServerKey, LogDir, AuditLog, AuditLog2, Unit, ExportedCA,
+	HandOverRoleID, HandOverSecretID string
 }{
 	Binary:     "/usr/local/bin/vault",
 	ConfigDir:  "/etc/vault.d",
@@ -31,6 +32,9 @@ var Layout = struct {
 	AuditLog2:  "/var/log/vault/audit-secondary.log",
 	Unit:       "/etc/systemd/system/vault.service",
 	ExportedCA: "/usr/local/share/vaultpipe/vault-ca.pem",
+	// The policy-sync AppRole's first credentials (root only, 0600).
+	HandOverRoleID:   "/etc/vaultpipe/policy-sync/role_id",
+	HandOverSecretID: "/etc/vaultpipe/policy-sync/secret_id",
 }
 
 type dirSpec struct {

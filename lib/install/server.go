@@ -4,7 +4,7 @@ import (
 	"context"
 	"time"
 
-	"github.com/vaultpipe/vaultpipe/lib/fault"
+	"github.com/vaultpipe/vaultpipe/lib/health"
 	"github.com/vaultpipe/vaultpipe/lib/vaultclient"
 )
 
@@ -16,48 +16,39 @@ type VaultState struct {
 	Standby     bool `json:"standby"`
 }
 
-func state(ctx context.Context, vc *vaultclient.Client) (*VaultState, error) {
-	// sys/init first: it is the one answer that decides whether to initialise.
-	initialized, err := vc.Sys().InitStatusWithContext(ctx)
+// vaultState turns a health report into the server's state; a server that
+// cannot be reached is a state (not reachable), not an error.
+func vaultState(rep *health.Report, err error) (*VaultState, error) {
+	if rep == nil || rep.Status == health.Unreachable {
+		return &VaultState{}, nil
+	}
 	if err != nil {
-		err = vaultclient.Classify(err, "reading init status", "sys/init")
-		if fault.Is(err, fault.Unreachable) {
-			return &VaultState{}, nil
-		}
 		return &VaultState{}, err
 	}
-	ss, err := vc.Sys().SealStatusWithContext(ctx)
-	if err != nil {
-		return &VaultState{Reachable: true, Initialized: initialized}, vaultclient.Classify(err, "reading seal status", "sys/seal-status")
-	}
-	st := &VaultState{Reachable: true, Initialized: initialized, Sealed: ss.Sealed}
-	if ss.Initialized && !ss.Sealed {
-		h, err := vc.Sys().HealthWithContext(ctx)
-		if err != nil {
-			return st, vaultclient.Classify(err, "reading health", "sys/health")
-		}
-		st.Standby = h.Standby
-	}
-	return st, nil
+	// Status, not the raw flag: an uninitialised or sealed server reports
+	// standby in sys/health.
+	standby := rep.Status == health.Standby || rep.Status == health.PerfStandby
+	return &VaultState{Reachable: true, Initialized: rep.Initialized, Sealed: rep.Sealed, Standby: standby}, nil
 }
 
+// state reads the server's state once.
+func state(ctx context.Context, vc *vaultclient.Client) (*VaultState, error) {
+	return vaultState(health.Check(ctx, vc))
+}
+
+// waitReachable waits up to wait for the server to answer. A node that was
+// just unsealed reports standby until it has won its own election, so a
+// standby is given until max(wait, 5s) to become active before it counts
+// as one.
 func waitReachable(ctx context.Context, vc *vaultclient.Client, wait time.Duration) (*VaultState, error) {
-	deadline := time.Now().Add(wait)
-	// A node that was just unsealed reports standby until it has won its
-	// own election; give it that long before treating it as a standby.
 	standbyDeadline := time.Now().Add(max(wait, 5*time.Second))
-	for {
-		st, err := state(ctx, vc)
-		if err == nil && st.Reachable && (!st.Initialized || st.Sealed || !st.Standby || time.Now().After(standbyDeadline)) {
-			return st, nil
-		}
-		if (err != nil || !st.Reachable) && time.Now().After(deadline) {
-			return st, err
-		}
-		select {
-		case <-ctx.Done():
-			return st, ctx.Err()
-		case <-time.After(250 * time.Millisecond):
+	answered := func(*health.Report) bool { return true }
+	rep, err := health.Wait(ctx, vc, health.WaitOptions{For: wait, Interval: 250 * time.Millisecond, Until: answered})
+	if err == nil && (rep.Status == health.Standby || rep.Status == health.PerfStandby) {
+		if left := time.Until(standbyDeadline); left > 0 {
+			notStandby := func(r *health.Report) bool { return r.Status != health.Standby && r.Status != health.PerfStandby }
+			rep, err = health.Wait(ctx, vc, health.WaitOptions{For: left, Interval: 250 * time.Millisecond, Until: notStandby})
 		}
 	}
+	return vaultState(rep, err)
 }

@@ -61,7 +61,7 @@ func (o *Options) tlsPlan() ([]Change, error) {
 				changes = append(changes, Change{Step: "tls", Action: "update", Path: f.dst, Detail: "copy of " + f.src})
 			}
 		}
-		return changes, nil
+		return append(changes, o.tlsPermPlan(changes)...), nil
 	}
 	ca, caErr := pki.ReadCertificate(caPath)
 	if o.CACert != "" {
