@@ -362,7 +362,10 @@ func (s *Server) initialize() error {
 	}
 	s.Token = resp.RootToken
 	s.UnsealKeys = resp.KeysB64
-	keys, _ := json.Marshal(map[string]any{"unseal_keys_b64": resp.KeysB64, "root_token": resp.RootToken})
+	keys, err := json.Marshal(map[string]any{"unseal_keys_b64": resp.KeysB64, "root_token": resp.RootToken})
+	if err != nil {
+		return err
+	}
 	if err := safefile.Write(filepath.Join(s.Dir, "init.json"), keys, 0o600); err != nil {
 		return err
 	}
