@@ -105,10 +105,6 @@ func TestLargeFileStreamed(t *testing.T) {
 	}
 }
 
-func scanDotenv(t testing.TB, content string, all bool) []scan.Finding {
-	return newScanner(t, all).ScanSources(context.Background(), sourceOf("f/.env", content)).Findings
-}
-
 func sourceOf(path, content string) <-chan scan.Source {
 	ch := make(chan scan.Source, 1)
 	ch <- scan.Source{Path: path, Open: func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(content)), nil }}
