@@ -117,11 +117,15 @@ func sourceOf(path, content string) <-chan scan.Source {
 // skip), it is reported under its key, and no report holds any part of the
 // value.
 func FuzzDotenvNeverLeaks(f *testing.F) {
-	f.Add("hunter2hunter2", "DB_PASSWORD")
-	f.Add("postgres://u:pw@h/db", "DATABASE_URL")
-	f.Add("-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----", "K")
-	f.Add("AKIAZ2CANARY7QW3RT5Y", "AWS")
-	f.Add("a\rB=b", "1 not a key")
+	for _, seed := range [][2]string{ // value, key
+		{"hunter2hunter2", "DB_PASSWORD"},
+		{"postgres://u:pw@h/db", "DATABASE_URL"},
+		{"-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----", "K"},
+		{"AKIAZ2CANARY7QW3RT5Y", "AWS"},
+		{"a\rB=b", "1 not a key"},
+	} {
+		f.Add(seed[0], seed[1])
+	}
 	f.Fuzz(func(t *testing.T, value, key string) {
 		const marker = "QzX9w"
 		key = validKey(key)
