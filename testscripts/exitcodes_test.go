@@ -326,3 +326,28 @@ func randomHex(t *testing.T) string {
 	}
 	return hex.EncodeToString(b)
 }
+
+// TestScriptsAssertExactCodes keeps scripts from saying only "it failed":
+// a failure is `exits N prog …` with the code the binary documents, never
+// `! exec`, nor a shell printing $?.
+func TestScriptsAssertExactCodes(t *testing.T) {
+	files, err := filepath.Glob("*.txtar")
+	if err != nil {
+		t.Fatal(err)
+	}
+	notExec := regexp.MustCompile(`^(\[[^\]]*\]\s*)*!\s*exec\s`)
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, line := range strings.Split(string(data), "\n") {
+			if strings.HasPrefix(line, "-- ") {
+				break // the script ends where its files begin
+			}
+			if notExec.MatchString(line) || strings.Contains(line, "$?") {
+				t.Errorf("%s:%d: %s\n\twant exits N PROG ARGS (or exits-start/exits-wait) with the documented code", f, i+1, line)
+			}
+		}
+	}
+}

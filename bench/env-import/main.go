@@ -14,7 +14,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -26,6 +25,7 @@ import (
 
 	"github.com/hashicorp/vault/api"
 
+	"github.com/vaultpipe/vaultpipe/lib/command"
 	"github.com/vaultpipe/vaultpipe/lib/vaulttest"
 )
 
@@ -135,7 +135,7 @@ done`, n1-1, vaultBin)
 	}
 	sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
 	med := times[len(times)/2]
-	out, _ := json.MarshalIndent(map[string]any{
+	return command.WriteJSON(os.Stdout, map[string]any{
 		"keys":                 *n,
 		"shell_loop_seconds":   shellTime.Seconds(),
 		"env_import_seconds":   med.Seconds(),
@@ -145,9 +145,7 @@ done`, n1-1, vaultBin)
 		"goal_ratio":           50,
 		"vault_storage":        "raft",
 		"env_import_arguments": fmt.Sprintf("apply --layout key --concurrency %d", *par),
-	}, "", "  ")
-	fmt.Println(string(out))
-	return nil
+	})
 }
 
 func value(i int) string { return fmt.Sprintf("secret-value-%06d-padding", i) }

@@ -42,8 +42,10 @@
 // "value_length", "value_hmac", and after apply "status" (created, updated,
 // unchanged, conflict, skipped, failed, not_attempted), "written_version",
 // "verified", "file_change" (reference, removed)}], "summary": {action or
-// status: count}, "files": [{"file", "change", "keys", "backup"}]}. Warnings
-// (values with $VAR syntax, kept literally) go to stderr.
+// status: count}, "files": [{"file", "change", "keys", "backup"}]}.
+// Warnings go to stderr as "FILE:LINE: …", naming the key but never the
+// value, for lines other .env readers read differently ($VAR, $(…), a value
+// in backticks, ${…} or \\ in single quotes): they are imported as written.
 //
 // Exit status:
 //

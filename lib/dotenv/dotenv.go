@@ -59,8 +59,9 @@ type Entry struct {
 	lineStart, valStart, valEnd, lineEnd int
 }
 
-// Warning is something legal but worth telling the user: today, a value that
-// looks like it expects variable expansion. It never holds the value.
+// Warning is something legal but worth telling the user: a value that other
+// .env readers would read differently (expanded, run, unescaped, stripped),
+// while this package keeps it literally. It never holds the value.
 type Warning struct {
 	Line    int
 	Key     string
@@ -126,10 +127,7 @@ func Parse(name string, src []byte) (*File, error) {
 		if first, dup := f.index[e.Key]; dup {
 			return nil, &Error{Name: name, Line: e.Line, Msg: fmt.Sprintf("duplicate key %s (first set on line %d)", e.Key, f.Entries[first].Line)}
 		}
-		if e.Quote != Single && mentionsVariable(e.Value) {
-			f.Warnings = append(f.Warnings, Warning{Line: e.Line, Key: e.Key,
-				Message: fmt.Sprintf("value of %s contains a $ reference; it is kept literally (no expansion)", e.Key)})
-		}
+		f.Warnings = append(f.Warnings, warnings(e)...)
 		f.index[e.Key] = len(f.Entries)
 		f.Entries = append(f.Entries, e)
 	}
@@ -160,13 +158,14 @@ func (p *parser) skipBlanks() bool {
 	return p.pos > start
 }
 
-// atEOL reports whether pos is at "\n", "\r\n", "\r" before EOF, or EOF.
+// atEOL reports whether pos is at a line ending (LF, CR LF, or a lone CR,
+// as old Mac files and most other .env readers have it) or at EOF.
 func (p *parser) atEOL() bool {
-	rest := p.src[p.pos:]
-	return len(rest) == 0 || rest[0] == '\n' || (rest[0] == '\r' && (len(rest) == 1 || rest[1] == '\n'))
+	return p.pos >= len(p.src) || p.src[p.pos] == '\n' || p.src[p.pos] == '\r'
 }
 
-// endLine consumes the line ending at pos and starts a new line.
+// endLine consumes the line ending at pos (one of LF, CR LF, CR) and
+// starts a new line.
 func (p *parser) endLine() {
 	if p.pos < len(p.src) && p.src[p.pos] == '\r' {
 		p.pos++
@@ -183,13 +182,10 @@ func (p *parser) newLine() {
 }
 
 func (p *parser) skipToEOL() {
-	for p.pos < len(p.src) && p.src[p.pos] != '\n' {
+	for !p.atEOL() {
 		p.pos++
 	}
-	if p.pos < len(p.src) {
-		p.pos++
-	}
-	p.newLine()
+	p.endLine()
 }
 
 // line1 parses one logical line: blank, comment, or an entry (which may
@@ -309,7 +305,8 @@ func ValidKey(k string) bool {
 }
 
 // quoted scans a quoted value after its opening quote, calling esc for a
-// backslash (double quotes only). Raw CRLF inside the quotes is read as LF.
+// backslash (double quotes only). A line ending inside the quotes (LF,
+// CR LF or a lone CR) is read as LF.
 func (p *parser) quoted(e *Entry, q byte, esc func(*strings.Builder) error) error {
 	openLine, openCol := p.line, p.col()
 	p.pos++
@@ -329,14 +326,9 @@ func (p *parser) quoted(e *Entry, q byte, esc func(*strings.Builder) error) erro
 			if err := esc(&b); err != nil {
 				return err
 			}
-		case c == '\r' && p.pos+1 < len(p.src) && p.src[p.pos+1] == '\n':
+		case c == '\n' || c == '\r':
 			b.WriteByte('\n')
-			p.pos += 2
-			p.newLine()
-		case c == '\n':
-			b.WriteByte('\n')
-			p.pos++
-			p.newLine()
+			p.endLine()
 		default:
 			b.WriteByte(c)
 			p.pos++
@@ -396,6 +388,35 @@ func (p *parser) bare(e *Entry, blank bool) error {
 	return nil
 }
 
+// warnings names the ways other .env readers would read e differently:
+// this package keeps every value as written.
+func warnings(e Entry) []Warning {
+	var ws []Warning
+	add := func(format string) {
+		ws = append(ws, Warning{Line: e.Line, Key: e.Key, Message: fmt.Sprintf(format, e.Key)})
+	}
+	v := e.Value
+	if e.Quote == Single {
+		if strings.Contains(v, "${") {
+			add("single-quoted value of %s contains ${…}, which python-dotenv expands; it is kept literally")
+		}
+		if strings.Contains(v, `\\`) || strings.HasSuffix(v, `\`) {
+			add("single-quoted value of %s contains a backslash escape, which python-dotenv unescapes; it is kept literally")
+		}
+		return ws
+	}
+	if mentionsVariable(v) {
+		add("value of %s contains a $ reference; it is kept literally (no expansion)")
+	}
+	if strings.Contains(v, "$(") {
+		add("value of %s contains $(…), which Ruby's dotenv runs as a command; it is kept literally")
+	}
+	if e.Quote == Bare && len(v) >= 2 && v[0] == '`' && v[len(v)-1] == '`' {
+		add("value of %s is wrapped in backticks, which Node's dotenv strips; they are kept as part of the value")
+	}
+	return ws
+}
+
 // mentionsVariable reports "$NAME" or "${" in v: syntax other tools expand.
 func mentionsVariable(v string) bool {
 	for i := 0; i+1 < len(v); i++ {
@@ -429,8 +450,8 @@ func (f *File) Set(key, value string) error {
 	}
 	e := f.Entries[i]
 	raw := QuoteValue(value)
-	if f.crlf(e) {
-		raw = strings.ReplaceAll(raw, "\n", "\r\n")
+	if eol := f.lineEnding(e); eol != "\n" {
+		raw = strings.ReplaceAll(raw, "\n", eol)
 	}
 	if e.valEnd < len(f.src) && f.src[e.valEnd] == '#' {
 		raw += " " // a comment glued to the old token must not join a bare value
@@ -462,8 +483,17 @@ func (f *File) displayName() string {
 	return f.Name
 }
 
-func (f *File) crlf(e Entry) bool {
-	return bytes.HasSuffix(f.src[e.lineStart:e.lineEnd], []byte("\r\n"))
+// lineEnding is the line ending of e's last line: LF (also at EOF), CR LF
+// or CR.
+func (f *File) lineEnding(e Entry) string {
+	line := f.src[e.lineStart:e.lineEnd]
+	switch {
+	case bytes.HasSuffix(line, []byte("\r\n")):
+		return "\r\n"
+	case bytes.HasSuffix(line, []byte("\r")):
+		return "\r"
+	}
+	return "\n"
 }
 
 // Bytes returns the file with the edits made by Set and Remove; without

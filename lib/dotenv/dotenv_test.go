@@ -2,6 +2,7 @@ package dotenv
 
 import (
 	"bytes"
+	"errors"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -40,6 +41,14 @@ func TestParseValues(t *testing.T) {
 		{"multiline double", "K=\"" + pem + "\"\nN=1\n", []kv{{"K", pem}, {"N", "1"}}},
 		{"multiline single", "K='" + pem + "'\n", []kv{{"K", pem}}},
 		{"crlf", "A=1\r\nB=\"x\r\ny\"\r\nC=' z '\r\n", []kv{{"A", "1"}, {"B", "x\ny"}, {"C", " z "}}},
+		// A lone CR ends a line, as in old Mac files and most .env readers:
+		// the next line is never swallowed into the value.
+		{"lone cr ends a line", "A=b\rC=d\r", []kv{{"A", "b"}, {"C", "d"}}},
+		{"lone cr after a comment", "# note\rA=1\r", []kv{{"A", "1"}}},
+		{"lone cr after a quoted value", "A='x'\rB=\"y\" # c\rC=z", []kv{{"A", "x"}, {"B", "y"}, {"C", "z"}}},
+		{"lone cr inside quotes is a line break", "A='l1\rl2'\rB=\"m1\rm2\"\r", []kv{{"A", "l1\nl2"}, {"B", "m1\nm2"}}},
+		{"cr before crlf", "A=b\r\r\nC=d\r\n", []kv{{"A", "b"}, {"C", "d"}}},
+		{"cr before crlf in quotes", "A='x\r\r\ny'\r\n", []kv{{"A", "x\n\ny"}}},
 		{"bom", "\xef\xbb\xbfA=1\n", []kv{{"A", "1"}}},
 		{"unicode keys and values", "CLÉ=värde\nключ=значение\n_x.y-z=ü\n", []kv{{"CLÉ", "värde"}, {"ключ", "значение"}, {"_x.y-z", "ü"}}},
 		{"inner quotes in bare value", `A=it's"ok"` + "\n", []kv{{"A", `it's"ok"`}}},
@@ -95,6 +104,8 @@ func TestParseErrors(t *testing.T) {
 		{"pasted secret without a key", "A=1\n" + canary + "\n", "t.env:2:"},
 		{"pasted secret with spaces", "A=1\n" + canary + " more\n", "t.env:2:"},
 		{"line number after crlf multiline", "A='x\r\ny'\r\n\r\nB " + canary + "\r\n", "t.env:4:3: expected '=' after the key"},
+		{"line number after lone cr", "A=1\rB=2\r\r\nB=" + canary + "\r", "t.env:4: duplicate key B (first set on line 2)"},
+		{"line number after lone cr multiline", "A='x\ry'\r!=" + canary + "\r", "t.env:3:1: expected a key"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -127,11 +138,58 @@ func TestParseWarnsAboutVariables(t *testing.T) {
 	for _, w := range f.Warnings {
 		keys = append(keys, w.Key)
 	}
-	if got := strings.Join(keys, ","); got != "A,C" {
-		t.Errorf("warnings for keys %q; want A,C", got)
+	if got := strings.Join(keys, ","); got != "A,B,C" {
+		t.Errorf("warnings for keys %q; want A,B,C", got)
 	}
 	if w := f.Warnings[0]; w.Line != 1 || strings.Contains(w.Message, "HOME") {
 		t.Errorf("warning = %+v; want line 1 without the value", w)
+	}
+}
+
+// TestParseWarnsWhereOthersDiffer: a value another common .env reader would
+// read differently gets a warning naming the line and the reader, never the
+// value; the value itself is kept as written.
+func TestParseWarnsWhereOthersDiffer(t *testing.T) {
+	const canary = "CANARYw4rn"
+	cases := []struct {
+		name, src, value, want string // want: a part of the message; "" for none
+	}{
+		{"backticks bare", "K=`" + canary + "`\n", "`" + canary + "`", "Node's dotenv strips"},
+		{"backticks inside double quotes", "K=\"`" + canary + "`\"\n", "`" + canary + "`", ""},
+		{"one backtick", "K=`" + canary + "\n", "`" + canary, ""},
+		{"command bare", "K=$(cat " + canary + ")\n", "$(cat " + canary + ")", "Ruby's dotenv runs"},
+		{"command double", "K=\"x$(" + canary + ")\"\n", "x$(" + canary + ")", "Ruby's dotenv runs"},
+		{"command single", "K='$(" + canary + ")'\n", "$(" + canary + ")", ""},
+		{"braces single", "K='${" + canary + "}'\n", "${" + canary + "}", "python-dotenv expands"},
+		{"dollar name single", "K='$" + canary + "'\n", "$" + canary, ""},
+		{"backslashes single", "K='" + canary + "\\\\x'\n", canary + "\\\\x", "python-dotenv unescapes"},
+		{"trailing backslash single", "K='" + canary + "\\'\n", canary + "\\", "python-dotenv unescapes"},
+		{"one backslash single", "K='" + canary + "\\n'\n", canary + "\\n", ""},
+		{"plain", "K=" + canary + "\n", canary, ""},
+	}
+	for _, c := range cases {
+		f, err := Parse("w.env", []byte("# first\n"+c.src))
+		if err != nil {
+			t.Errorf("%s: %v", c.name, err)
+			continue
+		}
+		if got := f.Entries[0].Value; got != c.value {
+			t.Errorf("%s: value %q; want %q, kept literally", c.name, got, c.value)
+		}
+		if c.want == "" {
+			if len(f.Warnings) != 0 {
+				t.Errorf("%s: warnings %v; want none", c.name, f.Warnings)
+			}
+			continue
+		}
+		if len(f.Warnings) != 1 {
+			t.Errorf("%s: warnings %v; want one", c.name, f.Warnings)
+			continue
+		}
+		w := f.Warnings[0]
+		if w.Line != 2 || w.Key != "K" || !strings.Contains(w.Message, c.want) || strings.Contains(w.String(), canary) {
+			t.Errorf("%s: warning %+v; want line 2, key K, %q, and no part of the value", c.name, w, c.want)
+		}
 	}
 }
 
@@ -270,16 +328,7 @@ func FuzzParse(f *testing.F) {
 			}
 			seen[e.Key] = true
 		}
-		// Every value survives being re-encoded, alone and in place.
-		again, err := Parse("", Encode(file.Entries))
-		if err != nil {
-			t.Fatalf("re-parsing Encode: %v", err)
-		}
-		for i, e := range again.Entries {
-			if e.Value != file.Entries[i].Value || e.Key != file.Entries[i].Key {
-				t.Fatalf("Encode round trip changed entry %d", i)
-			}
-		}
+		// (Re-encoding a whole file is FuzzRoundTrip's.)
 		// Set in place, to a value that needs quotes and to a bare one.
 		for _, suffix := range []string{"\n'\"x", "plain"} {
 			for i, e := range file.Entries {
@@ -299,6 +348,83 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// FuzzRoundTrip: a file Parse accepts is written back by Encode and read
+// again as the same entries (keys, values, export) in the same order; and
+// no key is lost on the way in: every physical line (ended by LF, CR LF or
+// a lone CR) that is not part of an entry is blank or a comment, and a bare
+// value never holds a line ending.
+func FuzzRoundTrip(f *testing.F) {
+	for _, s := range []string{
+		"A=1\nB=2\n", "A=b\rC=d", "A=b\r\r\nC=d\r\n", "# c\rA=1", "A='x\ry'\rB=2", "A=\"l1\\nl2\"\r\n",
+		"\xef\xbb\xbfexport K=v # c\n", "A=`x`\nB='${Y}'\n", "A=1\n\n  # c\r\n\tB = 'two words' # c\n",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, src []byte) {
+		lines := physicalLines(src)
+		file, err := Parse("fuzz.env", src)
+		if err != nil {
+			var pe *Error
+			if !errors.As(err, &pe) || pe.Line < 1 || pe.Line > len(lines)+1 {
+				t.Fatalf("error %v is not a *Error on one of the %d lines", err, len(lines))
+			}
+			return
+		}
+		again, err := Parse("", Encode(file.Entries))
+		if err != nil {
+			t.Fatalf("Encode wrote a file that does not parse: %v", err)
+		}
+		if len(again.Entries) != len(file.Entries) {
+			t.Fatalf("Encode round trip has %d entries; want %d", len(again.Entries), len(file.Entries))
+		}
+		for i, e := range again.Entries {
+			w := file.Entries[i]
+			if e.Key != w.Key || e.Value != w.Value || e.Export != w.Export {
+				t.Fatalf("entry %d reads back as %q=%q (export %v); want %q=%q (export %v)", i, e.Key, e.Value, e.Export, w.Key, w.Value, w.Export)
+			}
+		}
+		inEntry := make([]bool, len(lines)+2)
+		for _, e := range file.Entries {
+			if e.Quote == Bare && strings.ContainsAny(e.Value, "\r\n") {
+				t.Fatalf("bare value of %s holds a line ending", e.Key)
+			}
+			for l := e.Line; l <= e.EndLine && l < len(inEntry); l++ {
+				inEntry[l] = true
+			}
+		}
+		for i, l := range lines {
+			if rest := strings.TrimLeft(l, " \t"); !inEntry[i+1] && rest != "" && rest[0] != '#' {
+				t.Fatalf("line %d is neither blank, a comment nor part of an entry: it was dropped", i+1)
+			}
+		}
+	})
+}
+
+// physicalLines splits src (without a leading BOM) at LF, CR LF and lone
+// CR, independently of the parser.
+func physicalLines(src []byte) []string {
+	s := strings.TrimPrefix(string(src), "\xef\xbb\xbf")
+	var lines []string
+	start := 0
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '\n':
+			lines = append(lines, s[start:i])
+			start = i + 1
+		case '\r':
+			lines = append(lines, s[start:i])
+			if i+1 < len(s) && s[i+1] == '\n' {
+				i++
+			}
+			start = i + 1
+		}
+	}
+	if start < len(s) {
+		lines = append(lines, s[start:])
+	}
+	return lines
 }
 
 func FuzzQuoteValue(f *testing.F) {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vaultpipe/vaultpipe/lib/dotenv"
 	"github.com/vaultpipe/vaultpipe/lib/scan"
 	"github.com/vaultpipe/vaultpipe/lib/scan/gitleaks"
 )
@@ -104,30 +105,73 @@ func TestLargeFileStreamed(t *testing.T) {
 	}
 }
 
-func scanDotenv(t testing.TB, content string, all bool) []scan.Finding {
+func sourceOf(path, content string) <-chan scan.Source {
 	ch := make(chan scan.Source, 1)
-	ch <- scan.Source{Path: "f/.env", Open: func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(content)), nil }}
+	ch <- scan.Source{Path: path, Open: func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(content)), nil }}
 	close(ch)
-	return newScanner(t, all).ScanSources(context.Background(), ch).Findings
+	return ch
 }
 
-// FuzzDotenvNeverLeaks: whatever the value, reports hold no part of it.
+// FuzzDotenvNeverLeaks: whatever the key and the value, the entry is read
+// (the file is built to be valid .env, so a parse error is a failure, not a
+// skip), it is reported under its key, and no report holds any part of the
+// value.
 func FuzzDotenvNeverLeaks(f *testing.F) {
-	f.Add("hunter2hunter2", "DB_PASSWORD")
-	f.Add("postgres://u:pw@h/db", "DATABASE_URL")
-	f.Add("-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----", "K")
-	f.Add("AKIAZ2CANARY7QW3RT5Y", "AWS")
+	for _, seed := range [][2]string{ // value, key
+		{"hunter2hunter2", "DB_PASSWORD"},
+		{"postgres://u:pw@h/db", "DATABASE_URL"},
+		{"-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----", "K"},
+		{"AKIAZ2CANARY7QW3RT5Y", "AWS"},
+		{"a\rB=b", "1 not a key"},
+	} {
+		f.Add(seed[0], seed[1])
+	}
 	f.Fuzz(func(t *testing.T, value, key string) {
 		const marker = "QzX9w"
-		v := marker + value
-		content := key + "='" + strings.ReplaceAll(v, "'", "") + "'\n"
-		fs := scanDotenv(t, content, true)
+		key = validKey(key)
+		// Single quotes hold anything but a quote; values are UTF-8; a NUL
+		// byte makes the scanner skip the file as binary.
+		v := marker + strings.ToValidUTF8(strings.NewReplacer("'", "", "\x00", "").Replace(value), "")
+		content := key + "='" + v + "'\n"
+		res := newScanner(t, true).ScanSources(context.Background(), sourceOf("f/.env", content))
+		if len(res.Errors) > 0 {
+			t.Fatalf("scanning %q: %v", content, res.Errors)
+		}
+		named := false
+		for _, f := range res.Findings {
+			named = named || f.Name == key
+		}
+		if !named {
+			t.Fatalf("no finding names %s in %+v", key, res.Findings)
+		}
 		var out bytes.Buffer
-		scan.WriteJSONLines(&out, fs)
-		scan.WriteSARIF(&out, "env-scan", "test", fs)
-		scan.WriteTable(&out, fs)
+		if err := scan.WriteJSONLines(&out, res.Findings); err != nil {
+			t.Fatal(err)
+		}
+		if err := scan.WriteSARIF(&out, "env-scan", "test", res.Findings); err != nil {
+			t.Fatal(err)
+		}
+		if err := scan.WriteTable(&out, res.Findings); err != nil {
+			t.Fatal(err)
+		}
 		if strings.Contains(out.String(), marker) && !strings.Contains(key, marker) {
 			t.Fatalf("report of %q holds the value", content)
 		}
 	})
+}
+
+// validKey makes a .env key of s: characters a key cannot hold become _.
+func validKey(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if dotenv.IsKeyRune(r, b.Len() == 0) {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte('_')
+		}
+	}
+	if b.Len() == 0 || !dotenv.ValidKey(b.String()) {
+		return "K" + b.String()
+	}
+	return b.String()
 }

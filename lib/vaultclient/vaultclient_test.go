@@ -154,16 +154,7 @@ func TestAppRoleLoginAndClose(t *testing.T) {
 	shared := vaulttest.Shared(t)
 	ctx := context.Background()
 	root := shared.Client()
-	if err := root.Sys().EnableAuthWithOptions("approle", &api.EnableAuthOptions{Type: "approle"}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := root.Logical().Write("auth/approle/role/tester", map[string]any{"token_policies": "default", "token_ttl": "5m"}); err != nil {
-		t.Fatal(err)
-	}
-	rid, err := root.Logical().Read("auth/approle/role/tester/role-id")
-	if err != nil {
-		t.Fatal(err)
-	}
+	roleID := appRole(t, root, "tester")
 	sid, err := root.Logical().Write("auth/approle/role/tester/secret-id", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -171,7 +162,7 @@ func TestAppRoleLoginAndClose(t *testing.T) {
 	dir := t.TempDir()
 	f := shared.Flags()
 	f.RoleIDFile, f.SecretIDFile = filepath.Join(dir, "role_id"), filepath.Join(dir, "secret_id")
-	os.WriteFile(f.RoleIDFile, []byte(rid.Data["role_id"].(string)), 0o600)
+	os.WriteFile(f.RoleIDFile, []byte(roleID), 0o600)
 	os.WriteFile(f.SecretIDFile, []byte(sid.Data["secret_id"].(string)), 0o600)
 	c, err := vaultclient.New(ctx, f, vaultclient.Options{Getenv: env("")})
 	if err != nil {
@@ -263,16 +254,7 @@ func TestWrappedSecretIDFile(t *testing.T) {
 	ctx := context.Background()
 	s := vaulttest.Start(t)
 	root := s.Client()
-	if err := root.Sys().EnableAuthWithOptions("approle", &api.EnableAuthOptions{Type: "approle"}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := root.Logical().Write("auth/approle/role/wrapped", map[string]any{"token_policies": "default", "token_ttl": "5m"}); err != nil {
-		t.Fatal(err)
-	}
-	rid, err := root.Logical().Read("auth/approle/role/wrapped/role-id")
-	if err != nil {
-		t.Fatal(err)
-	}
+	roleID := appRole(t, root, "wrapped")
 	wc, err := root.CloneWithHeaders()
 	if err != nil {
 		t.Fatal(err)
@@ -286,7 +268,7 @@ func TestWrappedSecretIDFile(t *testing.T) {
 	dir := t.TempDir()
 	f := s.Flags()
 	f.RoleIDFile, f.SecretIDFile = filepath.Join(dir, "role_id"), filepath.Join(dir, "secret_id")
-	os.WriteFile(f.RoleIDFile, []byte(rid.Data["role_id"].(string)), 0o600)
+	os.WriteFile(f.RoleIDFile, []byte(roleID), 0o600)
 	os.WriteFile(f.SecretIDFile, []byte(w.WrapInfo.Token+"\n"), 0o600)
 
 	c, err := vaultclient.New(ctx, f, vaultclient.Options{Getenv: env("")})
@@ -384,4 +366,21 @@ func TestParseDuration(t *testing.T) {
 	if _, err := vaultclient.ParseDuration("soon"); err == nil {
 		t.Error("ParseDuration(soon) succeeded")
 	}
+}
+
+// appRole enables AppRole auth on root's server and creates the role name
+// (default policy, 5-minute tokens); it returns the role_id.
+func appRole(t *testing.T, root *vaultclient.Client, name string) string {
+	t.Helper()
+	if err := root.Sys().EnableAuthWithOptions("approle", &api.EnableAuthOptions{Type: "approle"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := root.Logical().Write("auth/approle/role/"+name, map[string]any{"token_policies": "default", "token_ttl": "5m"}); err != nil {
+		t.Fatal(err)
+	}
+	rid, err := root.Logical().Read("auth/approle/role/" + name + "/role-id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rid.Data["role_id"].(string)
 }

@@ -220,10 +220,7 @@ func (s *Server) caOrNil() *pki.CA {
 // join makes s, started uninitialised, a standby of leader's raft cluster
 // and unseals it with leader's keys.
 func (s *Server) join(leader *Server) error {
-	c, err := s.client("")
-	if err != nil {
-		return err
-	}
+	c := s.anonymous()
 	ca, err := os.ReadFile(leader.CACert)
 	if err != nil {
 		return err
@@ -272,10 +269,7 @@ func (s *Server) start() error {
 	s.proc = p
 	registerLive(s)
 
-	c, err := s.client("")
-	if err != nil {
-		return err
-	}
+	c := s.anonymous()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -300,11 +294,15 @@ func isConnErr(err error) bool {
 	return errors.As(err, &ne) || errors.Is(err, syscall.ECONNREFUSED)
 }
 
-// client returns a client trusting the server's CA, without retries (the
-// harness waits by itself), with token when one is given.
-func (s *Server) client(token string) (*vaultclient.Client, error) {
+// anonymous returns the harness's own client: no token, the server's CA,
+// no retries (the harness waits by itself).
+func (s *Server) anonymous() *vaultclient.Client {
 	f := vaultclient.Flags{Conn: vaultclient.Conn{Address: s.Addr, CACert: s.CACert, Timeout: vaultclient.Duration(30 * time.Second)}}
-	return vaultclient.New(context.Background(), f, vaultclient.Options{NoAuth: token == "", Getenv: tokenEnv(token)})
+	c, err := vaultclient.New(context.Background(), f, vaultclient.Options{NoAuth: true})
+	if err != nil {
+		panic(err) // the CA file was written by prepare
+	}
+	return c
 }
 
 // Client returns a client authenticated with the root token (none when the
@@ -350,10 +348,7 @@ func (s *Server) Flags() vaultclient.Flags {
 }
 
 func (s *Server) initialize() error {
-	c, err := s.client("")
-	if err != nil {
-		return err
-	}
+	c := s.anonymous()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	resp, err := c.Sys().InitWithContext(ctx, &api.InitRequest{SecretShares: s.opts.Shares, SecretThreshold: s.opts.Threshold})
@@ -362,7 +357,10 @@ func (s *Server) initialize() error {
 	}
 	s.Token = resp.RootToken
 	s.UnsealKeys = resp.KeysB64
-	keys, _ := json.Marshal(map[string]any{"unseal_keys_b64": resp.KeysB64, "root_token": resp.RootToken})
+	keys, err := json.Marshal(map[string]any{"unseal_keys_b64": resp.KeysB64, "root_token": resp.RootToken})
+	if err != nil {
+		return err
+	}
 	if err := safefile.Write(filepath.Join(s.Dir, "init.json"), keys, 0o600); err != nil {
 		return err
 	}
@@ -390,10 +388,7 @@ func (s *Server) initialize() error {
 // Unseal unseals the server with a threshold of keys and waits until it is
 // the active node (a standby, for a server started with JoinTo).
 func (s *Server) Unseal() error {
-	c, err := s.client("")
-	if err != nil {
-		return err
-	}
+	c := s.anonymous()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	for i := 0; i < s.opts.Threshold && i < len(s.UnsealKeys); i++ {
