@@ -101,21 +101,22 @@ def quote_path(api_path: str) -> str:
 
 
 class VaultSecret(str):
-    """A reference to one key of a KV v2 secret, usable wherever a config
-    string is expected — like ``EnvVar``, but resolved from Vault at run time
-    by ``VaultResource.resolve``::
+    """A reference to one key of a KV v2 secret, as the default of another
+    resource's config field — like ``EnvVar``: config holds the reference,
+    and while the resource runs the field holds the value, as a ``Secret``
+    read through the resource's ``VaultResource`` field at setup::
 
         class WarehouseResource(ConfigurableResource):
             vault: VaultResource
             password: str = VaultSecret("secret/data/analytics/warehouse#password")
 
             def connect(self):
-                pw = self.vault.resolve(self.password)
-                return psycopg.connect(..., password=pw.reveal())
+                return psycopg.connect(..., password=self.password.reveal())
 
-    The string value is the canonical ``vault:…`` reference, so the run's
-    recorded config shows where the value lives, never the value. A
-    malformed reference fails where it is written, at import time.
+    The string value is the canonical ``vault:…`` reference, so config
+    (defaults, and run config given at launch) shows where the value lives,
+    never the value. A malformed reference fails where it is written, at
+    import time.
     """
 
     def __new__(cls, reference: str) -> VaultSecret:

@@ -69,12 +69,12 @@ class KubernetesAuth(Config):
 class VaultResource(ConfigurableResource):
     """Secrets from HashiCorp Vault, fetched at run time.
 
-    At run start the resource logs in (AppRole, JWT, Kubernetes, or a given
-    token) and checks its token, so a sealed, unreachable or misconfigured
-    Vault fails the run at resource setup. While the run lasts it renews its
-    token and every lease; at teardown it revokes them. Every value it
-    fetches comes back as a ``Secret`` and is masked in Dagster's logs and
-    event log.
+    On first use the resource logs in (AppRole, JWT, Kubernetes, or a given
+    token) and checks its token — once per process and run; a process that
+    never reads never logs in. While the run lasts it renews its token and
+    every lease; at teardown it revokes them. Every value it fetches comes
+    back as a ``Secret``; secrets among them (see masking.py) are masked in
+    Dagster's logs and event log.
 
     Example::
 
@@ -317,7 +317,8 @@ class VaultSecretsResource(ConfigurableResource):
                     errors.append((name, v))
                     continue
                 assert isinstance(v, Secret)
-                session.declare(ref.split("#", 1)[0], ref.split("#", 1)[1], v.reveal())
+                parsed = reference.parse(ref)
+                session.declare(parsed.api_path, parsed.key, v.reveal())
                 values[name] = v
         if errors:
             raise _all_errors(errors)

@@ -68,14 +68,6 @@ class Login:
     kubernetes_jwt_file: str | None = None
     kubernetes_mount: str = "kubernetes"
 
-    def role(self, method: str) -> str:
-        """What a message names as the identity logging in."""
-        return {
-            "approle": f"AppRole at auth/{self.approle_mount}",
-            "jwt": f"JWT role {self.jwt_role!r} at auth/{self.jwt_mount}",
-            "kubernetes": f"Kubernetes role {self.kubernetes_role!r} at auth/{self.kubernetes_mount}",
-        }.get(method, "the given token")
-
     def method(self) -> str:
         if self.token is not None and self.token_file is not None:
             raise VaultConfigError("set token or token_file, not both")
@@ -275,7 +267,8 @@ class VaultSession:
             if self._closed:
                 return
             self._closed = True
-        if not self._opened:
+        if not self._opened and not self._owns_token:
+            # Never used (or the login itself failed): nothing to revoke.
             self.client.adapter.close()
             return
         self._stop.set()
