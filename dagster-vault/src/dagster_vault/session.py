@@ -387,12 +387,16 @@ class VaultSession:
                 hint="someone may have replaced the secret_id; issue a new one and investigate",
             )
         try:
-            # The wrapping token authenticates the unwrap call itself.
-            resp = self._call("unwrap", "sys/wrapping/unwrap", lambda: self.client.adapter.post(
-                "/v1/sys/wrapping/unwrap", headers={"X-Vault-Token": wrapping_token}))
-        except VaultError as e:
+            # The wrapping token authenticates the unwrap call itself. One
+            # attempt only: a retry after an unwrap that went through would
+            # report the token as used (lib/vaultclient does the same).
+            resp = self.client.adapter.post("/v1/sys/wrapping/unwrap", headers={"X-Vault-Token": wrapping_token})
+        except Exception as raw:
+            err = classify(raw, "unwrap", "sys/wrapping/unwrap", url=self.url)
+            if not isinstance(err, VaultPermissionDeniedError) and "bad request" not in err.message:
+                raise err from None  # unreachable, sealed: not the token's fault
             raise VaultAuthError(
-                f"unwrap sys/wrapping/unwrap: the wrapping token in {secret_file} was refused{_after(e.message)}",
+                f"unwrap sys/wrapping/unwrap: the wrapping token in {secret_file} was refused{_after(err.message)}",
                 path=secret_file,
                 hint="issue a new wrapped secret_id (vault-policy issue --wrap-ttl) and re-run",
             ) from None
@@ -711,7 +715,7 @@ DENIED_HINTS = {
 def _is_token(value: str) -> bool:
     """A Vault token (a response-wrapping one, in a secret_id file) rather
     than a secret_id, which is a UUID."""
-    return value.startswith(("hvs.", "s.", "hvb."))
+    return any(value.startswith(p) and len(value) > len(p) + 8 for p in ("hvs.", "hvb.", "s.", "b."))
 
 
 def _after(message: str) -> str:
