@@ -1,6 +1,8 @@
 # vaultpipe — a thin index over go and pytest. See README.md.
 GO      ?= go
 VENV    ?= .venv
+# The lowest Dagster dagster-vault supports, tested with the same suite.
+VENV_LOWEST ?= .venv-lowest
 PYTHON  ?= $(VENV)/bin/python
 GOTEST_FLAGS ?= -timeout 45m
 # gitleaks' regex engine for env-scan: RE2 (as gitleaks' releases use), native
@@ -22,9 +24,10 @@ vault-binary:
 deps:
 	scripts/test-deps
 
-## venv: the Python virtualenv for dagster-vault and its tests (idempotent, fast when current)
+## venv: the Python virtualenvs for dagster-vault and its tests, newest and lowest Dagster (idempotent, fast when current)
 venv:
 	scripts/python-venv $(VENV)
+	scripts/python-venv $(VENV_LOWEST) dagster-vault/constraints-lowest.txt
 
 test: deps vault-binary test-go test-python
 
@@ -35,8 +38,10 @@ test-go: vault-binary
 test-openbao:
 	VAULT_FLAVOR=openbao VAULT_BINARY=$$(VAULT_FLAVOR=openbao scripts/vault-binary) $(GO) test $(GOTEST_FLAGS) ./...
 
+## test-python: the pytest suite against the newest, then the lowest supported Dagster
 test-python: vault-binary venv
 	scripts/test-python $(VENV)
+	scripts/test-python $(VENV_LOWEST)
 
 STATICCHECK := bin/tools/staticcheck
 $(STATICCHECK):

@@ -2,6 +2,7 @@
 level, printing, raising — then fails on purpose. test_leak.py runs it in
 process and through the dagster CLI and searches everything it left."""
 
+import json
 import logging
 import sys
 
@@ -19,7 +20,10 @@ def chatty(context: OpExecutionContext, vault: VaultResource) -> None:
         context.log.log(level, f"wrapped: {pw} {everything} {creds} {vault}")
         context.log.log(level, f"revealed: {pw.reveal()} db={creds.password.reveal()}")
         context.log.log(level, "as args: %s %s", everything["api_key"].reveal(), everything.reveal())
-    get_dagster_logger().warning(f"python logger: {pw.reveal()}")
+    # A JSON value: the strings inside it are masked, not only the whole.
+    inner = json.loads(everything["credentials"].reveal())["inner"]
+    context.log.info(f"nested: {inner}")
+    get_dagster_logger().warning(f"python logger: {pw.reveal()} {inner}")
     logging.getLogger("dagster").error("dagster logger: %s", pw.reveal())
     print(f"stdout: {pw} {everything!r} {creds!r}")
     print(f"stderr: {pw} {vault!r}", file=sys.stderr)

@@ -10,6 +10,7 @@ from dagster import job, op
 
 from dagster_vault import (
     AppRoleAuth,
+    VaultSecretsResource,
     VaultAuthError,
     VaultConfigError,
     VaultError,
@@ -54,22 +55,54 @@ def step_error(result: Any) -> str:
     return "\n".join(text)
 
 
-def test_vault_stopped_before_the_run_fails_at_setup(own_vault: Analytics) -> None:
+def use(vault: VaultResource) -> None:
+    """The first use of the resource: where the session logs in."""
+    vault.get_secret("analytics/any", "k")
+
+
+def test_vault_stopped_before_the_run_names_the_address(own_vault: Analytics) -> None:
     cfg = own_vault.resource_config()
     own_vault.server.command("stop")
+    # An op that never reads needs no Vault: the login is lazy.
     result, reached = run_job(own_vault, lambda v: None, cfg)
+    assert result.success and reached == [True]
+    result, reached = run_job(own_vault, use, cfg)
     assert not result.success
-    assert reached == []
     msg = step_error(result)
     assert "VaultUnreachableError" in msg
     assert "auth/approle/login" in msg and "hint:" in msg
+    assert f"Vault at {own_vault.server.addr} is unreachable" in msg
 
 
-def test_sealed_vault_fails_at_setup(own_vault: Analytics) -> None:
+def test_declared_secrets_fail_at_setup_when_vault_is_down(own_vault: Analytics) -> None:
+    cfg = own_vault.resource_config()
+    own_vault.server.command("stop")
+    reached: list[bool] = []
+
+    @op
+    def step(secrets: VaultSecretsResource) -> None:
+        reached.append(True)
+
+    vault = VaultResource(**cfg)
+    secrets = VaultSecretsResource(vault=vault, secrets={"a": "vault:secret/data/analytics/a#k", "b": "vault:secret/data/analytics/b#k"})
+
+    @job(resource_defs={"vault": vault, "secrets": secrets})
+    def declared() -> None:
+        step()
+
+    result = declared.execute_in_process(raise_on_error=False)
+    assert not result.success and reached == []
+    msg = step_error(result)
+    assert own_vault.server.addr in msg
+    # One login attempt, one error: not one per declared secret.
+    assert "declared secrets failed" not in msg
+
+
+def test_sealed_vault_fails_at_first_use(own_vault: Analytics) -> None:
     cfg = own_vault.resource_config()
     own_vault.server.command("seal")
-    result, reached = run_job(own_vault, lambda v: None, cfg)
-    assert not result.success and reached == []
+    result, reached = run_job(own_vault, use, cfg)
+    assert not result.success and reached == [True]
     msg = step_error(result)
     assert "VaultSealedError" in msg and "unseal" in msg
 
@@ -141,21 +174,35 @@ def test_wrong_secret_id_is_an_auth_error_at_setup(analytics: Analytics, tmp_pat
     bad = tmp_path / "secret_id"
     bad.write_text("00000000-0000-0000-0000-000000000000\n")
     approle = AppRoleAuth(role_id_file=str(analytics.dir / "role_id"), secret_id_file=str(bad))
-    result, reached = run_job(analytics, lambda v: None, approle=approle)
-    assert not result.success and reached == []
-    assert "VaultAuthError" in step_error(result)
+    result, reached = run_job(analytics, use, approle=approle)
+    assert not result.success
+    msg = step_error(result)
+    assert "VaultAuthError" in msg and "role_id and secret_id" in msg
+
+
+def test_refused_token_is_an_auth_error_with_a_token_hint(analytics: Analytics) -> None:
+    cfg = dict(url=analytics.server.addr, ca_cert=analytics.server.ca_cert, token="hvs.not-a-real-token-0000")
+    result, _ = run_job(analytics, use, cfg)
+    assert not result.success
+    msg = step_error(result)
+    assert "VaultAuthError" in msg and "refused the token" in msg
+    assert "token_file" in msg and "AppRole" not in msg and "secret_id" not in msg
 
 
 def test_secret_id_file_removed_after_read(analytics: Analytics) -> None:
     sid = analytics.secret_id_file()
     approle = AppRoleAuth(role_id_file=str(analytics.dir / "role_id"), secret_id_file=sid, remove_secret_id_file=True)
-    result, reached = run_job(analytics, lambda v: None, approle=approle)
+    result, reached = run_job(analytics, use_ok, approle=approle)
     assert result.success and reached == [True]
     assert not os.path.exists(sid)
     # A second login with the same file must now fail clearly.
-    result, reached = run_job(analytics, lambda v: None, approle=approle)
-    assert not result.success and reached == []
+    result, reached = run_job(analytics, use, approle=approle)
+    assert not result.success
     assert "VaultConfigError" in step_error(result) and sid in step_error(result)
+
+
+def use_ok(vault: VaultResource) -> None:
+    assert vault.client.token
 
 
 def test_configuration_errors_are_clear() -> None:
@@ -189,10 +236,11 @@ def test_wrong_ca_is_a_tls_error_with_a_hint(analytics: Analytics) -> None:
     import certifi
 
     # A CA bundle that did not sign the test server's certificate.
-    result, reached = run_job(analytics, lambda v: None, ca_cert=certifi.where())
-    assert not result.success and reached == []
+    result, _ = run_job(analytics, use, ca_cert=certifi.where())
+    assert not result.success
     msg = step_error(result)
-    assert "VaultUnreachableError" in msg and "TLS handshake failed" in msg and "ca_cert" in msg
+    assert "VaultUnreachableError" in msg and f"TLS handshake with Vault at {analytics.server.addr} failed" in msg
+    assert "ca_cert" in msg
 
 
 def test_deleted_version_is_not_found(analytics: Analytics, canary: str) -> None:

@@ -140,30 +140,63 @@ class Warehouse(ConfigurableResource):
 
     vault: VaultResource
     password: str = VaultSecret("secret/data/analytics/warehouse#password")
+    port: int = 5432
 
     def password_value(self) -> str:
-        return self.vault.resolve(self.password).reveal()
+        assert isinstance(self.password, Secret)  # like EnvVar: the field gives the value
+        return self.password.reveal()  # type: ignore[attr-defined]
 
 
-def test_vault_secret_in_another_resources_config(analytics: Analytics, canary: str) -> None:
+def test_vault_secret_field_gives_the_value_and_config_shows_the_reference(analytics: Analytics, canary: str) -> None:
     analytics.put("analytics/warehouse", password=canary + "-wh")
-
+    analytics.put("analytics/warehouse-2", password=canary + "-wh2")
     got: list[str] = []
 
     @asset
     def loaded(warehouse: Warehouse) -> None:
         got.append(warehouse.password_value())
+        assert canary not in repr(warehouse) and canary not in str(warehouse)
 
     vault = VaultResource(**analytics.resource_config())
     result = materialize([loaded], resources={"vault": vault, "warehouse": Warehouse(vault=vault)})
     assert result.success
     assert got == [canary + "-wh"]
-    # The run's recorded config holds the reference, not the value.
+
+    # Given at launch, the reference is what the run records; the op sees the value.
+    ref = "vault:secret/data/analytics/warehouse-2#password"
+    run_config = {"resources": {"warehouse": {"config": {"password": ref}}}}
+    result = materialize(
+        [loaded], resources={"vault": vault, "warehouse": Warehouse.configure_at_launch(vault=vault)}, run_config=run_config
+    )
+    assert result.success
+    assert got[-1] == canary + "-wh2"
+    assert result.dagster_run.run_config == run_config
     assert canary not in str(result.dagster_run.run_config)
 
     # A literal (or resolved EnvVar) still works, for local development.
     with build_resources({"vault": VaultResource(**analytics.resource_config())}) as r:
         assert r.vault.resolve("plain-dev-value").reveal() == "plain-dev-value"
+
+
+def test_vault_secret_field_with_rotation(analytics: Analytics, canary: str) -> None:
+    analytics.put("analytics/warehouse", password=canary + "-old")
+    tried: list[str] = []
+
+    @asset
+    def rotating(warehouse: Warehouse) -> None:
+        analytics.put("analytics/warehouse", password=canary + "-new")
+
+        def call(pw: Secret) -> str:
+            tried.append(pw.reveal())
+            if pw.reveal() != canary + "-new":
+                raise PermissionError("401")
+            return "ok"
+
+        assert warehouse.vault.with_rotation(warehouse.password, call, retry_on=(PermissionError,)) == "ok"
+
+    vault = VaultResource(**analytics.resource_config())
+    assert materialize([rotating], resources={"vault": vault, "warehouse": Warehouse(vault=vault)}).success
+    assert tried == [canary + "-old", canary + "-new"]
 
 
 def test_secrets_resource_declares_secrets_in_config(analytics: Analytics, canary: str) -> None:
@@ -217,6 +250,34 @@ def test_missing_or_denied_secret_fails_the_run_at_resource_setup(
     assert canary not in str(err)
     assert err.hint  # type: ignore[attr-defined]
     assert ran == []
+
+
+def test_every_bad_declared_reference_is_listed_at_once(analytics: Analytics, canary: str) -> None:
+    analytics.put("analytics/present", key=canary)
+    vault = VaultResource(**analytics.resource_config())
+    secrets = VaultSecretsResource(
+        vault=vault,
+        secrets={
+            "ok": "vault:secret/data/analytics/present#key",
+            "gone": "vault:secret/data/analytics/absent-1#key",
+            "also_gone": "vault:secret/data/analytics/absent-2#key",
+            "malformed": "vault:secret/analytics/x#key",
+        },
+    )
+
+    @asset
+    def needs(secrets: VaultSecretsResource) -> None:
+        pass
+
+    with pytest.raises(Exception) as e:
+        materialize([needs], resources={"vault": vault, "secrets": secrets})
+    err = cause(e.value)
+    assert isinstance(err, VaultError)
+    msg = str(err)
+    assert "3 declared secrets failed" in msg
+    for name, what in (("gone", "absent-1"), ("also_gone", "absent-2"), ("malformed", "/data/")):
+        assert f"{name}:" in msg and what in msg, msg
+    assert canary not in msg
 
 
 def test_token_is_revoked_and_renewed(analytics: Analytics, canary: str) -> None:

@@ -56,7 +56,7 @@ func (m Mapping) Target(file, key string) (ref.Ref, error) {
 	case LayoutKey:
 		r, err = ref.New(m.mount(), base+"/"+name, KeyField)
 		if err != nil {
-			return ref.Ref{}, fmt.Errorf("%s: key %s cannot be a path segment (ASCII letters, digits, _ . - only): rename it with --rename %s=NEW", file, key, key)
+			return ref.Ref{}, fmt.Errorf("%s: key %s cannot be a path segment (no /, #, ? or control characters): rename it with --rename %s=NEW", file, key, key)
 		}
 	case LayoutFile, "":
 		r, err = ref.New(m.mount(), base, name)

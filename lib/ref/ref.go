@@ -13,8 +13,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-
-	"github.com/vaultpipe/vaultpipe/lib/dotenv"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Prefix starts every reference.
@@ -79,12 +79,24 @@ func (r Ref) Validate() error {
 	if err := segments(r.Path, "path"); err != nil {
 		return err
 	}
-	if !dotenv.ValidKey(r.Key) {
-		return errors.New("reference key is empty or has a character other than letters, digits, _ . - (or starts with a digit, . or -)")
+	if !ValidKey(r.Key) {
+		return errors.New("reference key is empty, has a control character, or starts or ends with whitespace")
 	}
 	return nil
 }
 
+// ValidKey reports whether k can be the field of a reference: any KV field
+// name Vault takes — letters, digits first, spaces inside — except an empty
+// one, one with a control character, or one with surrounding whitespace.
+func ValidKey(k string) bool {
+	if k == "" || strings.TrimSpace(k) != k || !utf8.ValidString(k) {
+		return false
+	}
+	return !strings.ContainsFunc(k, unicode.IsControl)
+}
+
+// segments checks a mount or path: Vault takes any character in a path but
+// "#" (which ends a reference's path), "?" (a query) and control characters.
 func segments(s, what string) error {
 	if s == "" {
 		return fmt.Errorf("reference %s is empty", what)
@@ -93,17 +105,11 @@ func segments(s, what string) error {
 		if seg == "" || seg == "." || seg == ".." {
 			return fmt.Errorf("reference %s has an empty, . or .. segment", what)
 		}
-		for i := 0; i < len(seg); i++ {
-			if !segmentByte(seg[i]) {
-				return fmt.Errorf("reference %s has a character other than ASCII letters, digits, _ . -", what)
-			}
+		if strings.ContainsAny(seg, "#?") || strings.ContainsFunc(seg, unicode.IsControl) || !utf8.ValidString(seg) {
+			return fmt.Errorf(`reference %s has a "#", "?" or control character`, what)
 		}
 	}
 	return nil
-}
-
-func segmentByte(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.'
 }
 
 // String returns the reference in its written form.

@@ -1,72 +1,73 @@
 package ref
 
 import (
+	"encoding/json"
+	"os"
 	"strings"
 	"testing"
 )
 
-func TestParse(t *testing.T) {
-	tests := []struct {
-		in   string
-		want Ref
-	}{
-		{"vault:secret/data/app/prod#DB_PASSWORD", Ref{"secret", "app/prod", "DB_PASSWORD"}},
-		{"vault:secret/data/app#k", Ref{"secret", "app", "k"}},
-		{"vault:team/kv/data/a.b/c-d/e_f#x.y-z", Ref{"team/kv", "a.b/c-d/e_f", "x.y-z"}},
-		{"vault:secret/data/app/data/x#K", Ref{"secret", "app/data/x", "K"}}, // the first /data/ splits
-		{"vault:secret/data/app#ключ", Ref{"secret", "app", "ключ"}},
+// cases are shared with dagster-vault's pytest (tests/test_reference.py).
+type cases struct {
+	Valid []struct {
+		In, Mount, Path, Key string
 	}
-	for _, tt := range tests {
-		got, err := Parse(tt.in)
+	Invalid []struct {
+		In, Error string
+	}
+}
+
+func loadCases(t *testing.T) cases {
+	t.Helper()
+	b, err := os.ReadFile("testdata/cases.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c cases
+	if err := json.Unmarshal(b, &c); err != nil {
+		t.Fatalf("testdata/cases.json: %v", err)
+	}
+	if len(c.Valid) == 0 || len(c.Invalid) == 0 {
+		t.Fatal("testdata/cases.json holds no cases")
+	}
+	return c
+}
+
+func TestParse(t *testing.T) {
+	for _, tt := range loadCases(t).Valid {
+		want := Ref{tt.Mount, tt.Path, tt.Key}
+		got, err := Parse(tt.In)
 		if err != nil {
-			t.Errorf("Parse(%q) error: %v", tt.in, err)
+			t.Errorf("Parse(%q) error: %v", tt.In, err)
 			continue
 		}
-		if got != tt.want {
-			t.Errorf("Parse(%q) = %+v; want %+v", tt.in, got, tt.want)
+		if got != want {
+			t.Errorf("Parse(%q) = %+v; want %+v", tt.In, got, want)
 		}
-		if s := got.String(); s != tt.in {
-			t.Errorf("Parse(%q).String() = %q", tt.in, s)
+		if s := got.String(); s != tt.In {
+			t.Errorf("Parse(%q).String() = %q", tt.In, s)
 		}
-		if !IsRef(tt.in) {
-			t.Errorf("IsRef(%q) = false", tt.in)
+		if !IsRef(tt.In) {
+			t.Errorf("IsRef(%q) = false", tt.In)
 		}
 	}
 }
 
 func TestParseRejects(t *testing.T) {
-	for in, want := range map[string]string{
-		"":                                "does not start",
-		"s3cretValue":                     "does not start",
-		"Vault:secret/data/a#k":           "does not start",
-		"vault:secret/data/a":             `no "#<key>"`,
-		"vault:secret/a#k":                `no "/data/"`,
-		"vault:/data/a#k":                 "mount is empty",
-		"vault:secret/data/#k":            "path is empty",
-		"vault:secret/data/a#":            "key is empty",
-		"vault:secret/data/a#1k":          "key is empty",
-		"vault:secret/data/a//b#k":        "empty, . or .. segment",
-		"vault:secret/data/../b#k":        "empty, . or .. segment",
-		"vault:secret/data/a b#k":         "path has a character",
-		"vault:se cret/data/a#k":          "mount has a character",
-		"vault:secret/data/a#k#k":         "key is empty",
-		"vault:secret/data/a#k ":          "key is empty",
-		"vault:data/data/a#k":             `"data" segment`,
-		"vault:secret/data/a?version=2#k": "path has a character",
-	} {
-		_, err := Parse(in)
+	for _, tt := range loadCases(t).Invalid {
+		_, err := Parse(tt.In)
 		if err == nil {
-			t.Errorf("Parse(%q) succeeded; want error %q", in, want)
+			t.Errorf("Parse(%q) succeeded; want error %q", tt.In, tt.Error)
 			continue
 		}
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("Parse(%q) error = %q; want it to contain %q", in, err, want)
+		if !strings.Contains(err.Error(), tt.Error) {
+			t.Errorf("Parse(%q) error = %q; want it to contain %q", tt.In, err, tt.Error)
 		}
-		if in != "" && strings.Contains(err.Error(), in) {
-			t.Errorf("Parse(%q) error quotes the input", in)
+		if tt.In != "" && strings.Contains(err.Error(), tt.In) {
+			t.Errorf("Parse(%q) error quotes the input", tt.In)
 		}
-		if IsRef(in) {
-			t.Errorf("IsRef(%q) = true", in)
+		if IsRef(tt.In) {
+			t.Errorf("IsRef(%q) = true", tt.In)
 		}
 	}
 }
@@ -82,18 +83,21 @@ func TestNew(t *testing.T) {
 	if r.DataPath() != "secret/data/app/prod" || r.MetadataPath() != "secret/metadata/app/prod" {
 		t.Errorf("paths = %q %q", r.DataPath(), r.MetadataPath())
 	}
-	if _, err := New("secret", "app", "bad key"); err == nil {
-		t.Error("New with a bad key succeeded")
+	if _, err := New("secret", "app", " bad key"); err == nil {
+		t.Error("New with a key starting with a space succeeded")
 	}
 }
 
 func FuzzParse(f *testing.F) {
-	for _, s := range []string{"vault:secret/data/app/prod#DB_PASSWORD", "vault:a/b/data/c#d", "vault:", "vault:x/data/y#", "vault:secret/data/a#ü"} {
+	for _, s := range []string{"vault:secret/data/app/prod#DB_PASSWORD", "vault:a/b/data/c#d", "vault:", "vault:x/data/y#", "vault:secret/data/a#ü", "vault:secret/data/a b#1k"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		r, err := Parse(s)
 		if err != nil {
+			if strings.HasPrefix(s, Prefix) && len(s)-len(Prefix) >= 12 && strings.Contains(err.Error(), s[len(Prefix):]) {
+				t.Fatalf("Parse(%q) error quotes the input: %v", s, err)
+			}
 			return
 		}
 		if r.String() != s {

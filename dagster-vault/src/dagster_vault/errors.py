@@ -55,11 +55,12 @@ class VaultSealedError(VaultError):
 class VaultPermissionDeniedError(VaultError):
     """The token may not do this: missing policy, or the token expired or was revoked."""
 
-    default_hint = "check the policies attached to this code location's AppRole"
+    default_hint = "check the policies attached to the token this code location logs in with"
 
 
 class VaultAuthError(VaultPermissionDeniedError):
-    """Logging in failed: wrong role_id/secret_id, expired secret_id, bad JWT."""
+    """Logging in failed (wrong role_id/secret_id, expired secret_id, bad
+    JWT), or Vault refused the given token."""
 
     default_hint = "check the role_id and secret_id files (a secret_id may be single-use or expired)"
 
@@ -88,41 +89,47 @@ class VaultLeaseError(VaultError):
     default_hint = "shorten the run or raise the role's max_ttl"
 
 
-def classify(err: BaseException, op: str, path: str) -> VaultError:
-    """Map an hvac or requests exception onto a VaultError naming op and path.
+def classify(err: BaseException, op: str, path: str, *, url: str = "", denied_hint: str | None = None) -> VaultError:
+    """Map an hvac or requests exception onto a VaultError naming op, path
+    and, for transport failures, the Vault address tried.
 
     hvac puts Vault's "errors" list into its messages; Vault does not echo
     request bodies there, so the text is safe to keep as detail.
     """
     where = f"{op} {path}"
+    at = f"Vault at {url}" if url else "Vault"
     if isinstance(err, VaultError):
         return err
     if isinstance(err, requests.exceptions.SSLError):
         return VaultUnreachableError(
-            f"{where}: TLS handshake failed",
+            f"{where}: TLS handshake with {at} failed",
             path=path,
-            hint="set ca_cert to the CA that signed Vault's certificate",
+            hint="set ca_cert (or VAULT_CACERT) to the CA that signed Vault's certificate",
         )
     if isinstance(err, (requests.exceptions.ConnectionError, requests.exceptions.Timeout)):
-        return VaultUnreachableError(f"{where}: Vault is unreachable ({type(err).__name__})", path=path)
+        return VaultUnreachableError(
+            f"{where}: {at} is unreachable ({type(err).__name__})",
+            path=path,
+            hint=f"check that Vault is running at {url} and that url and ca_cert are right" if url else None,
+        )
     if isinstance(err, hvac.exceptions.VaultNotInitialized):
         return VaultSealedError(
-            f"{where}: Vault is not initialised", path=path, hint="initialise Vault (vault operator init)"
+            f"{where}: {at} is not initialised", path=path, hint="initialise Vault (vault operator init)"
         )
     if isinstance(err, hvac.exceptions.VaultDown):
-        return VaultSealedError(f"{where}: Vault is sealed", path=path)
+        return VaultSealedError(f"{where}: {at} is sealed", path=path)
     detail = _detail(err)
     if isinstance(err, (hvac.exceptions.Forbidden, hvac.exceptions.Unauthorized)):
-        return VaultPermissionDeniedError(f"{where}: permission denied{detail}", path=path)
+        return VaultPermissionDeniedError(f"{where}: permission denied{detail}", path=path, hint=denied_hint)
     if isinstance(err, hvac.exceptions.InvalidPath):
         return VaultSecretNotFoundError(f"{where}: no secret at this path{detail}", path=path)
     if isinstance(err, hvac.exceptions.InvalidRequest):
         if "sealed" in detail:
-            return VaultSealedError(f"{where}: Vault is sealed", path=path)
+            return VaultSealedError(f"{where}: {at} is sealed", path=path)
         return VaultError(f"{where}: bad request{detail}", path=path, hint="check the path and parameters")
     if isinstance(err, hvac.exceptions.VaultError):
         if "sealed" in detail:
-            return VaultSealedError(f"{where}: Vault is sealed", path=path)
+            return VaultSealedError(f"{where}: {at} is sealed", path=path)
         return VaultError(f"{where}: Vault error{detail}", path=path, hint="see the Vault server log")
     return VaultError(f"{where}: {type(err).__name__}", path=path)
 

@@ -5,8 +5,8 @@ resource's config the way ``EnvVar`` puts an environment variable there."""
 
 from __future__ import annotations
 
-import string
 import unicodedata
+import urllib.parse
 from dataclasses import dataclass
 
 from .errors import VaultReferenceError
@@ -65,12 +65,17 @@ def validate(ref: Reference) -> None:
     _segments(ref.path, "path")
     if not valid_key(ref.key):
         raise VaultReferenceError(
-            "reference key is empty or has a character other than letters, digits, _ . - "
-            "(or starts with a digit, . or -)"
+            "reference key is empty, has a control character, or starts or ends with whitespace"
         )
 
 
-_SEGMENT_CHARS = frozenset(string.ascii_letters + string.digits + "_-.")
+# Vault takes any character in a path but these: "#" ends the path of a
+# reference, "?" would start a query, control characters are never meant.
+_NOT_IN_SEGMENT = frozenset("#?")
+
+
+def _control(c: str) -> bool:
+    return unicodedata.category(c) == "Cc"
 
 
 def _segments(s: str, what: str) -> None:
@@ -79,36 +84,39 @@ def _segments(s: str, what: str) -> None:
     for seg in s.split("/"):
         if seg in ("", ".", ".."):
             raise VaultReferenceError(f"reference {what} has an empty, . or .. segment")
-        if not all(c in _SEGMENT_CHARS for c in seg):
-            raise VaultReferenceError(f"reference {what} has a character other than ASCII letters, digits, _ . -")
-
-
-def _letter(c: str) -> bool:
-    return c == "_" or unicodedata.category(c).startswith("L")
+        if any(c in _NOT_IN_SEGMENT or _control(c) for c in seg):
+            raise VaultReferenceError(f'reference {what} has a "#", "?" or control character')
 
 
 def valid_key(k: str) -> bool:
-    """A .env key (lib/dotenv.ValidKey): a letter or _, then letters,
-    decimal digits, _ . -"""
-    return bool(k) and _letter(k[0]) and all(_letter(c) or unicodedata.category(c) == "Nd" or c in ".-" for c in k[1:])
+    """A KV field name as Vault takes it: anything non-empty without
+    control characters or surrounding whitespace (lib/ref.ValidKey)."""
+    return bool(k) and k == k.strip() and not any(_control(c) for c in k)
+
+
+def quote_path(api_path: str) -> str:
+    """api_path as it goes into a request URL: spaces and other characters
+    percent-encoded, "/" kept."""
+    return urllib.parse.quote(api_path, safe="/")
 
 
 class VaultSecret(str):
-    """A reference to one key of a KV v2 secret, usable wherever a config
-    string is expected — like ``EnvVar``, but resolved from Vault at run time
-    by ``VaultResource.resolve``::
+    """A reference to one key of a KV v2 secret, as the default of another
+    resource's config field — like ``EnvVar``: config holds the reference,
+    and while the resource runs the field holds the value, as a ``Secret``
+    read through the resource's ``VaultResource`` field at setup::
 
         class WarehouseResource(ConfigurableResource):
             vault: VaultResource
             password: str = VaultSecret("secret/data/analytics/warehouse#password")
 
             def connect(self):
-                pw = self.vault.resolve(self.password)
-                return psycopg.connect(..., password=pw.reveal())
+                return psycopg.connect(..., password=self.password.reveal())
 
-    The string value is the canonical ``vault:…`` reference, so the run's
-    recorded config shows where the value lives, never the value. A
-    malformed reference fails where it is written, at import time.
+    The string value is the canonical ``vault:…`` reference, so config
+    (defaults, and run config given at launch) shows where the value lives,
+    never the value. A malformed reference fails where it is written, at
+    import time.
     """
 
     def __new__(cls, reference: str) -> VaultSecret:

@@ -13,8 +13,8 @@ import hvac
 from dagster import Config, ConfigurableResource, InitResourceContext, get_dagster_logger
 from pydantic import Field, PrivateAttr
 
-from . import reference
-from .errors import VaultConfigError
+from . import _dagster_internals, masking, reference
+from .errors import VaultConfigError, VaultError, VaultReferenceError
 from .secret import RedactingFilter, Secret, SecretData, install_error_redaction
 from .session import DatabaseCredentials, Login, SecretMetadata, VaultSession
 
@@ -69,12 +69,12 @@ class KubernetesAuth(Config):
 class VaultResource(ConfigurableResource):
     """Secrets from HashiCorp Vault, fetched at run time.
 
-    At run start the resource logs in (AppRole, JWT, Kubernetes, or a given
-    token) and checks its token, so a sealed, unreachable or misconfigured
-    Vault fails the run at resource setup. While the run lasts it renews its
-    token and every lease; at teardown it revokes them. Every value it
-    fetches comes back as a ``Secret`` and is masked in Dagster's logs and
-    event log.
+    On first use the resource logs in (AppRole, JWT, Kubernetes, or a given
+    token) and checks its token — once per process and run; a process that
+    never reads never logs in. While the run lasts it renews its token and
+    every lease; at teardown it revokes them. Every value it fetches comes
+    back as a ``Secret``; secrets among them (see masking.py) are masked in
+    Dagster's logs and event log.
 
     Example::
 
@@ -110,6 +110,15 @@ class VaultResource(ConfigurableResource):
     revoke_token: bool = Field(
         default=True, description="At teardown, revoke the token this resource logged in for (and so its leases)."
     )
+    mask: str = Field(
+        default="secrets",
+        description='What to mask in logs: "secrets" (secret-looking keys, credentials, declared secrets, '
+        'high-entropy values; never common words, booleans or short numbers) or "all" (every value of 4+ characters).',
+    )
+    mask_keys: dict[str, bool] = Field(
+        default_factory=dict,
+        description='Per-key overrides: a field name ("pin") or "<mount>/data/<path>#<key>" → true (always mask) or false (never).',
+    )
 
     _session: VaultSession | None = PrivateAttr(default=None)
     _share_key: tuple[str | None, str] = PrivateAttr(default=(None, ""))
@@ -117,15 +126,24 @@ class VaultResource(ConfigurableResource):
     # ---- lifecycle -------------------------------------------------------
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
+        # A resource with a VaultSecret field sets up its nested
+        # VaultResource (this) first: from here on, its fields resolve.
+        _dagster_internals.resolve_fields_at_run(_resolve_vault_secret_fields)
+        if _dagster_internals.run_is_finished(context):
+            # Dagster rebuilding resources after the run (dagster job
+            # execute): nothing will read, so nothing to log in for.
+            return
         install_redaction(context.log)
         # Dagster initialises a nested resource (VaultSecretsResource(vault=…))
         # apart from the top-level one with the same config: share one
-        # session per run and config, so the run logs in once.
+        # session per run and config. The session logs in on first use, so
+        # a process that never reads never logs in, and one that does logs
+        # in once.
         key = (context.run_id, self.model_dump_json())
         with _shared_lock:
             shared = _shared.get(key)
             if shared is None:
-                shared = _shared[key] = _Shared(self._open(get_dagster_logger("dagster_vault")))
+                shared = _shared[key] = _Shared(self._build(get_dagster_logger("dagster_vault")))
             shared.users += 1
         self._session = shared.session
         self._share_key = key
@@ -144,7 +162,7 @@ class VaultResource(ConfigurableResource):
             self._session.close()
         self._session = None
 
-    def _open(self, logger: logging.Logger) -> VaultSession:
+    def _build(self, logger: logging.Logger) -> VaultSession:
         login = Login(
             token=self.token or None,
             token_file=self.token_file,
@@ -175,8 +193,9 @@ class VaultResource(ConfigurableResource):
             renew=self.renew,
             revoke_token=self.revoke_token,
             logger=logger,
+            mask=masking.Policy(self.mask, self.mask_keys),
         )
-        return session.open()
+        return session
 
     @property
     def session(self) -> VaultSession:
@@ -191,7 +210,7 @@ class VaultResource(ConfigurableResource):
     @property
     def client(self) -> hvac.Client:
         """The authenticated hvac client, for calls this resource does not wrap."""
-        return self.session.client
+        return self.session.open().client
 
     # ---- reading ---------------------------------------------------------
 
@@ -239,7 +258,7 @@ class VaultResource(ConfigurableResource):
 
     def with_rotation(
         self,
-        ref: str,
+        ref: str | Secret,
         use: Callable[[Secret], T],
         *,
         retry_on: tuple[type[BaseException], ...] = (Exception,),
@@ -274,14 +293,35 @@ class VaultSecretsResource(ConfigurableResource):
     _values: dict[str, Secret] = PrivateAttr(default_factory=dict)
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
+        if _dagster_internals.run_is_finished(context):
+            return
         install_redaction(context.log)
-        refs = {name: str(reference.parse_loose(ref)) for name, ref in self.secrets.items()}
-        fetched = self.vault.session.read_many(refs.values())
+        refs: dict[str, str] = {}
+        errors: list[tuple[str, VaultError]] = []
+        for name, ref in self.secrets.items():
+            try:
+                refs[name] = str(reference.parse_loose(ref))
+            except VaultReferenceError as e:
+                errors.append((name, e))
+        session = self.vault.session
         values: dict[str, Secret] = {}
-        for name, ref in refs.items():
-            v = fetched[ref]
-            assert isinstance(v, Secret)
-            values[name] = v
+        if refs:
+            try:
+                session.open()
+            except VaultError:
+                raise  # no point reading each: the one login error says it all
+            fetched = session.read_each(refs.values())
+            for name, ref in refs.items():
+                v = fetched[ref]
+                if isinstance(v, VaultError):
+                    errors.append((name, v))
+                    continue
+                assert isinstance(v, Secret)
+                parsed = reference.parse(ref)
+                session.declare(parsed.api_path, parsed.key, v.reveal())
+                values[name] = v
+        if errors:
+            raise _all_errors(errors)
         self._values = values
 
     def get(self, name: str) -> Secret:
@@ -297,6 +337,60 @@ class VaultSecretsResource(ConfigurableResource):
         return dict(self._values)
 
 
+def _all_errors(errors: list[tuple[str, VaultError]]) -> VaultError:
+    """One error naming every declared secret that failed, of the class
+    they share (else VaultError)."""
+    if len(errors) == 1:
+        return errors[0][1]
+    classes = {type(e) for _, e in errors}
+    cls: type[VaultError] = classes.pop() if len(classes) == 1 else VaultError
+    hints = list(dict.fromkeys(e.hint for _, e in errors if e.hint))
+    return cls(
+        f"{len(errors)} declared secrets failed: " + "; ".join(f"{name}: {e.message}" for name, e in errors),
+        hint="; ".join(hints) or None,
+    )
+
+
+def _resolve_vault_secret_fields(resource: Any, context: Any) -> None:
+    """Give each field whose default is a VaultSecret its value (a Secret)
+    for the run, read through the resource's VaultResource field."""
+    fields = _vault_secret_fields(type(resource))
+    if not fields or _dagster_internals.run_is_finished(context):
+        return
+    vaults = [v for v in (getattr(resource, n, None) for n in type(resource).model_fields) if isinstance(v, VaultResource)]
+    if not vaults:
+        raise VaultConfigError(
+            f"{type(resource).__name__}.{fields[0]} is a VaultSecret, but {type(resource).__name__} has no VaultResource field",
+            hint=f"add `vault: VaultResource` to {type(resource).__name__}",
+        )
+    session = vaults[0].session
+    errors: list[tuple[str, VaultError]] = []
+    for name in fields:
+        value = getattr(resource, name)
+        if isinstance(value, Secret) or not isinstance(value, str):
+            continue
+        try:
+            _dagster_internals.set_field(resource, name, session.resolve(value))
+        except VaultError as e:
+            errors.append((f"{type(resource).__name__}.{name}", e))
+            if session.failed:
+                break  # the login failed: every field would repeat it
+    if errors:
+        raise _all_errors(errors)
+
+
+_fields_cache: dict[type, list[str]] = {}
+
+
+def _vault_secret_fields(cls: type) -> list[str]:
+    found = _fields_cache.get(cls)
+    if found is None:
+        model_fields = getattr(cls, "model_fields", {})
+        found = [n for n, f in model_fields.items() if isinstance(getattr(f, "default", None), reference.VaultSecret)]
+        _fields_cache[cls] = found
+    return found
+
+
 def install_redaction(log: Any) -> None:
     """Attach the redacting filter to a Dagster log manager, its handlers
     (the event log's among them) and its loggers (the console's) — step log
@@ -305,18 +399,15 @@ def install_redaction(log: Any) -> None:
     install_error_redaction()
     if log is None:
         return
-    targets: list[Any] = [log]
-    handler = getattr(log, "_dagster_handler", None)
-    if handler is not None:
-        targets += list(getattr(handler, "_handlers", ()))
-        targets += list(getattr(handler, "_loggers", ()))
+    targets: list[Any] = [log, *_dagster_internals.log_targets(log)]
     # Handlers that Python loggers propagate to (the dagster CLI puts a
     # stderr handler on "dagster"): a filter on a handler sees every record
     # it writes, a filter on a logger only those logged on it directly.
-    for lg in [logging.getLogger(), logging.getLogger("dagster"), *getattr(log, "_managed_loggers", ())]:
+    for lg in [logging.getLogger(), logging.getLogger("dagster")]:
         targets += [h for h in lg.handlers if type(h).__name__ != "DagsterLogHandler"]
     if logging.lastResort is not None:  # what prints a record no handler took
         targets.append(logging.lastResort)
     for t in targets:
         if not any(isinstance(f, RedactingFilter) for f in getattr(t, "filters", ())):
             t.addFilter(RedactingFilter())
+

@@ -12,7 +12,8 @@ from typing import Any, NoReturn
 MASK = "*****"
 
 # Shorter values would blank out ordinary words in every log line; nothing
-# that short is a credential worth the damage.
+# that short is a credential worth the damage. Which longer values are
+# registered is the rule of masking.py.
 MIN_REDACT_LEN = 4
 
 
@@ -112,7 +113,8 @@ def redactor() -> Redactor:
 
 
 def register(value: str) -> Secret:
-    """Wrap value and register it for redaction."""
+    """Wrap value and register it for redaction, whatever it looks like
+    (for values the caller knows are secret)."""
     redactor().add(value)
     return Secret(value)
 
@@ -210,27 +212,18 @@ def install_error_redaction() -> None:
     orchestrator (the parent process, with the multiprocess executor) and
     copied into the RUN_FAILURE event there, without passing any log filter
     of this process. Dagster offers no hook for it, so the one constructor
-    from exceptions, ``SerializableErrorInfo.from_traceback``, is wrapped:
-    the error leaves this process already masked.
+    from exceptions, ``SerializableErrorInfo.from_traceback``, is wrapped
+    (see _dagster_internals): the error leaves this process already masked.
     """
-    try:
-        from dagster_shared.error import SerializableErrorInfo
-    except ImportError:  # older Dagster: the class lived in dagster._utils.error
-        from dagster._utils.error import SerializableErrorInfo  # type: ignore[attr-defined,no-redef,unused-ignore]
+    from . import _dagster_internals
 
-    if getattr(SerializableErrorInfo, "_dagster_vault_redacting", False):
-        return
-    original = SerializableErrorInfo.from_traceback.__func__  # type: ignore[attr-defined]
-
-    def from_traceback(cls: Any, tb: Any) -> Any:
-        info = original(cls, tb)
+    def mask(cls: Any, info: Any) -> Any:
         reg = redactor()
         if not len(reg) or not reg.found_in(info.to_string()):
             return info
         return _redacted_info(cls, info, reg)
 
-    SerializableErrorInfo.from_traceback = classmethod(from_traceback)  # type: ignore[method-assign,assignment]
-    SerializableErrorInfo._dagster_vault_redacting = True  # type: ignore[attr-defined]
+    _dagster_internals.wrap_from_traceback(mask)
 
 
 def _redacted_info(cls: Any, info: Any, reg: Redactor) -> Any:

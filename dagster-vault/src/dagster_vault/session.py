@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -21,7 +22,7 @@ import hvac
 import hvac.exceptions
 import requests
 
-from . import reference
+from . import masking, reference
 from .errors import (
     VaultAuthError,
     VaultConfigError,
@@ -32,7 +33,7 @@ from .errors import (
     VaultSecretNotFoundError,
     classify,
 )
-from .secret import Secret, SecretData, redactor, register
+from .secret import Secret, SecretData, redactor
 
 T = TypeVar("T")
 
@@ -161,12 +162,18 @@ class VaultSession:
         renew: bool = True,
         revoke_token: bool = True,
         logger: logging.Logger | None = None,
+        mask: masking.Policy | None = None,
     ) -> None:
         if not url:
             raise VaultConfigError("url is empty", hint="set url, e.g. EnvVar('VAULT_ADDR')")
+        # Vault's own variable, as the vault CLI reads it (hvac only reads it
+        # when first imported, not at client creation).
+        ca_cert = ca_cert or os.environ.get("VAULT_CACERT") or None
         if ca_cert is not None and not os.path.isfile(ca_cert):
             raise VaultConfigError(f"ca_cert {ca_cert} is not a readable file", path=ca_cert)
-        self.url = url
+        self.method = login.method()  # a contradictory config fails here, before any request
+        self.url = url.rstrip("/")
+        self.mask = mask or masking.Policy()
         self.kv_mount = kv_mount.strip("/")
         self._login = login
         self._max_retries = max(0, max_retries)
@@ -174,7 +181,14 @@ class VaultSession:
         self._renew = renew
         self._revoke_token = revoke_token
         self._log = logger or logging.getLogger("dagster_vault")
-        self.client = hvac.Client(url=url, verify=ca_cert or True, timeout=timeout, namespace=namespace or None)
+        # token="" keeps hvac from picking up an ambient VAULT_TOKEN or
+        # ~/.vault-token: the token is the one the configured method gives.
+        self.client = hvac.Client(url=self.url, token="", verify=ca_cert or True, timeout=timeout, namespace=namespace or None)
+        self.logins = 0  # login requests this session made (at most one)
+        self._open_lock = threading.Lock()
+        self._opened = False
+        self._open_error: VaultError | None = None
+        self._origins: dict[int, tuple[Secret, str]] = {}
         self._cache: dict[tuple[str, str, int | None], SecretData] = {}
         self._db_cache: dict[tuple[str, str], DatabaseCredentials] = {}
         self._lock = threading.Lock()
@@ -191,17 +205,46 @@ class VaultSession:
     # ---- lifecycle -------------------------------------------------------
 
     def open(self) -> VaultSession:
-        """Log in, check the token, start renewing. Raises a VaultError
-        subclass on any failure, so a run fails at resource setup."""
-        method = self._login.method()
+        """Log in, check the token, start renewing — once: later calls (and
+        every read, which calls it first) return at once, or raise the
+        error the one attempt met, so a session never logs in twice and a
+        failure is reported once, not per read."""
+        if self._opened:
+            return self
+        with self._open_lock:
+            if self._open_error is not None:
+                raise self._open_error
+            if not self._opened:
+                if self._closed:
+                    raise VaultConfigError("the Vault session is closed")
+                try:
+                    self._open()
+                except VaultError as e:
+                    self._open_error = e
+                    raise
+                self._opened = True
+        return self
+
+    def _open(self) -> None:
+        method = self.method
         if method == "token":
             token = self._login.token or _read_file(self._login.token_file or "", "token")
-            redactor().add(token)
+            if masking.credential(token):
+                redactor().add(token)
             self.client.token = token
         else:
             self._do_login(method)
             self._owns_token = True
-        info = self._call("lookup", "auth/token/lookup-self", lambda: self.client.auth.token.lookup_self())
+        try:
+            info = self._call("lookup", "auth/token/lookup-self", lambda: self.client.auth.token.lookup_self())
+        except VaultPermissionDeniedError as e:
+            if method != "token":
+                raise
+            raise VaultAuthError(
+                f"lookup auth/token/lookup-self: Vault at {self.url} refused the token{_after(e.message)}",
+                path="auth/token/lookup-self",
+                hint=AUTH_HINTS["token"],
+            ) from None
         data = info.get("data") or {}
         ttl = float(data.get("ttl") or 0)
         if ttl > 0:
@@ -217,13 +260,17 @@ class VaultSession:
         if self._renew:
             self._keeper = threading.Thread(target=self._keep, name="dagster-vault-renewer", daemon=True)
             self._keeper.start()
-        return self
 
     def close(self) -> None:
         """Stop renewing; revoke leases and (if this session logged in) the token."""
-        if self._closed:
+        with self._open_lock:
+            if self._closed:
+                return
+            self._closed = True
+        if not self._opened and not self._owns_token:
+            # Never used (or the login itself failed): nothing to revoke.
+            self.client.adapter.close()
             return
-        self._closed = True
         self._stop.set()
         self._wake.set()
         if self._keeper is not None:
@@ -278,11 +325,14 @@ class VaultSession:
             except _RETRYABLE as e:
                 # Once closing, only revocation is worth waiting for.
                 if attempt >= self._max_retries or (self._stop.is_set() and op != "revoke"):
-                    raise classify(e, op, path) from None
+                    raise classify(e, op, path, url=self.url, denied_hint=self._denied_hint()) from None
             except Exception as e:
-                raise classify(e, op, path) from None
+                raise classify(e, op, path, url=self.url, denied_hint=self._denied_hint()) from None
             time.sleep(self._backoff * (2**attempt))
             attempt += 1
+
+    def _denied_hint(self) -> str:
+        return DENIED_HINTS.get(self.method, DENIED_HINTS["token"])
 
     def _do_login(self, method: str) -> None:
         lg = self._login
@@ -290,7 +340,10 @@ class VaultSession:
             role_id = lg.approle_role_id or _read_file(lg.approle_role_id_file or "", "role_id")
             secret_file = lg.approle_secret_id_file or ""
             secret_id = _read_file(secret_file, "secret_id")
-            redactor().add(secret_id)
+            if masking.credential(secret_id):
+                redactor().add(secret_id)
+            if _is_token(secret_id):
+                secret_id = self._unwrap_secret_id(secret_id, lg.approle_mount, secret_file)
             if lg.approle_remove_secret_id_file:
                 # As Vault Agent does: a response-wrapped or single-use
                 # secret_id should not outlive its one login.
@@ -299,31 +352,77 @@ class VaultSession:
                 except OSError as e:
                     raise VaultConfigError(f"removing secret_id file {secret_file}: {e.strerror}", path=secret_file) from None
             path = f"auth/{lg.approle_mount}/login"
-            self._login_call(path, lambda: self.client.auth.approle.login(role_id=role_id, secret_id=secret_id, mount_point=lg.approle_mount))
+            self._login_call(method, path, lambda: self.client.auth.approle.login(role_id=role_id, secret_id=secret_id, mount_point=lg.approle_mount))
         elif method == "jwt":
             jwt = _read_file(lg.jwt_file or "", "jwt")
-            redactor().add(jwt)
+            if masking.credential(jwt):
+                redactor().add(jwt)
             path = f"auth/{lg.jwt_mount}/login"
-            self._login_call(path, lambda: self.client.auth.jwt.jwt_login(role=lg.jwt_role, jwt=jwt, path=lg.jwt_mount))
+            self._login_call(method, path, lambda: self.client.auth.jwt.jwt_login(role=lg.jwt_role, jwt=jwt, path=lg.jwt_mount))
         elif method == "kubernetes":
             jwt = _read_file(lg.kubernetes_jwt_file or "/var/run/secrets/kubernetes.io/serviceaccount/token", "service account token")
-            redactor().add(jwt)
+            if masking.credential(jwt):
+                redactor().add(jwt)
             path = f"auth/{lg.kubernetes_mount}/login"
-            self._login_call(path, lambda: self.client.auth.kubernetes.login(role=lg.kubernetes_role, jwt=jwt, mount_point=lg.kubernetes_mount))
+            self._login_call(method, path, lambda: self.client.auth.kubernetes.login(role=lg.kubernetes_role, jwt=jwt, mount_point=lg.kubernetes_mount))
 
-    def _login_call(self, path: str, fn: Callable[[], Any]) -> None:
+    def _unwrap_secret_id(self, wrapping_token: str, mount: str, secret_file: str) -> str:
+        """The secret_id inside a response-wrapping token (the file format
+        of vault-policy issue --wrap-ttl): looked up first, so a token that
+        wraps anything but a secret_id of this mount is refused unused."""
+        where = "sys/wrapping/lookup"
+        try:
+            info = self._call("unwrap", where, lambda: self.client.adapter.post("/v1/sys/wrapping/lookup", json={"token": wrapping_token}))
+        except VaultError as e:
+            raise VaultAuthError(
+                f"unwrap {where}: the wrapping token in {secret_file} is invalid, expired or already used{_after(e.message)}",
+                path=secret_file,
+                hint="issue a new wrapped secret_id (vault-policy issue --wrap-ttl) and re-run",
+            ) from None
+        creation = str(((info or {}).get("data") or {}).get("creation_path") or "")
+        if not re.fullmatch(rf"auth/{re.escape(mount)}/role/[^/]+/secret-id", creation):
+            raise VaultAuthError(
+                f"unwrap {where}: the wrapping token in {secret_file} was not made by auth/{mount}/role/<role>/secret-id",
+                path=secret_file,
+                hint="someone may have replaced the secret_id; issue a new one and investigate",
+            )
+        try:
+            # The wrapping token authenticates the unwrap call itself. One
+            # attempt only: a retry after an unwrap that went through would
+            # report the token as used (lib/vaultclient does the same).
+            resp = self.client.adapter.post("/v1/sys/wrapping/unwrap", headers={"X-Vault-Token": wrapping_token})
+        except Exception as raw:
+            err = classify(raw, "unwrap", "sys/wrapping/unwrap", url=self.url)
+            if not isinstance(err, VaultPermissionDeniedError) and "bad request" not in err.message:
+                raise err from None  # unreachable, sealed: not the token's fault
+            raise VaultAuthError(
+                f"unwrap sys/wrapping/unwrap: the wrapping token in {secret_file} was refused{_after(err.message)}",
+                path=secret_file,
+                hint="issue a new wrapped secret_id (vault-policy issue --wrap-ttl) and re-run",
+            ) from None
+        secret_id = str(((resp or {}).get("data") or {}).get("secret_id") or "")
+        if not secret_id:
+            raise VaultAuthError(f"unwrap sys/wrapping/unwrap: no secret_id in the wrapped response of {secret_file}", path=secret_file)
+        if masking.credential(secret_id):
+            redactor().add(secret_id)
+        return secret_id
+
+    def _login_call(self, method: str, path: str, fn: Callable[[], Any]) -> None:
+        hint = AUTH_HINTS[method]
+        self.logins += 1
         try:
             resp = self._call("login", path, fn)
         except VaultPermissionDeniedError as e:
-            raise VaultAuthError(e.message.replace("permission denied", "login refused"), path=path) from None
+            raise VaultAuthError(e.message.replace("permission denied", "login refused"), path=path, hint=hint) from None
         except VaultError as e:
             if "invalid" in e.message or "bad request" in e.message:
-                raise VaultAuthError(f"login {path}: login refused ({e.message.split(': ', 2)[-1]})", path=path) from None
+                raise VaultAuthError(f"login {path}: login refused ({e.message.split(': ', 2)[-1]})", path=path, hint=hint) from None
             raise
         token = (resp or {}).get("auth", {}).get("client_token")
         if not token:
-            raise VaultAuthError(f"login {path}: no token in the response", path=path)
-        redactor().add(token)
+            raise VaultAuthError(f"login {path}: no token in the response", path=path, hint=hint)
+        if masking.credential(token):
+            redactor().add(token)
         self.client.token = token
 
     # ---- KV v2 -----------------------------------------------------------
@@ -335,6 +434,7 @@ class VaultSession:
         path = path.strip("/")
         if not path:
             raise VaultSecretNotFoundError(f"read {mount}/data/: empty path", path=f"{mount}/data/")
+        self.open()
         ck = (mount, path, version)
         if not refresh:
             hit = self._cache.get(ck)
@@ -342,8 +442,9 @@ class VaultSession:
                 return hit
         api = f"{mount}/data/{path}"
         params = {"version": version} if version is not None else None
+        url = f"/v1/{reference.quote_path(api)}"
         try:
-            resp = self._call("read", api, lambda: self.client.adapter.get(f"/v1/{api}", params=params))
+            resp = self._call("read", api, lambda: self.client.adapter.get(url, params=params))
         except VaultSecretNotFoundError:
             if version is None:
                 raise
@@ -363,8 +464,12 @@ class VaultSession:
                 hint="undelete it or read another version",
             )
         wrapped = {}
+        reg = redactor()
         for k, v in data.items():
-            wrapped[str(k)] = register(v if isinstance(v, str) else _json(v))
+            text = v if isinstance(v, str) else _json(v)
+            for s in self.mask.values_to_mask(f"{mount}/data/{path}", str(k), text):
+                reg.add(s)
+            wrapped[str(k)] = Secret(text)
         result = SecretData(
             path,
             wrapped,
@@ -388,9 +493,20 @@ class VaultSession:
         if isinstance(value, Secret):
             return value
         if not (reference.is_reference(value) or isinstance(value, reference.VaultSecret)):
-            return register(value)
+            self.declare("", "", value)
+            return Secret(value)
         ref = reference.parse_loose(value)
-        return self.read(ref.path, mount=ref.mount, refresh=refresh)[ref.key]
+        secret = self.read(ref.path, mount=ref.mount, refresh=refresh)[ref.key]
+        self.declare(ref.api_path, ref.key, secret.reveal())
+        self._origins[id(secret)] = (secret, str(ref))
+        return secret
+
+    def declare(self, path: str, key: str, value: str) -> None:
+        """Mask value as a declared secret (a VaultSecret, a declared
+        reference): always, above the plain-word floor."""
+        reg = redactor()
+        for s in self.mask.values_to_mask(path, key, value, declared=True):
+            reg.add(s)
 
     def read_many(self, items: Iterable[str], *, refresh: bool = False, workers: int = 8) -> dict[str, Secret | SecretData]:
         """Fetch many in parallel. Each item is a path below the KV mount
@@ -409,11 +525,34 @@ class VaultSession:
             futures = [pool.submit(one, i) for i in items]
             return {i: f.result() for i, f in zip(items, futures)}
 
+    def read_each(self, items: Iterable[str], *, workers: int = 8) -> dict[str, Secret | SecretData | VaultError]:
+        """read_many, but each item's failure is its value instead of
+        raised, so a caller can report them all at once."""
+
+        def one(item: str) -> Secret | SecretData | VaultError:
+            try:
+                return self.read_many([item])[item]
+            except VaultError as e:
+                return e
+
+        items = list(dict.fromkeys(items))
+        if len(items) <= 1:
+            return {i: one(i) for i in items}
+        with ThreadPoolExecutor(max_workers=min(workers, len(items)), thread_name_prefix="dagster-vault-read") as pool:
+            futures = [pool.submit(one, i) for i in items]
+            return {i: f.result() for i, f in zip(items, futures)}
+
+    @property
+    def failed(self) -> bool:
+        """Whether the one login attempt failed."""
+        return self._open_error is not None
+
     def metadata(self, path: str, *, mount: str | None = None) -> SecretMetadata:
         mount = (mount or self.kv_mount).strip("/")
         path = path.strip("/")
+        self.open()
         api = f"{mount}/metadata/{path}"
-        resp = self._call("read", api, lambda: self.client.adapter.get(f"/v1/{api}"))
+        resp = self._call("read", api, lambda: self.client.adapter.get(f"/v1/{reference.quote_path(api)}"))
         d = (resp or {}).get("data") or {}
         return SecretMetadata(
             path=f"{mount}/data/{path}",
@@ -427,7 +566,7 @@ class VaultSession:
 
     def with_rotation(
         self,
-        ref: str,
+        ref: str | Secret,
         use: Callable[[Secret], T],
         *,
         retry_on: tuple[type[BaseException], ...] = (Exception,),
@@ -436,6 +575,10 @@ class VaultSession:
         and, when Vault now holds a different value (it was rotated since the
         run read it), call use once more with the fresh one. An unchanged
         value re-raises the original error: retrying would not help."""
+        if isinstance(ref, Secret):
+            # A VaultSecret field's value: rotate through its reference.
+            origin = self._origins.get(id(ref))
+            ref = origin[1] if origin is not None and origin[0] is ref else ref
         secret = self.resolve(ref)
         try:
             return use(secret)
@@ -456,6 +599,7 @@ class VaultSession:
         ck = (mount, role)
         if not refresh and ck in self._db_cache:
             return self._db_cache[ck]
+        self.open()
         api = f"{mount}/creds/{role}"
         resp = self._call("read", api, lambda: self.client.adapter.get(f"/v1/{api}"))
         data = (resp or {}).get("data") or {}
@@ -463,10 +607,12 @@ class VaultSession:
             raise VaultKeyNotFoundError(f"read {api}: no username/password in the response", path=api)
         lease_id = str(resp.get("lease_id") or "")
         duration = float(resp.get("lease_duration") or 0)
+        if masking.credential(str(data["password"])):
+            redactor().add(str(data["password"]))
         creds = DatabaseCredentials(
             role=role,
             username=str(data["username"]),
-            password=register(str(data["password"])),
+            password=Secret(str(data["password"])),
             lease_id=lease_id,
             lease_duration=int(duration),
             renewable=bool(resp.get("renewable")),
@@ -549,6 +695,33 @@ class VaultSession:
                 left,
                 VaultLeaseError.default_hint,
             )
+
+
+AUTH_HINTS = {
+    "approle": "check the role_id and secret_id files (a secret_id may be single-use or expired)",
+    "jwt": "check the JWT file and the role's bound claims (issuer, audience, expiry)",
+    "kubernetes": "check the service-account token and the role's bound service accounts and namespaces",
+    "token": "the token is invalid, expired or revoked: check token / token_file (Vault Agent's sink)",
+}
+
+DENIED_HINTS = {
+    "approle": "check the policies attached to this code location's AppRole (token_policies)",
+    "jwt": "check the token_policies of the JWT role",
+    "kubernetes": "check the token_policies of the Kubernetes role",
+    "token": "check the policies attached to the given token (vault token lookup)",
+}
+
+
+def _is_token(value: str) -> bool:
+    """A Vault token (a response-wrapping one, in a secret_id file) rather
+    than a secret_id, which is a UUID."""
+    return any(value.startswith(p) and len(value) > len(p) + 8 for p in ("hvs.", "hvb.", "s.", "b."))
+
+
+def _after(message: str) -> str:
+    """The detail after "op path: " of a VaultError message, as ": detail"."""
+    parts = message.split(": ", 1)
+    return f" ({parts[1]})" if len(parts) == 2 else ""
 
 
 def _json(v: Any) -> str:
