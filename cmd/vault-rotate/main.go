@@ -93,12 +93,12 @@ Example:
   vault-rotate run --metrics-file /var/lib/prometheus/node-exporter/vault_rotate.prom`
 
 type common struct {
-	File string `name:"file" short:"f" env:"VAULT_ROTATE_POLICY" default:"policies/rotation.hcl" type:"path" help:"Rotation policy file."`
+	File string `name:"file" short:"f" env:"VAULT_ROTATE_POLICY" default:"policies/rotation.hcl" help:"Rotation policy file."`
 }
 
 type lintCmd struct {
 	common
-	Policies string `name:"policies" env:"VAULT_ROTATE_POLICIES" default:"policies" type:"path" help:"Directory of ACL policies (acl/<name>.hcl) to check the rotator's grants against."`
+	Policies string `name:"policies" env:"VAULT_ROTATE_POLICIES" default:"policies" help:"Directory of ACL policies (acl/<name>.hcl) to check the rotator's grants against."`
 	Rotator  string `name:"rotator-policy" default:"rotator" help:"Name of the rotator's ACL policy."`
 	Offline  bool   `help:"Check the files only; do not list Vault's secrets."`
 }
