@@ -17,6 +17,9 @@
 // capped at 512 bytes a value and readable by anyone who may read the
 // secret's metadata, while the staging path is covered only by the rotator's
 // policy (readers' policies name their own prefixes, never _rotation/).
+// The record's older versions keep the values staged in them, as the
+// secret's own history keeps its old values; both are pruned by
+// max_versions, which an admin sets (the rotator may not).
 //
 // # Steps and stages
 //
