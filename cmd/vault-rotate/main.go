@@ -29,8 +29,8 @@
 // rolled_back), "stage", "version", "previous_version", "rotation_id",
 // "error"}, and per database {"database", "role", "action", "username",
 // "error"}. With --metrics-file it writes node_exporter textfile metrics
-// atomically (vault_rotate_seconds_until_due, vault_rotate_failed,
-// vault_rotate_last_run_failures, vault_rotate_last_success_timestamp_seconds).
+// atomically (vaultpipe_rotate_seconds_until_due, vaultpipe_rotate_failed,
+// vaultpipe_rotate_last_run_failures, vaultpipe_rotate_last_success_timestamp_seconds).
 //
 // history prints every version of PATH Vault keeps: {"version",
 // "created_time", "rotated_by", "rotation_id", "key", "stage" (current,
@@ -56,7 +56,7 @@
 // Example:
 //
 //	vault-rotate lint && vault-rotate due | jq -c 'select(.overdue) | {path, due_at}'
-//	vault-rotate run --metrics-file /var/lib/prometheus/node-exporter/vault_rotate.prom
+//	vault-rotate run --metrics-file /var/lib/prometheus/node-exporter/rotate.prom
 package main
 
 import (
@@ -90,7 +90,7 @@ Exit status:
 
 Example:
   vault-rotate lint && vault-rotate due | jq -c 'select(.overdue) | {path, due_at}'
-  vault-rotate run --metrics-file /var/lib/prometheus/node-exporter/vault_rotate.prom`
+  vault-rotate run --metrics-file /var/lib/prometheus/node-exporter/rotate.prom`
 
 type common struct {
 	File string `name:"file" short:"f" env:"VAULT_ROTATE_POLICY" default:"policies/rotation.hcl" help:"Rotation policy file."`
