@@ -49,6 +49,9 @@ type Engine struct {
 	host     string
 	pid      int
 	pidStart string
+	// staged lists the paths that have a staging record, when Run listed
+	// them up front (nil: read each record).
+	staged map[string]bool
 }
 
 func (e *Engine) now() time.Time {
@@ -289,6 +292,9 @@ type record struct {
 	UpdatedAt   string `json:"updated_at"`
 	Reason      string `json:"reason,omitempty"`
 	RotatedBy   string `json:"rotated_by"`
+
+	// base is the data of BaseVersion when this process read it.
+	base map[string]any
 }
 
 func (r *record) active() bool {
@@ -299,6 +305,9 @@ func stagingPath(p string) string { return StagingPrefix + p }
 
 // readRecord reads the staging record of p; a missing one is nil at version 0.
 func (e *Engine) readRecord(ctx context.Context, p string) (*record, int, error) {
+	if e.staged != nil && !e.staged[p] {
+		return nil, 0, nil
+	}
 	s, err := e.Client.KV(e.Policy.Mount).Get(ctx, stagingPath(p), 0)
 	if fault.Is(err, fault.NotFound) {
 		// A deleted current version still has a version number to CAS against.
@@ -394,6 +403,19 @@ type RunOptions struct {
 // one, nil otherwise.
 func (e *Engine) Run(ctx context.Context, targets []*Target, opts RunOptions) ([]Result, error) {
 	e.init()
+	if len(targets) > 1 {
+		// One listing instead of a read per secret; a record made after it
+		// is caught by the check-and-set of our own first write.
+		paths, err := e.list(ctx, StagingPrefix)
+		if err != nil {
+			return nil, err
+		}
+		e.staged = make(map[string]bool, len(paths))
+		for _, p := range paths {
+			e.staged[strings.TrimPrefix(p, StagingPrefix)] = true
+		}
+		defer func() { e.staged = nil }()
+	}
 	results := make([]Result, len(targets))
 	_ = e.parallel(ctx, len(targets), func(i int) error {
 		results[i] = e.one(ctx, targets[i], opts)
@@ -479,7 +501,7 @@ func (e *Engine) one(ctx context.Context, t *Target, opts RunOptions) Result {
 		}
 		now := e.now().Format(time.RFC3339)
 		rec = &record{Stage: StageCreated, RotationID: id, Path: t.Path, Key: r.Key, BaseVersion: cur.Version,
-			Value: value, StartedAt: now, RotatedBy: e.RotatedBy}
+			Value: value, StartedAt: now, RotatedBy: e.RotatedBy, base: cur.Data}
 		if recVer, err = e.writeRecord(ctx, rec, recVer); err != nil {
 			if fault.Is(err, fault.Conflict) {
 				res.Action = "busy"
@@ -516,13 +538,16 @@ func (e *Engine) advance(ctx context.Context, t *Target, rec *record, recVer int
 		recVer = v
 		return nil
 	}
-	currentValue := func() (*vaultclient.Secret, string, error) {
-		cur, err := kv.Get(ctx, t.Path, rec.BaseVersion)
-		if err != nil {
-			return nil, "", err
+	currentValue := func() (map[string]any, string, error) {
+		if rec.base == nil {
+			cur, err := kv.Get(ctx, t.Path, rec.BaseVersion)
+			if err != nil {
+				return nil, "", err
+			}
+			rec.base = cur.Data
 		}
-		s, _ := cur.Data[r.Key].(string)
-		return cur, s, nil
+		s, _ := rec.base[r.Key].(string)
+		return rec.base, s, nil
 	}
 	req := HookRequest{Path: t.Path, Key: r.Key, RotationID: rec.RotationID}
 	for {
@@ -540,7 +565,9 @@ func (e *Engine) advance(ctx context.Context, t *Target, rec *record, recVer int
 				}
 			}
 			e.kill("set-hook")
-			if err := step(StageSet); err != nil {
+			if r.Set == nil {
+				rec.Stage = StageSet // nothing ran that a resumed run must not repeat
+			} else if err := step(StageSet); err != nil {
 				return res, err
 			}
 			e.kill("set")
@@ -557,44 +584,19 @@ func (e *Engine) advance(ctx context.Context, t *Target, rec *record, recVer int
 				}
 			}
 			e.kill("test-hook")
-			if err := step(StageTested); err != nil {
+			if r.Test == nil {
+				rec.Stage = StageTested
+			} else if err := step(StageTested); err != nil {
 				return res, err
 			}
 			e.kill("tested")
 		case StageTested:
-			m, err := e.readMeta(ctx, t.Path)
+			newVersion, m, err := e.promote(ctx, t, rec, currentValue)
 			if err != nil {
 				return res, err
 			}
-			newVersion := 0
-			switch {
-			case m.Current == rec.BaseVersion:
-				base, _, err := currentValue()
-				if err != nil {
-					return res, err
-				}
-				data := make(map[string]any, len(base.Data))
-				for k, v := range base.Data {
-					data[k] = v
-				}
-				data[r.Key] = rec.Value
-				newVersion, err = kv.Put(ctx, t.Path, data, rec.BaseVersion)
-				if err != nil && !fault.Is(err, fault.Conflict) {
-					return res, err
-				}
-				if err != nil {
-					return e.changedUnderneath(ctx, rec, recVer, res, t)
-				}
-			default:
-				// Either we promoted it and died, or someone else wrote.
-				cur, err := kv.Get(ctx, t.Path, m.Current)
-				if err != nil {
-					return res, err
-				}
-				if v, _ := cur.Data[r.Key].(string); v != rec.Value {
-					return e.changedUnderneath(ctx, rec, recVer, res, t)
-				}
-				newVersion = m.Current
+			if newVersion == 0 {
+				return e.changedUnderneath(ctx, rec, recVer, res, t)
 			}
 			e.kill("promoted")
 			if err := e.label(ctx, t, rec, newVersion, m); err != nil {
@@ -612,12 +614,56 @@ func (e *Engine) advance(ctx context.Context, t *Target, rec *record, recVer int
 	}
 }
 
+// promote CAS-writes the staged value over the base version. It returns
+// the new version (0 when someone else changed the secret meanwhile) and
+// the metadata it read, if any. A secret that already holds the staged
+// value was promoted by a run that died before recording it.
+func (e *Engine) promote(ctx context.Context, t *Target, rec *record, base func() (map[string]any, string, error)) (int, *meta, error) {
+	kv := e.Client.KV(e.Policy.Mount)
+	if rec.base != nil || t.meta == nil || t.meta.Current == rec.BaseVersion {
+		data, _, err := base()
+		if err != nil {
+			return 0, nil, err
+		}
+		next := make(map[string]any, len(data))
+		for k, v := range data {
+			next[k] = v
+		}
+		next[t.Rule.Key] = rec.Value
+		v, err := kv.Put(ctx, t.Path, next, rec.BaseVersion)
+		if err == nil {
+			return v, t.meta, nil
+		}
+		if !fault.Is(err, fault.Conflict) {
+			return 0, nil, err
+		}
+	}
+	m, err := e.readMeta(ctx, t.Path)
+	if err != nil {
+		return 0, nil, err
+	}
+	if m.Current == rec.BaseVersion {
+		return 0, nil, fmt.Errorf("writing %s: check-and-set failed at the current version %d", t.Path, m.Current)
+	}
+	cur, err := kv.Get(ctx, t.Path, m.Current)
+	if err != nil {
+		return 0, nil, err
+	}
+	if v, _ := cur.Data[t.Rule.Key].(string); v != rec.Value {
+		return 0, m, nil
+	}
+	return m.Current, m, nil
+}
+
 // label records the rotation in the secret's custom_metadata: when the key
 // rotated, which version is previous and until when, and who wrote the new
 // version; labels of versions that no longer exist are dropped.
 func (e *Engine) label(ctx context.Context, t *Target, rec *record, newVersion int, m *meta) error {
 	r := t.Rule
 	now := e.now()
+	if m == nil {
+		m = &meta{}
+	}
 	patch := map[string]any{
 		"rotated_at." + r.Key:          now.Format(time.RFC3339),
 		"previous." + r.Key:            strconv.Itoa(rec.BaseVersion),
