@@ -43,6 +43,8 @@
 //
 // No value is ever printed, logged or passed to a hook in argv or its
 // environment: hooks read a JSON request on stdin (see lib/rotation).
+// VAULT_ROTATE_TEST_KILL_AT=<point> (created, set-hook, set, test-hook,
+// tested, promoted) is a test-only fault injector: run SIGKILLs itself there.
 //
 // Exit status:
 //
@@ -110,7 +112,7 @@ type runCmd struct {
 	Path        string `placeholder:"PATH" help:"Rotate this secret (path under the mount) now, due or not."`
 	DryRun      bool   `name:"dry-run" help:"Say what would be done; write nothing."`
 	MetricsFile string `name:"metrics-file" type:"path" help:"Write node_exporter textfile metrics here (atomically)."`
-	Concurrency int    `default:"16" help:"Secrets rotated in parallel."`
+	Concurrency int    `default:"32" help:"Secrets rotated in parallel."`
 }
 
 type historyCmd struct {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"sort"
 	"strconv"
@@ -68,7 +69,14 @@ func (e *Engine) init() {
 		e.pidStart = procStart(e.pid)
 	}
 	if e.Concurrency <= 0 {
-		e.Concurrency = 16
+		e.Concurrency = 32
+	}
+	// Keep a connection per worker: the default pool of 3 idle connections
+	// makes every other request a new TLS handshake.
+	if e.Client != nil {
+		if tr, ok := e.Client.CloneConfig().HttpClient.Transport.(*http.Transport); ok && tr.MaxIdleConnsPerHost < e.Concurrency {
+			tr.MaxIdleConnsPerHost = e.Concurrency
+		}
 	}
 }
 
