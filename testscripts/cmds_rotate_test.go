@@ -1,7 +1,9 @@
 package testscripts
 
 import (
+	"context"
 	"os"
+	"testing"
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -29,5 +31,28 @@ func cmdWaitFile(ts *testscript.TestScript, neg bool, args []string) {
 			ts.Fatalf("wait-file: %s did not appear within 2 minutes", args[0])
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// rotateExitCases are vault-rotate's cases for TestExitCodes. Exit 3 needs
+// a secret that no rule covers: one is written to the active server here.
+func rotateExitCases(t *testing.T, s *servers, root []string, bogus string) map[int]exitCase {
+	if _, err := s.active.Client().KV("secret").Put(context.Background(), "exitcodes-rotate/uncovered", map[string]any{"value": "exitcodes-rotate-uncovered"}, -1); err != nil {
+		t.Fatal(err)
+	}
+	files := map[string]string{
+		"rotation.hcl": "secret \"exitcodes-rotate/covered\" {\n  key = \"value\"\n}\n",
+		"policies/acl/rotator.hcl": "path \"secret/data/*\" {\n  capabilities = [\"create\", \"update\", \"read\"]\n}\n" +
+			"path \"secret/metadata/*\" {\n  capabilities = [\"read\", \"list\", \"patch\"]\n}\n",
+	}
+	due := []string{"due", "-f", "rotation.hcl"}
+	return map[int]exitCase{
+		0: {args: due, env: root, files: files},
+		1: {args: []string{"due", "-f", "missing.hcl"}, env: root},
+		2: {args: []string{"run", "--no-such-flag"}, env: root},
+		3: {args: []string{"lint", "-f", "rotation.hcl", "--policies", "policies"}, env: root, files: files},
+		4: {args: due, env: s.env(s.sealed, s.sealed.Token), files: files},
+		5: {args: due, env: s.env(s.uninit, bogus), files: files},
+		6: {args: due, env: s.env(s.active, bogus), files: files},
 	}
 }

@@ -51,8 +51,9 @@
 //	0  done
 //	1  failure: a rotation failed (its secret keeps its current value), bad policy file, Vault unreachable
 //	2  usage error
-//	3  attention: lint findings; a rotation held by another run; status shows an interrupted or failed rotation
+//	3  attention: lint findings; a rotation held by another run; an interrupted or failed rotation (status)
 //	4  Vault is sealed
+//	5  Vault is not initialised
 //	6  permission denied
 //
 // Example:
@@ -88,6 +89,7 @@ Exit status:
   2  usage error
   3  attention: lint findings; a rotation held by another run; an interrupted or failed rotation (status)
   4  Vault is sealed
+  5  Vault is not initialised
   6  permission denied
 
 Example:

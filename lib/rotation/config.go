@@ -693,7 +693,9 @@ func (pol *Policy) CheckWritable(acl *policy.ACL) error {
 	for _, d := range pol.Databases {
 		owner := fmt.Sprintf("database %q", d.Name)
 		for _, role := range d.Roles() {
-			need(d.Pos, owner, d.Mount+"/static-roles/"+role, "create", "update", "read")
+			// Creating a role also needs create, pinned to its user in the
+			// rotator's policy; an admin may create it instead.
+			need(d.Pos, owner, d.Mount+"/static-roles/"+role, "update", "read")
 			need(d.Pos, owner, d.Mount+"/rotate-role/"+role, "update")
 			need(d.Pos, owner, d.Mount+"/static-creds/"+role, "read")
 		}

@@ -102,6 +102,18 @@ func (e *Engine) configure(ctx context.Context, d *Database, dryRun bool) []DBRe
 			out = append(out, res)
 			continue
 		}
+		if err == nil {
+			if fmt.Sprint(cur.Data["username"]) != d.Usernames[i] || fmt.Sprint(cur.Data["db_name"]) != d.DBName {
+				res.Action, res.Error = "failed", fmt.Sprintf("static role %s exists for %v on %v; the policy says %s on %s", role, cur.Data["username"], cur.Data["db_name"], d.Usernames[i], d.DBName)
+				out = append(out, res)
+				continue
+			}
+			// An existing role: only its schedule changes (all the rotator
+			// may change; it never binds a role to another user).
+			for _, k := range []string{"db_name", "username"} {
+				delete(want, k)
+			}
+		}
 		if _, err := e.Client.Write(ctx, p, want); err != nil {
 			res.Action, res.Error = "failed", err.Error()
 		} else {

@@ -43,11 +43,23 @@ func (e *Engine) Coverage(ctx context.Context) ([]Finding, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A secret's own max_versions, else the engine's, else Vault's 10.
+	engine := 0
+	if s, err := e.Client.Read(ctx, e.Policy.Mount+"/config"); err == nil {
+		engine = toInt(s.Data["max_versions"])
+	}
 	for i, t := range covered {
-		if mv := metas[i].MaxVersions; mv > 0 && mv < t.Rule.KeepVersions {
+		mv, where := metas[i].MaxVersions, "the secret's max_versions"
+		if mv == 0 {
+			mv, where = engine, "the engine's max_versions ("+e.Policy.Mount+"/config)"
+		}
+		if mv == 0 {
+			mv, where = 10, "Vault's default max_versions"
+		}
+		if mv < t.Rule.KeepVersions {
 			out = append(out, Finding{Kind: "max_versions", Path: t.Path,
-				Message: fmt.Sprintf("max_versions is %d; the rule (%s:%d) keeps a history of %d: an admin should run vault kv metadata put -max-versions=%d %s/%s",
-					mv, t.Rule.File, t.Rule.Pos.Line, t.Rule.KeepVersions, t.Rule.KeepVersions, e.Policy.Mount, t.Path)})
+				Message: fmt.Sprintf("%s is %d; the rule (%s:%d) keeps a history of %d: set max_versions on the engine (%s/config, at bootstrap or with root) or on the secret",
+					where, mv, t.Rule.File, t.Rule.Pos.Line, t.Rule.KeepVersions, e.Policy.Mount)})
 		}
 	}
 	return out, nil
