@@ -2,19 +2,49 @@ package testscripts
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"strconv"
 	"testing"
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/vaultpipe/vaultpipe/lib/pgtest"
 )
 
 // Commands for the vault-rotate scripts:
 //
 //	wait-file FILE     wait until FILE exists (at most 2 minutes), e.g. a
 //	                   marker a hook writes while it runs
+//	pg-up              start a throwaway PostgreSQL (lib/pgtest) on 127.0.0.1;
+//	                   exports PGHOST, PGPORT, PGUSER (the superuser) and
+//	                   PGPASSFILE ($WORK/.pgpass, 0600) so that psql logs in, and
+//	                   writes $WORK/pg-password (the superuser's, 0600, no newline)
+//	                   and $WORK/pg.port for hooks
 func init() {
 	commands["wait-file"] = cmdWaitFile
+	commands["pg-up"] = cmdPgUp
+}
+
+func cmdPgUp(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 0 {
+		ts.Fatalf("usage: pg-up")
+	}
+	pg, err := pgtest.Start()
+	if err != nil {
+		ts.Fatalf("pg-up: %v", err)
+	}
+	ts.Defer(pg.Close)
+	port := strconv.Itoa(pg.Port)
+	pass := ts.MkAbs(".pgpass")
+	ts.Check(os.WriteFile(pass, []byte(fmt.Sprintf("127.0.0.1:%s:*:%s:%s\n", port, pg.User, pg.Password)), 0o600))
+	ts.Check(os.WriteFile(ts.MkAbs("pg-password"), []byte(pg.Password), 0o600))
+	ts.Check(os.WriteFile(ts.MkAbs("pg.port"), []byte(port+"\n"), 0o644))
+	ts.Setenv("PGHOST", "127.0.0.1")
+	ts.Setenv("PGPORT", port)
+	ts.Setenv("PGUSER", pg.User)
+	ts.Setenv("PGPASSFILE", pass)
 }
 
 func cmdWaitFile(ts *testscript.TestScript, neg bool, args []string) {

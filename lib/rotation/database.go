@@ -13,7 +13,7 @@ import (
 // DBResult is one line of vault-rotate run about a database credential.
 type DBResult struct {
 	Database   string `json:"database"`
-	Role       string `json:"role"`
+	Role       string `json:"role,omitempty"`
 	Action     string `json:"action"` // configured, unchanged, would_configure, rotated, not_due, busy, failed
 	Username   string `json:"username,omitempty"`
 	Version    int    `json:"version,omitempty"`
