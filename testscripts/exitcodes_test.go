@@ -94,6 +94,7 @@ func exitCases(t *testing.T, s *servers) map[string]map[int]exitCase {
 			5: {args: []string{"--shipped", "sync", "--dry-run"}, env: s.env(s.uninit, bogus)},
 			6: {args: []string{"--shipped", "sync", "--dry-run"}, env: s.env(s.active, bogus)},
 		},
+		"vault-rotate": rotateExitCases(t, s, root, bogus),
 		"vault-install": {
 			0: {args: install("plan")},
 			1: {args: []string{"unseal", "--address", nowhere}, stdin: "not a key share\n"},

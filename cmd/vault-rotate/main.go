@@ -1,0 +1,346 @@
+// The vault-rotate command rotates Vault KV v2 secrets on the schedule of a
+// rotation policy (policies/rotation.hcl), in two phases, so that no reader
+// ever sees a value that has not passed its test; and drives the database
+// secrets engine's static roles for PostgreSQL credentials.
+//
+// Usage:
+//
+//	vault-rotate lint    [--file FILE] [--policies DIR] [--offline] [connection flags]
+//	vault-rotate due     [--file FILE] [connection flags]
+//	vault-rotate run     [--file FILE] [--path PATH] [--dry-run] [--metrics-file FILE] [connection flags]
+//	vault-rotate history [--file FILE] PATH [connection flags]
+//	vault-rotate status  [--file FILE] [--all] [connection flags]
+//
+// lint checks the policy file (every error as file:line:col) and that the
+// rotator's ACL policy (DIR/acl/rotator.hcl) lets it write every path a rule
+// names; then, unless --offline, it lists every KV secret that no rule
+// covers and no exempt block names, and covered secrets whose max_versions
+// is below the rule's keep_versions (JSON lines {"kind", "path",
+// "message"}; exit 3 when there are any).
+//
+// due prints, per covered secret, {"path", "key", "class", "period",
+// "last_rotated", "due_at", "overdue", "seconds_until_due", "in_window"}.
+//
+// run rotates every overdue secret inside its window, resumes rotations an
+// earlier run left unfinished, and configures the database static roles;
+// --path rotates one secret now, due or not; --dry-run says what it would do.
+// It prints a JSON line per secret: {"path", "key", "action" (rotated,
+// resumed, not_due, outside_window, would_rotate, would_resume, busy, failed,
+// rolled_back), "stage", "version", "previous_version", "rotation_id",
+// "error"}, and per database {"database", "role", "action", "username",
+// "error"}. With --metrics-file it writes node_exporter textfile metrics
+// atomically (vaultpipe_rotate_seconds_until_due, vaultpipe_rotate_failed,
+// vaultpipe_rotate_last_run_failures, vaultpipe_rotate_last_success_timestamp_seconds).
+//
+// history prints every version of PATH Vault keeps: {"version",
+// "created_time", "rotated_by", "rotation_id", "key", "stage" (current,
+// previous, old), "deleted", "deletion_time", "destroyed"}.
+//
+// status prints the rotations that have not finished (with --all, finished
+// ones too): {"path", "key", "stage", "rotation_id", "base_version",
+// "started_at", "updated_at", "owner", "owner_alive", "lease_until",
+// "reason", "interrupted"}; exit 3 when one is interrupted or failed.
+//
+// No value is ever printed, logged or passed to a hook in argv or its
+// environment: hooks read a JSON request on stdin (see lib/rotation).
+// VAULT_ROTATE_TEST_KILL_AT=<point> (created, set-hook, set, test-hook,
+// tested, promoted) is a test-only fault injector: run SIGKILLs itself there.
+//
+// Exit status:
+//
+//	0  done
+//	1  failure: a rotation failed (its secret keeps its current value), bad policy file, Vault unreachable
+//	2  usage error
+//	3  attention: lint findings; a rotation held by another run; an interrupted or failed rotation (status)
+//	4  Vault is sealed
+//	5  Vault is not initialised
+//	6  permission denied
+//
+// Example:
+//
+//	vault-rotate lint && vault-rotate due | jq -c 'select(.overdue) | {path, due_at}'
+//	vault-rotate run --metrics-file /var/lib/prometheus/node-exporter/rotate.prom
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/vaultpipe/vaultpipe/lib/command"
+	"github.com/vaultpipe/vaultpipe/lib/fault"
+	"github.com/vaultpipe/vaultpipe/lib/policy"
+	"github.com/vaultpipe/vaultpipe/lib/rotation"
+	"github.com/vaultpipe/vaultpipe/lib/vaultclient"
+)
+
+const name = "vault-rotate"
+
+const description = `Rotate Vault KV v2 secrets and database static roles on the schedule of policies/rotation.hcl, in two phases (create, set, test, finish): no reader ever sees an untested value.
+
+Exit status:
+  0  done
+  1  failure: a rotation failed (its secret keeps its current value), bad policy file, Vault unreachable
+  2  usage error
+  3  attention: lint findings; a rotation held by another run; an interrupted or failed rotation (status)
+  4  Vault is sealed
+  5  Vault is not initialised
+  6  permission denied
+
+Example:
+  vault-rotate lint && vault-rotate due | jq -c 'select(.overdue) | {path, due_at}'
+  vault-rotate run --metrics-file /var/lib/prometheus/node-exporter/rotate.prom`
+
+type common struct {
+	File string `name:"file" short:"f" env:"VAULT_ROTATE_POLICY" default:"policies/rotation.hcl" help:"Rotation policy file."`
+}
+
+type lintCmd struct {
+	common
+	Policies string `name:"policies" env:"VAULT_ROTATE_POLICIES" default:"policies" help:"Directory of ACL policies (acl/<name>.hcl) to check the rotator's grants against."`
+	Rotator  string `name:"rotator-policy" default:"rotator" help:"Name of the rotator's ACL policy."`
+	Offline  bool   `help:"Check the files only; do not list Vault's secrets."`
+}
+
+type dueCmd struct{ common }
+
+type runCmd struct {
+	common
+	Path        string `placeholder:"PATH" help:"Rotate this secret (path under the mount) now, due or not."`
+	DryRun      bool   `name:"dry-run" help:"Say what would be done; write nothing."`
+	MetricsFile string `name:"metrics-file" type:"path" help:"Write node_exporter textfile metrics here (atomically)."`
+	Concurrency int    `default:"32" help:"Secrets rotated in parallel."`
+}
+
+type historyCmd struct {
+	common
+	Path string `arg:"" name:"path" help:"Secret path under the mount."`
+}
+
+type statusCmd struct {
+	common
+	All bool `help:"List finished rotations too."`
+}
+
+type cli struct {
+	Lint    lintCmd    `cmd:"" help:"Check the policy file, the rotator's grants, and that every secret is covered."`
+	Due     dueCmd     `cmd:"" help:"Print when each covered secret is due (JSON lines)."`
+	Run     runCmd     `cmd:"" help:"Rotate what is due (or --path now); resume interrupted rotations."`
+	History historyCmd `cmd:"" help:"Print every version of a secret with its date and who wrote it."`
+	Status  statusCmd  `cmd:"" help:"Print unfinished rotations."`
+
+	Vault vaultclient.Flags `embed:""`
+}
+
+// killEnv names the test-only fault injector: the run kills itself at that
+// point (one of rotation.KillPoints).
+const killEnv = "VAULT_ROTATE_TEST_KILL_AT"
+
+func main() { command.Main(name, run) }
+
+func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []string) error {
+	var c cli
+	kctx, err := command.Parse(name, description, &c, args, stdout)
+	if err != nil {
+		return err
+	}
+	sub := strings.Fields(kctx.Command())[0]
+	file := map[string]string{"lint": c.Lint.File, "due": c.Due.File, "run": c.Run.File, "history": c.History.File, "status": c.Status.File}[sub]
+	pol, err := rotation.Load(file)
+	if err != nil {
+		return err
+	}
+	if sub == "lint" {
+		if err := checkGrants(pol, c.Lint.Policies, c.Lint.Rotator); err != nil {
+			return err
+		}
+		if c.Lint.Offline {
+			return nil
+		}
+	}
+	vc, err := vaultclient.New(ctx, c.Vault)
+	if err != nil {
+		return err
+	}
+	defer vc.Close(context.WithoutCancel(ctx))
+	eng := &rotation.Engine{Client: vc, Policy: pol, Concurrency: c.Run.Concurrency, RotatedBy: rotatedBy(ctx, vc)}
+	out := command.NewJSONLines(stdout)
+	switch sub {
+	case "lint":
+		findings, err := eng.Coverage(ctx)
+		if err != nil {
+			return err
+		}
+		for _, f := range findings {
+			if err := out.Write(f); err != nil {
+				return err
+			}
+		}
+		if len(findings) > 0 {
+			return fault.WithHint(fault.Errorf(fault.Findings, "%d finding(s): see stdout", len(findings)), "add secret or exempt blocks to "+file)
+		}
+		return nil
+	case "due":
+		targets, err := eng.Targets(ctx, "")
+		if err != nil {
+			return err
+		}
+		for _, t := range targets {
+			if err := out.Write(eng.Due(t)); err != nil {
+				return err
+			}
+		}
+		return nil
+	case "history":
+		hist, err := eng.History(ctx, c.History.Path)
+		if err != nil {
+			return err
+		}
+		for _, h := range hist {
+			if err := out.Write(h); err != nil {
+				return err
+			}
+		}
+		return nil
+	case "status":
+		list, err := eng.Status(ctx, c.Status.All)
+		if err != nil {
+			return err
+		}
+		bad := 0
+		for _, s := range list {
+			if s.Interrupted || s.Stage == rotation.StageFailed {
+				bad++
+			}
+			if err := out.Write(s); err != nil {
+				return err
+			}
+		}
+		if bad > 0 {
+			return fault.WithHint(fault.Errorf(fault.Findings, "%d rotation(s) interrupted or failed", bad), "the next vault-rotate run resumes interrupted ones and retries failed ones")
+		}
+		return nil
+	}
+	return runRotations(ctx, eng, c.Run, out)
+}
+
+func runRotations(ctx context.Context, eng *rotation.Engine, c runCmd, out *command.JSONLines) error {
+	if kill := os.Getenv(killEnv); kill != "" {
+		known := false
+		for _, p := range rotation.KillPoints {
+			known = known || p == kill
+		}
+		if !known {
+			return fault.Usagef("%s=%s: want one of %s", killEnv, kill, strings.Join(rotation.KillPoints, ", "))
+		}
+		eng.KillAt = kill
+	}
+	var dbErr error
+	if c.Path == "" {
+		dbResults, err := eng.Databases(ctx, c.DryRun)
+		for _, r := range dbResults {
+			if werr := out.Write(r); werr != nil {
+				return werr
+			}
+		}
+		dbErr = err
+	}
+	var (
+		targets []*rotation.Target
+		err     error
+	)
+	if c.Path == "" || eng.Policy.Match(strings.Trim(c.Path, "/")) != nil || eng.Policy.DatabaseByPath(c.Path) == nil {
+		targets, err = eng.Targets(ctx, c.Path)
+		if err != nil {
+			return err
+		}
+	}
+	results, runErr := eng.Run(ctx, targets, rotation.RunOptions{Path: c.Path, DryRun: c.DryRun})
+	for _, r := range results {
+		if err := out.Write(r); err != nil {
+			return err
+		}
+	}
+	if c.Path != "" {
+		if d := eng.Policy.DatabaseByPath(c.Path); d != nil {
+			rotate := func() (rotation.DBResult, error) { return eng.Alternate(ctx, d, true, c.DryRun) }
+			if d.Strategy == "static" {
+				rotate = func() (rotation.DBResult, error) {
+					if c.DryRun {
+						return rotation.DBResult{Database: d.Name, Role: d.Name, Action: "would_rotate"}, nil
+					}
+					return eng.RotateStatic(ctx, d)
+				}
+			}
+			r, err := rotate()
+			if werr := out.Write(r); werr != nil {
+				return werr
+			}
+			if err != nil {
+				return err
+			}
+		}
+	}
+	if c.MetricsFile != "" && !c.DryRun {
+		if err := writeMetrics(ctx, eng, c.MetricsFile, results, runErr != nil || dbErr != nil); err != nil {
+			return err
+		}
+	}
+	if runErr != nil {
+		return runErr
+	}
+	return dbErr
+}
+
+func writeMetrics(ctx context.Context, eng *rotation.Engine, file string, results []rotation.Result, failed bool) error {
+	targets, err := eng.Targets(ctx, "")
+	if err != nil {
+		return err
+	}
+	m := &rotation.Metrics{Results: results, RunAt: time.Now().UTC(), LastSuccess: rotation.LastSuccess(file)}
+	if failed && len(results) == 0 {
+		m.Results = []rotation.Result{{Action: "failed"}}
+	}
+	for _, t := range targets {
+		m.Due = append(m.Due, eng.Due(t))
+	}
+	if err := m.WriteFile(file); err != nil {
+		return fault.New(fault.Unknown, "writing metrics", file, errors.Unwrap(err))
+	}
+	return nil
+}
+
+// checkGrants checks the policy against the rotator's ACL file, when the
+// policies directory holds one.
+func checkGrants(pol *rotation.Policy, dir, rotator string) error {
+	file := filepath.Join(dir, "acl", rotator+".hcl")
+	src, err := os.ReadFile(file)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return fault.New(fault.Usage, "reading the rotator's policy", file, errors.New("no such file (set --policies)"))
+		}
+		return fault.New(fault.BadInput, "reading", file, errors.Unwrap(err))
+	}
+	acl, err := policy.ParseACL(file, src)
+	if err != nil {
+		return err
+	}
+	return pol.CheckWritable(acl)
+}
+
+// rotatedBy names the identity of this run in history.
+func rotatedBy(ctx context.Context, vc *vaultclient.Client) string {
+	s, err := vc.Auth().Token().LookupSelfWithContext(ctx)
+	if err != nil || s == nil {
+		return name
+	}
+	if dn, ok := s.Data["display_name"].(string); ok && dn != "" {
+		return fmt.Sprintf("%s/%s", name, dn)
+	}
+	return name
+}
