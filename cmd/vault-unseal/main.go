@@ -17,7 +17,7 @@
 // This mode trades split knowledge for availability: whoever is root on the
 // host can unseal Vault. See docs/runbooks/unattended-unseal.md.
 //
-// Output (stdout): {"address", "sealed", "already_unsealed", "progress",
+// Output (stdout): {"address", "status", "sealed", "already_unsealed", "progress",
 // "threshold", "submitted", "seal_type", "waited_ms"}.
 //
 // Exit status:
@@ -57,7 +57,7 @@ Exit status:
   5  vault is not initialised
 
 Example:
-  vault-unseal --wait 90s --share-file ${CREDENTIALS_DIRECTORY}/vault-unseal.shares`
+  vault-unseal --wait 90s --share-file "$CREDENTIALS_DIRECTORY/vault-unseal.shares"`
 
 type cli struct {
 	ShareFile []string      `name:"share-file" type:"path" help:"File holding key shares, one per line (repeatable)."`

@@ -24,14 +24,17 @@ const CredentialName = "vault-unseal.shares"
 
 // Report is what FromFiles did. It never holds a share.
 type Report struct {
-	Address         string `json:"address"`
-	Sealed          bool   `json:"sealed"`
-	AlreadyUnsealed bool   `json:"already_unsealed"`
-	Progress        int    `json:"progress"`
-	Threshold       int    `json:"threshold"`
-	Submitted       int    `json:"submitted"`
-	SealType        string `json:"seal_type,omitempty"`
-	WaitedMS        int64  `json:"waited_ms"`
+	Address string `json:"address"`
+	// Status is the server's state when it last answered (lib/health), or
+	// unreachable; Sealed stays true until the server says otherwise.
+	Status          health.Status `json:"status"`
+	Sealed          bool          `json:"sealed"`
+	AlreadyUnsealed bool          `json:"already_unsealed"`
+	Progress        int           `json:"progress"`
+	Threshold       int           `json:"threshold"`
+	Submitted       int           `json:"submitted"`
+	SealType        string        `json:"seal_type,omitempty"`
+	WaitedMS        int64         `json:"waited_ms"`
 }
 
 // ShareFiles returns the files to read: those given, else the systemd
@@ -82,12 +85,13 @@ func FromFiles(ctx context.Context, vc *vaultclient.Client, files []string, wait
 		return nil, err
 	}
 	start := time.Now()
-	rep := &Report{Address: vc.Address()}
+	rep := &Report{Address: vc.Address(), Status: health.Unreachable, Sealed: true}
 	h, err := waitAnswering(ctx, vc, wait)
 	rep.WaitedMS = time.Since(start).Milliseconds()
 	if err != nil {
 		return rep, err
 	}
+	rep.Status = h.Status
 	if h.Seal != nil {
 		rep.SealType, rep.Threshold, rep.Progress = h.Seal.Type, h.Seal.Threshold, h.Seal.Progress
 	}
@@ -106,6 +110,12 @@ func FromFiles(ctx context.Context, vc *vaultclient.Client, files []string, wait
 	}
 	if err != nil {
 		return rep, err
+	}
+	if !rep.Sealed {
+		rep.Status = health.Active
+		if h2, err := health.Check(ctx, vc); err == nil {
+			rep.Status = h2.Status
+		}
 	}
 	if rep.Sealed {
 		return rep, fault.WithHint(fault.Errorf(fault.Sealed, "still sealed: %d of %d shares submitted", rep.Progress, rep.Threshold),
