@@ -86,9 +86,13 @@ func FromFiles(ctx context.Context, vc *vaultclient.Client, files []string, wait
 	}
 	start := time.Now()
 	rep := &Report{Address: vc.Address(), Status: health.Unreachable, Sealed: true}
-	h, err := waitAnswering(ctx, vc, wait)
+	h, err := health.Wait(ctx, vc, health.WaitOptions{For: wait, Interval: 250 * time.Millisecond,
+		Until: func(*health.Report) bool { return true }})
 	rep.WaitedMS = time.Since(start).Milliseconds()
 	if err != nil {
+		if fault.Is(err, fault.Unreachable) {
+			err = fmt.Errorf("waited %s: %w", wait, err)
+		}
 		return rep, err
 	}
 	rep.Status = h.Status
@@ -122,25 +126,4 @@ func FromFiles(ctx context.Context, vc *vaultclient.Client, files []string, wait
 			"the credential holds too few shares, or shares of another cluster: remake it (scripts/vault-unseal-credential)")
 	}
 	return rep, nil
-}
-
-// waitAnswering polls sys/health until the server answers or wait passes.
-func waitAnswering(ctx context.Context, vc *vaultclient.Client, wait time.Duration) (*health.Report, error) {
-	deadline := time.Now().Add(wait)
-	for {
-		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		h, err := health.Check(cctx, vc)
-		cancel()
-		if err == nil || !fault.Is(err, fault.Unreachable) || !time.Now().Before(deadline) {
-			if err != nil && fault.Is(err, fault.Unreachable) {
-				return h, fmt.Errorf("waited %s: %w", wait, err)
-			}
-			return h, err
-		}
-		select {
-		case <-ctx.Done():
-			return h, ctx.Err()
-		case <-time.After(250 * time.Millisecond):
-		}
-	}
 }
