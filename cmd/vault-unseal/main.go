@@ -25,7 +25,7 @@
 //	0  unsealed (or it already was)
 //	1  failure: vault did not answer within --wait, or no share file
 //	2  usage error
-//	4  still sealed: the shares were too few, or not of this cluster
+//	4  still sealed: too few shares, or not of this cluster
 //	5  vault is not initialised
 //
 // Example (the unit's ExecStart):
