@@ -95,6 +95,15 @@ func exitCases(t *testing.T, s *servers) map[string]map[int]exitCase {
 			6: {args: []string{"--shipped", "sync", "--dry-run"}, env: s.env(s.active, bogus)},
 		},
 		"vault-rotate": rotateExitCases(t, s, root, bogus),
+		"vault-unseal": {
+			// already unsealed: the share is read, checked and not submitted
+			0: {args: []string{"--share-file", "share"}, env: root, files: map[string]string{"share": s.active.UnsealKeys[0] + "\n"}},
+			1: {args: []string{"--wait", "1s", "--address", nowhere, "--share-file", "share"}, files: map[string]string{"share": s.active.UnsealKeys[0] + "\n"}},
+			2: {args: []string{"--no-such-flag"}},
+			// one share of a threshold of two: still sealed
+			4: {args: []string{"--share-file", "share"}, env: s.env(s.sealed, ""), files: map[string]string{"share": s.sealed.UnsealKeys[0] + "\n"}},
+			5: {args: []string{"--share-file", "share"}, env: s.env(s.uninit, ""), files: map[string]string{"share": s.active.UnsealKeys[0] + "\n"}},
+		},
 		"vault-install": {
 			0: {args: install("plan")},
 			1: {args: []string{"unseal", "--address", nowhere}, stdin: "not a key share\n"},

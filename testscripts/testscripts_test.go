@@ -133,6 +133,9 @@ func TestScripts(t *testing.T) {
 			// With HOME moved, scripts/vault-binary would not find its cache
 			// and start a 20-minute build: point it at the binary in use.
 			env.Setenv("VAULT_BINARY", vaultBinary)
+			if root, err := vaulttest.RepoRoot(); err == nil {
+				env.Setenv("REPO_ROOT", root) // docs/, policies/, systemd/ of this checkout
+			}
 			st := &scriptState{}
 			env.Values[stateKey{}] = st
 			env.Defer(st.close)

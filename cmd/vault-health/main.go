@@ -4,21 +4,30 @@
 //
 // Usage:
 //
-//	vault-health [--wait DURATION] [--standby-ok] [--timeout DURATION] [connection flags]
+//	vault-health [--wait DURATION] [--standby-ok] [--sealed-ok] [--timeout DURATION]
+//	             [--textfile FILE] [connection flags]
 //
 // It reads sys/health and sys/seal-status without a token. With --wait it
-// polls until the server is active (or a standby, with --standby-ok) or the
-// duration has passed, and reports the last state seen.
+// polls until the server is active (or a standby, with --standby-ok; or
+// sealed, with --sealed-ok: the listener answers, as ExecStartPost= of
+// vault.service needs before anyone unseals it) or the duration has passed,
+// and reports the last state seen.
+//
+// With --textfile it also writes the state for node_exporter's textfile
+// collector (vaultpipe_health_up, _sealed, _sealed_since_timestamp_seconds,
+// _seal_info{type}, …; atomically, 0644). The file is also its memory: a
+// server that was sealed at the previous check keeps its "sealed_since", so
+// an alert can say how long a seal has been stuck (docs/prometheus).
 //
 // Output (stdout): {"address", "status", "initialized", "sealed", "standby",
 // "performance_standby", "version", "cluster_name", "cluster_id",
 // "server_time_utc", "seal": {"type", "threshold", "shares", "progress",
-// "storage_type"}, "checked_at", "error"}. status is one of active, standby,
+// "storage_type"}, "sealed_since" (with --textfile), "checked_at", "error"}. status is one of active, standby,
 // perf_standby, sealed, uninitialized, unreachable.
 //
 // Exit status:
 //
-//	0  active (or a standby with --standby-ok)
+//	0  active (or a standby with --standby-ok, or sealed with --sealed-ok)
 //	1  unreachable, or another failure
 //	2  usage error
 //	3  standby or performance standby
@@ -33,6 +42,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"time"
 
@@ -46,7 +56,7 @@ const name = "vault-health"
 const description = `Print the health of a Vault server as JSON; the exit code names its state.
 
 Exit status:
-  0  active (or a standby with --standby-ok)
+  0  active (or a standby with --standby-ok, or sealed with --sealed-ok)
   1  unreachable, or another failure
   2  usage error
   3  standby or performance standby
@@ -59,6 +69,8 @@ Example:
 type cli struct {
 	Wait      time.Duration `help:"Poll until the server is ready or this much time has passed." placeholder:"DURATION"`
 	StandbyOK bool          `name:"standby-ok" help:"Count a standby node as healthy (exit 0)."`
+	SealedOK  bool          `name:"sealed-ok" help:"Count a sealed server as up (exit 0): the listener answers."`
+	Textfile  string        `type:"path" help:"Also write the state as node_exporter textfile metrics to FILE." placeholder:"FILE"`
 	Timeout   time.Duration `default:"5s" help:"Time allowed for each check."`
 
 	Vault vaultclient.Conn `embed:""`
@@ -80,13 +92,28 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 	}
 	rep, err := health.Wait(ctx, vc, health.WaitOptions{
 		For: c.Wait, Timeout: c.Timeout,
-		Until: func(r *health.Report) bool { return health.Ready(r.Status, c.StandbyOK) },
+		Until: func(r *health.Report) bool {
+			return health.Ready(r.Status, c.StandbyOK) || c.SealedOK && r.Status == health.Sealed
+		},
 	})
+	if c.Textfile != "" {
+		now := time.Now()
+		since := health.SealedSince(rep, c.Textfile, now)
+		if !since.IsZero() {
+			rep.SealedSince = since.Format(time.RFC3339)
+		}
+		if werr := health.Metrics(rep, since, now).WriteFile(c.Textfile); werr != nil {
+			return fmt.Errorf("writing metrics: %w", werr)
+		}
+	}
 	if werr := command.WriteJSON(stdout, rep); werr != nil {
 		return werr
 	}
 	if err != nil {
 		return err
+	}
+	if c.SealedOK && rep.Status == health.Sealed {
+		return nil
 	}
 	return rep.Err(c.StandbyOK)
 }

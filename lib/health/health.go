@@ -37,8 +37,11 @@ type Report struct {
 	ClusterID          string `json:"cluster_id,omitempty"`
 	ServerTimeUTC      int64  `json:"server_time_utc,omitempty"`
 	Seal               *Seal  `json:"seal,omitempty"`
-	CheckedAt          string `json:"checked_at"`
-	Error              string `json:"error,omitempty"`
+	// SealedSince is set by vault-health --textfile, which carries it from
+	// one check to the next (RFC 3339).
+	SealedSince string `json:"sealed_since,omitempty"`
+	CheckedAt   string `json:"checked_at"`
+	Error       string `json:"error,omitempty"`
 }
 
 // Seal is the part of sys/seal-status that matters to operators.
