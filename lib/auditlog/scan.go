@@ -65,7 +65,7 @@ func Decompress(r io.Reader) (io.Reader, func(), error) {
 }
 
 var (
-	numbered = regexp.MustCompile(`\.log\.(\d+)$`)  // logrotate: audit.log.1 (newer) … audit.log.9
+	numbered = regexp.MustCompile(`\.log\.(\d+)$`)     // logrotate: audit.log.1 (newer) … audit.log.9
 	stamped  = regexp.MustCompile(`\d{8}(T?\d{4,6})?`) // audit-20261201T194000.123456Z.log
 )
 
