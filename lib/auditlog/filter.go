@@ -61,7 +61,26 @@ func Compile(f Filter) (*Matcher, error) {
 			m.groups = append(m.groups, g)
 		}
 	}
+	// Most selective first: Reject stops at the first group a line misses.
+	quoted(f.RequestIDs)
 	quoted(f.Users)
+	// For path globs, each alternative's longest literal piece.
+	var pg [][]byte
+	for _, g := range f.Paths {
+		n := globNeedle(g)
+		if n == nil {
+			pg = nil
+			break
+		}
+		pg = append(pg, n)
+	}
+	if len(pg) > 0 {
+		m.groups = append(m.groups, pg)
+	}
+	quoted(f.Policies)
+	if f.Errors {
+		quoted([]string{"error"})
+	}
 	quoted(f.Ops)
 	// mount_point is logged with its final slash; match the name either way.
 	if len(m.mounts) > 0 {
@@ -77,33 +96,15 @@ func Compile(f Filter) (*Matcher, error) {
 			m.groups = append(m.groups, g)
 		}
 	}
-	quoted(f.Policies)
 	quoted(f.RemoteAddr)
-	quoted(f.RequestIDs)
 	if f.Type != "" {
 		quoted([]string{f.Type})
-	}
-	if f.Errors {
-		quoted([]string{"error"})
-	}
-	// For path globs, each alternative's longest literal piece.
-	var pg [][]byte
-	for _, g := range f.Paths {
-		n := globNeedle(g)
-		if n == nil {
-			pg = nil
-			break
-		}
-		pg = append(pg, n)
-	}
-	if len(pg) > 0 {
-		m.groups = append(m.groups, pg)
 	}
 	for _, c := range f.Contains {
 		if c == "" || !plain(c) {
 			return nil, fmt.Errorf("a searched literal must be printable ASCII without quotes or backslashes")
 		}
-		m.groups = append(m.groups, [][]byte{[]byte(c)})
+		m.groups = append([][][]byte{{[]byte(c)}}, m.groups...)
 	}
 	m.all = len(f.Users)+len(f.Ops)+len(f.Paths)+len(f.Mounts)+len(f.Policies)+len(f.RemoteAddr)+len(f.RequestIDs)+len(f.Contains) == 0 &&
 		f.Type == "" && !f.Errors && !m.hasTime
@@ -157,7 +158,10 @@ func (m *Matcher) MatchesAll() bool { return m.all }
 // Reject is the fast path: it reports whether line certainly does not
 // match, looking only at its bytes. A line Reject passes may still fail
 // Match; a line Match accepts is never rejected.
-func (m *Matcher) Reject(line []byte) bool {
+func (m *Matcher) Reject(line []byte) bool { return m.reject(line, false) }
+
+// reject is Reject; noEsc says the caller knows line has no \u or \/.
+func (m *Matcher) reject(line []byte, noEsc bool) bool {
 	for _, g := range m.groups {
 		found := false
 		for _, n := range g {
@@ -167,7 +171,7 @@ func (m *Matcher) Reject(line []byte) bool {
 			}
 		}
 		if !found {
-			return !mayHideLiteral(line)
+			return noEsc || !mayHideLiteral(line)
 		}
 	}
 	if m.hasTime {

@@ -347,6 +347,8 @@ var errTruncated = errors.New("truncated line (no final newline)")
 
 func process(p *fastjson.Parser, m *Matcher, o Options, c *chunk) {
 	data := c.data
+	// Escapes that may spell a literal otherwise are rare: look once per chunk.
+	noEsc := !bytes.Contains(data, []byte(`\u`)) && !bytes.Contains(data, []byte(`\/`))
 	off, n := 0, 0
 	var e Entry
 	for off < len(data) {
@@ -365,7 +367,7 @@ func process(p *fastjson.Parser, m *Matcher, o Options, c *chunk) {
 			continue
 		}
 		unterminated := last && c.final
-		if !unterminated && m.Reject(line) {
+		if !unterminated && m.reject(line, noEsc) {
 			continue
 		}
 		if err := Parse(p, line, &e); err != nil {
