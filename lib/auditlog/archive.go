@@ -486,5 +486,8 @@ func Metrics(rep *ArchiveReport, now time.Time) []byte {
 
 // WriteMetrics writes Metrics(rep) to path atomically.
 func WriteMetrics(path string, rep *ArchiveReport, now time.Time) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
 	return safefile.Write(path, Metrics(rep, now), 0o644)
 }
