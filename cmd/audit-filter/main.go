@@ -10,7 +10,9 @@
 // With no FILE (or "-") it reads stdin. Files are decompressed by their
 // first bytes (gzip, zstd) and read oldest first: archives with a date in
 // their name by name, logrotate's audit.log.N from the highest N, then the
-// live log; a DIR stands for its files whose name holds ".log".
+// live log. A DIR stands for the files of one audit device in it
+// (--log-name, default audit: audit.log, audit.log.N, audit-<date>.log, each
+// maybe .gz or .zst), since a second device logs the same requests.
 //
 // Filters (all given must match; a repeated flag matches any of its values):
 // --user (auth display_name, entity_id, or the AppRole role_name Vault logs
@@ -64,6 +66,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -117,6 +120,7 @@ type cli struct {
 
 	ValueFromStdin bool   `name:"value-from-stdin" help:"Read a value on stdin and find the lines holding its audit HMAC."`
 	AuditDevice    string `name:"audit-device" default:"file" help:"Audit device whose HMAC key --value-from-stdin uses."`
+	LogName        string `name:"log-name" default:"audit" help:"In a DIR, read the files of this log: NAME.log, NAME.log.N, NAME-<date>.log (.gz, .zst)."`
 	Workers        int    `default:"0" help:"Decoding goroutines (default: one per core)."`
 
 	Vault vaultclient.Flags `embed:""`
@@ -148,7 +152,7 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 	if c.Pair && c.Type != "" {
 		return fault.Usagef("--pair joins requests and responses: not with --type")
 	}
-	sources, err := sourcesOf(c.Files, stdin, c.ValueFromStdin)
+	sources, err := sourcesOf(c.Files, c.LogName, stdin, c.ValueFromStdin)
 	if err != nil {
 		return err
 	}
@@ -262,7 +266,8 @@ func parseTime(s string, now time.Time) (time.Time, error) {
 }
 
 // sourcesOf turns the arguments into sources in rotation order.
-func sourcesOf(args []string, stdin io.Reader, stdinTaken bool) ([]auditlog.Source, error) {
+func sourcesOf(args []string, logName string, stdin io.Reader, stdinTaken bool) ([]auditlog.Source, error) {
+	ofLog := regexp.MustCompile(`^` + regexp.QuoteMeta(logName) + `(\.log(\.[0-9]+)?|-[0-9]{8}[0-9TZ.]*\.log)(\.gz|\.zst)?$`)
 	if len(args) == 0 {
 		if stdinTaken {
 			return nil, fault.Usagef("--value-from-stdin reads the value on stdin: name the audit logs as arguments")
@@ -290,7 +295,7 @@ func sourcesOf(args []string, stdin io.Reader, stdinTaken bool) ([]auditlog.Sour
 			return nil, fault.New(fault.BadInput, "reading", a, errors.Unwrap(err))
 		}
 		for _, e := range ents {
-			if e.Type().IsRegular() && strings.Contains(e.Name(), ".log") {
+			if e.Type().IsRegular() && ofLog.MatchString(e.Name()) {
 				files = append(files, filepath.Join(a, e.Name()))
 			}
 		}

@@ -175,7 +175,7 @@ func (m *Matcher) reject(line []byte, noEsc bool) bool {
 		}
 	}
 	if m.hasTime {
-		if t, ok := fastTime(line); ok && !m.timeOK(t) {
+		if t, ok := fastTime(line, noEsc); ok && !m.timeOK(t) {
 			return true
 		}
 	}
@@ -203,9 +203,9 @@ var timeKey = []byte(`"time"`)
 // fastTime finds the top-level "time" without parsing: only when "time"
 // occurs exactly once as a quoted string (then it is the key, which every
 // audit entry has) directly followed by :"<value without escapes>".
-func fastTime(line []byte) (time.Time, bool) {
+func fastTime(line []byte, noEsc bool) (time.Time, bool) {
 	i := bytes.Index(line, timeKey)
-	if i < 0 || bytes.Contains(line[i+len(timeKey):], timeKey) || mayHideLiteral(line) {
+	if i < 0 || bytes.Contains(line[i+len(timeKey):], timeKey) || !noEsc && mayHideLiteral(line) {
 		return time.Time{}, false
 	}
 	rest := line[i+len(timeKey):]
