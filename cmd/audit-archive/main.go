@@ -28,7 +28,7 @@
 // --metrics the same numbers go to a Prometheus textfile, written
 // atomically: vaultpipe_audit_archive_bytes, _files, _oldest_timestamp_seconds,
 // _last_rotation_timestamp_seconds, vaultpipe_audit_live_bytes,
-// vaultpipe_audit_archive_expired, vaultpipe_audit_archive_last_run_timestamp_seconds.
+// vaultpipe_audit_archive_expired, vaultpipe_audit_archive_last_success_timestamp_seconds.
 //
 // Exit status:
 //

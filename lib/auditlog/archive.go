@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -18,6 +17,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/vaultpipe/vaultpipe/lib/safefile"
+	"github.com/vaultpipe/vaultpipe/lib/textfile"
 )
 
 // StampFormat names archives: audit-20261201T194000.123456Z.log.zst sorts
@@ -442,46 +442,33 @@ func syncDir(dir string) {
 	}
 }
 
-// Metrics renders rep as a Prometheus textfile-collector file.
-func Metrics(rep *ArchiveReport, now time.Time) []byte {
-	var b bytes.Buffer
-	type metric struct{ name, help string }
-	ms := []metric{
-		{"vaultpipe_audit_archive_bytes", "Bytes of kept compressed audit archives."},
-		{"vaultpipe_audit_archive_files", "Kept compressed audit archives."},
-		{"vaultpipe_audit_live_bytes", "Bytes of the live audit log."},
-		{"vaultpipe_audit_archive_oldest_timestamp_seconds", "Rotation time of the oldest kept archive."},
-		{"vaultpipe_audit_archive_last_rotation_timestamp_seconds", "Time of the last rotation."},
-	}
+// Metrics renders rep for node_exporter's textfile collector.
+func Metrics(rep *ArchiveReport, now time.Time) *textfile.Set {
+	var s textfile.Set
 	kept := append([]Kept(nil), rep.Kept...)
 	sort.Slice(kept, func(i, j int) bool { return kept[i].Log < kept[j].Log })
-	for i, m := range ms {
-		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s gauge\n", m.name, m.help, m.name)
-		for _, k := range kept {
-			var v float64
-			switch i {
-			case 0:
-				v = float64(k.Bytes)
-			case 1:
-				v = float64(k.Files)
-			case 2:
-				v = float64(k.LiveBytes)
-			case 3, 4:
-				t := k.Oldest
-				if i == 4 {
-					t = k.LastRotation
-				}
-				if t == nil {
-					continue
-				}
-				v = float64(t.Unix())
-			}
-			fmt.Fprintf(&b, "%s{log=%q} %s\n", m.name, k.Log, strconv.FormatFloat(v, 'f', -1, 64))
+	for _, k := range kept {
+		s.Gauge("vaultpipe_audit_archive_bytes", "Bytes of kept compressed audit archives.", float64(k.Bytes), "log", k.Log)
+	}
+	for _, k := range kept {
+		s.Gauge("vaultpipe_audit_archive_files", "Kept compressed audit archives.", float64(k.Files), "log", k.Log)
+	}
+	for _, k := range kept {
+		s.Gauge("vaultpipe_audit_live_bytes", "Bytes of the live audit log.", float64(k.LiveBytes), "log", k.Log)
+	}
+	for _, k := range kept {
+		if k.Oldest != nil {
+			s.Gauge("vaultpipe_audit_archive_oldest_timestamp_seconds", "Rotation time of the oldest kept archive.", float64(k.Oldest.Unix()), "log", k.Log)
 		}
 	}
-	fmt.Fprintf(&b, "# HELP vaultpipe_audit_archive_expired Archives expired by the last run.\n# TYPE vaultpipe_audit_archive_expired gauge\nvaultpipe_audit_archive_expired %d\n", len(rep.Expired))
-	fmt.Fprintf(&b, "# HELP vaultpipe_audit_archive_last_run_timestamp_seconds Time of the last successful run.\n# TYPE vaultpipe_audit_archive_last_run_timestamp_seconds gauge\nvaultpipe_audit_archive_last_run_timestamp_seconds %d\n", now.Unix())
-	return b.Bytes()
+	for _, k := range kept {
+		if k.LastRotation != nil {
+			s.Gauge("vaultpipe_audit_archive_last_rotation_timestamp_seconds", "Time of the last rotation.", float64(k.LastRotation.Unix()), "log", k.Log)
+		}
+	}
+	s.Gauge("vaultpipe_audit_archive_expired", "Archives expired by the last run.", float64(len(rep.Expired)))
+	s.Gauge("vaultpipe_audit_archive_last_success_timestamp_seconds", "Time of the last successful run.", float64(now.Unix()))
+	return &s
 }
 
 // WriteMetrics writes Metrics(rep) to path atomically.
@@ -489,5 +476,5 @@ func WriteMetrics(path string, rep *ArchiveReport, now time.Time) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	return safefile.Write(path, Metrics(rep, now), 0o644)
+	return Metrics(rep, now).WriteFile(path)
 }

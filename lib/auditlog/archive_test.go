@@ -5,10 +5,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vaultpipe/vaultpipe/lib/textfile"
 )
 
 func TestArchiveRotatesCompressesExpires(t *testing.T) {
@@ -72,10 +73,15 @@ func TestArchiveRotatesCompressesExpires(t *testing.T) {
 	if k.Files != 2 || k.Oldest == nil || !k.Oldest.Equal(now.Add(-89*24*time.Hour)) || !k.LastRotation.Equal(now) {
 		t.Errorf("kept = %+v", k)
 	}
-	m := string(Metrics(rep, now))
-	if !strings.Contains(m, `vaultpipe_audit_archive_files{log="`+live+`"} 2`) ||
-		!strings.Contains(m, "vaultpipe_audit_archive_last_rotation_timestamp_seconds{log=\""+live+"\"} "+strconv.FormatInt(now.Unix(), 10)) {
-		t.Errorf("metrics:\n%s", m)
+	prom := filepath.Join(dir, "metrics", "audit.prom")
+	if err := WriteMetrics(prom, rep, now); err != nil {
+		t.Fatal(err)
+	}
+	if v, ok := textfile.Read(prom, "vaultpipe_audit_archive_files", "log", live); !ok || v != 2 {
+		t.Errorf("archive_files = %v, %v; want 2", v, ok)
+	}
+	if v, ok := textfile.Read(prom, "vaultpipe_audit_archive_last_rotation_timestamp_seconds", "log", live); !ok || int64(v) != now.Unix() {
+		t.Errorf("last_rotation = %v, %v; want %d", v, ok, now.Unix())
 	}
 
 	// A second run with an empty live log rotates nothing.
