@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -82,6 +83,15 @@ func TestArchiveRotatesCompressesExpires(t *testing.T) {
 	}
 	if v, ok := textfile.Read(prom, "vaultpipe_audit_archive_last_rotation_timestamp_seconds", "log", live); !ok || int64(v) != now.Unix() {
 		t.Errorf("last_rotation = %v, %v; want %d", v, ok, now.Unix())
+	}
+	if promtool, err := exec.LookPath("promtool"); err == nil {
+		cmd := exec.Command(promtool, "check", "metrics")
+		f, _ := os.Open(prom)
+		defer f.Close()
+		cmd.Stdin = f
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("promtool check metrics: %v\n%s", err, out)
+		}
 	}
 
 	// A second run with an empty live log rotates nothing.
