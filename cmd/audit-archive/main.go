@@ -40,7 +40,7 @@
 //
 //	audit-archive --log /var/log/vault/audit.log --log /var/log/vault/audit-secondary.log \
 //	  --reload-cmd 'systemctl reload vault' --archive-dir /var/log/vault/archive \
-//	  --cold-dir /srv/cold/vault-audit --metrics /var/lib/node_exporter/textfile/audit.prom
+//	  --cold-dir /srv/cold/vault-audit --metrics /var/lib/prometheus/node-exporter/vaultpipe_audit.prom
 //	audit-filter --user importer --since 7d /var/log/vault/archive /var/log/vault/audit.log
 package main
 
