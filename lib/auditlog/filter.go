@@ -152,6 +152,15 @@ func globNeedle(g string) []byte {
 	return []byte(best)
 }
 
+// skipNeedle returns a literal every matching line holds (when its escapes
+// cannot hide it), or nil.
+func (m *Matcher) skipNeedle() []byte {
+	if len(m.groups) > 0 && len(m.groups[0]) == 1 {
+		return m.groups[0][0]
+	}
+	return nil
+}
+
 // MatchesAll reports whether the filter is empty.
 func (m *Matcher) MatchesAll() bool { return m.all }
 

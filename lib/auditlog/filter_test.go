@@ -238,3 +238,48 @@ func BenchmarkScanSelective(b *testing.B) {
 		}
 	}
 }
+
+// TestScanEqualsNaive: whatever the chunking and fast paths, Scan keeps
+// exactly the lines a parse of every line would, and reports the same
+// malformed lines among those that hold the filter's literals.
+func TestScanEqualsNaive(t *testing.T) {
+	var lines []string
+	for i := 0; i < 40; i++ {
+		for _, l := range sample() {
+			lines = append(lines, strings.Replace(l, `"r`, fmt.Sprintf(`"r%d-`, i), 1))
+		}
+		if i%7 == 3 {
+			lines = append(lines, `{"type":"request","time":"2026-12-01T10:00:00Z","auth":{"display_name":"\u0061lice"},"request":{"id":"esc","path":"secret\/data\/x"}}`)
+			lines = append(lines, "garbage with alice and read", "")
+		}
+	}
+	in := strings.Join(lines, "\n") + "\n" + lines[3][:40]
+	for fi, f := range append(fuzzFilters, Filter{}, Filter{Users: []string{"alice", "token-alice"}}) {
+		m, err := Compile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []string
+		var p fastjson.Parser
+		for i, l := range strings.Split(in, "\n") {
+			var e Entry
+			if Parse(&p, []byte(l), &e) == nil && m.Match(&e, []byte(l)) {
+				want = append(want, fmt.Sprintf("%d:%s", i+1, l))
+			}
+		}
+		for _, cs := range []int{64, 1000, 1 << 20} {
+			var got []string
+			res, err := Scan(context.Background(), []Source{ReaderSource("t", strings.NewReader(in))}, m, Options{ChunkSize: cs},
+				func(h *Hit) error { got = append(got, fmt.Sprintf("%d:%s", h.Line, h.Raw)); return nil }, func(Problem) {})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Join(got, "\n") != strings.Join(want, "\n") {
+				t.Errorf("filter %d %+v, chunk %d: Scan kept %d lines, a full parse %d", fi, f, cs, len(got), len(want))
+			}
+			if res.Lines != int64(strings.Count(in, "\n")+1) {
+				t.Errorf("filter %d, chunk %d: %d lines counted; want %d", fi, cs, res.Lines, strings.Count(in, "\n")+1)
+			}
+		}
+	}
+}

@@ -349,38 +349,24 @@ func process(p *fastjson.Parser, m *Matcher, o Options, c *chunk) {
 	data := c.data
 	// Escapes that may spell a literal otherwise are rare: look once per chunk.
 	noEsc := !bytes.Contains(data, []byte(`\u`)) && !bytes.Contains(data, []byte(`\/`))
-	off, n := 0, 0
 	var e Entry
-	for off < len(data) {
-		end := bytes.IndexByte(data[off:], '\n')
-		last := end < 0
-		if last {
-			end = len(data)
-		} else {
-			end += off
+	// line handles the n-th line, data[start:end].
+	line := func(start, end, n int, unterminated bool) {
+		l := data[start:end]
+		if len(l) == 0 || !unterminated && m.reject(l, noEsc) {
+			return
 		}
-		line := data[off:end]
-		n++
-		start := off
-		off = end + 1
-		if len(line) == 0 {
-			continue
-		}
-		unterminated := last && c.final
-		if !unterminated && m.reject(line, noEsc) {
-			continue
-		}
-		if err := Parse(p, line, &e); err != nil {
+		if err := Parse(p, l, &e); err != nil {
 			if unterminated {
 				err = fmt.Errorf("%w: %v", errTruncated, err)
 			} else {
 				err = fmt.Errorf("malformed audit line: %v", err)
 			}
 			c.probs = append(c.probs, Problem{Line: n, Err: err})
-			continue
+			return
 		}
-		if !m.Match(&e, line) {
-			continue
+		if !m.Match(&e, l) {
+			return
 		}
 		h := hit{off: start, end: end, line: n, entry: -1}
 		if o.Entries {
@@ -391,5 +377,48 @@ func process(p *fastjson.Parser, m *Matcher, o Options, c *chunk) {
 		}
 		c.hits = append(c.hits, h)
 	}
+	// The last line of a source may lack its newline; it is always parsed.
+	tail := len(data)
+	if c.final && len(data) > 0 && data[len(data)-1] != '\n' {
+		tail = bytes.LastIndexByte(data, '\n') + 1
+	}
+	off, n := 0, 0
+	if needle := m.skipNeedle(); needle != nil && noEsc {
+		// Every line without the needle is rejected: jump from one
+		// occurrence to the next and only count the lines between.
+		for off < tail {
+			i := bytes.Index(data[off:tail], needle)
+			if i < 0 {
+				break
+			}
+			start := off + bytes.LastIndexByte(data[off:off+i], '\n') + 1
+			n += bytes.Count(data[off:start], nl)
+			end := lineEnd(data, start, tail)
+			n++
+			line(start, end, n, false)
+			off = end + 1
+		}
+		n += bytes.Count(data[off:tail], nl)
+	} else {
+		for off < tail {
+			end := lineEnd(data, off, tail)
+			n++
+			line(off, end, n, false)
+			off = end + 1
+		}
+	}
+	if tail < len(data) {
+		n++
+		line(tail, len(data), n, true)
+	}
 	c.lines = n
+}
+
+var nl = []byte{'\n'}
+
+func lineEnd(data []byte, from, tail int) int {
+	if i := bytes.IndexByte(data[from:tail], '\n'); i >= 0 {
+		return from + i
+	}
+	return tail
 }
