@@ -68,6 +68,20 @@ func Parse(p *fastjson.Parser, line []byte, e *Entry) error {
 		return fmt.Errorf("%w: not a JSON object", ErrNotAudit)
 	}
 	*e = Entry{Policies: e.Policies[:0]}
+	// A second "type" or "time" would make the entry mean two things (and
+	// the fast path read the other one).
+	var nType, nTime int
+	o.Visit(func(k []byte, _ *fastjson.Value) {
+		switch string(k) {
+		case "type":
+			nType++
+		case "time":
+			nTime++
+		}
+	})
+	if nType > 1 || nTime > 1 {
+		return fmt.Errorf("%w: duplicate \"type\" or \"time\"", ErrNotAudit)
+	}
 	typ := o.Get("type")
 	if typ == nil || typ.Type() != fastjson.TypeString {
 		return fmt.Errorf("%w: no \"type\"", ErrNotAudit)

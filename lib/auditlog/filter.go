@@ -183,6 +183,11 @@ func (m *Matcher) reject(line []byte, noEsc bool) bool {
 			return noEsc || !mayHideLiteral(line)
 		}
 	}
+	if m.f.Type != "" {
+		if t, ok := fastType(line); ok && string(t) != m.f.Type {
+			return true
+		}
+	}
 	if m.hasTime {
 		if t, ok := fastTime(line, noEsc); ok && !m.timeOK(t) {
 			return true
@@ -205,6 +210,37 @@ func mayHideLiteral(line []byte) bool {
 		}
 		line = line[i+2:]
 	}
+}
+
+// fastType reads the top-level "type" without parsing, where it is the
+// object's last member (Vault sorts its keys): a line ending in
+// ,"type":"<value without escapes>"} — in valid JSON that final brace closes
+// the top-level object, so the member is a top-level one.
+func fastType(line []byte) ([]byte, bool) {
+	for len(line) > 0 && (line[len(line)-1] == ' ' || line[len(line)-1] == '\t' || line[len(line)-1] == '\r' || line[len(line)-1] == '\n') {
+		line = line[:len(line)-1]
+	}
+	if !bytes.HasSuffix(line, []byte(`"}`)) {
+		return nil, false
+	}
+	body := line[:len(line)-2]
+	q := bytes.LastIndexByte(body, '"')
+	if q < 0 {
+		return nil, false
+	}
+	v := body[q+1:]
+	if bytes.IndexByte(v, '\\') >= 0 {
+		return nil, false
+	}
+	head := body[:q]
+	if !bytes.HasSuffix(head, []byte(`"type":`)) {
+		return nil, false
+	}
+	head = head[:len(head)-len(`"type":`)]
+	if len(head) == 0 || head[len(head)-1] != ',' && head[len(head)-1] != '{' {
+		return nil, false
+	}
+	return v, true
 }
 
 var timeKey = []byte(`"time"`)

@@ -187,7 +187,7 @@ func agree(m *Matcher, l []byte) bool {
 
 var fuzzFilters = []Filter{
 	{Users: []string{"alice"}}, {Users: []string{"importer", "token-bob"}}, {Ops: []string{"read"}},
-	{Type: "response"}, {Errors: true}, {Paths: []string{"secret/data/*"}}, {Paths: []string{"*/db"}},
+	{Type: "response"}, {Type: "request"}, {Type: "request", Ops: []string{"read"}}, {Errors: true}, {Paths: []string{"secret/data/*"}}, {Paths: []string{"*/db"}},
 	{Mounts: []string{"secret"}}, {Policies: []string{"admin"}}, {RemoteAddr: []string{"127.0.0.1"}},
 	{RequestIDs: []string{"r1"}}, {Since: t0}, {Until: t0}, {Since: t0.Add(-time.Hour), Until: t0.Add(time.Hour)},
 	{Users: []string{"alice"}, Ops: []string{"read"}, Since: t0.Add(-time.Hour)}, {Contains: []string{"hmac-sha256:abc"}},
@@ -201,6 +201,9 @@ func FuzzLine(f *testing.F) {
 	}
 	f.Add([]byte(`{"type":"request","time":"2026-12-01T10:00:00Z","auth":{"display_name":"\u0061lice"},"request":{"path":"secret\/data\/x"}}`))
 	f.Add([]byte(`{"type":"response","time" : "2026-12-01T10:00:00Z","time":"2020-01-01T00:00:00Z","error":"x"}`))
+	f.Add([]byte(`{"time":"2026-12-01T10:00:00Z","type":"request","type":"response"}`))
+	f.Add([]byte(`{"time":"2026-12-01T10:00:00Z","a":{"x":"y","type":"response"}}`))
+	f.Add([]byte(`{"time":"2026-12-01T10:00:00Z","a":"q\",\"type\":\"response","type":"request"}`))
 	ms := make([]*Matcher, len(fuzzFilters))
 	for i, flt := range fuzzFilters {
 		m, err := Compile(flt)
@@ -280,6 +283,26 @@ func TestScanEqualsNaive(t *testing.T) {
 			if res.Lines != int64(strings.Count(in, "\n")+1) {
 				t.Errorf("filter %d, chunk %d: %d lines counted; want %d", fi, cs, res.Lines, strings.Count(in, "\n")+1)
 			}
+		}
+	}
+}
+
+func TestFastType(t *testing.T) {
+	for _, tc := range []struct {
+		line, want string
+		ok         bool
+	}{
+		{`{"request":{"id":"x"},"time":"t","type":"request"}`, "request", true},
+		{`{"type":"response"}` + " \r", "response", true},
+		{`{"a":{"type":"response"}}`, "", false},
+		{`{"a":"x\",\"type\":\"response"}`, "", false},
+		{`{"a":"x","type":"resp\\onse"}`, "", false},
+		{`{"a":"x","xtype":"response"}`, "", false},
+		{`{"type":"request","time":"t"}`, "", false},
+	} {
+		got, ok := fastType([]byte(tc.line))
+		if string(got) != tc.want || ok != tc.ok {
+			t.Errorf("fastType(%s) = %q, %v; want %q, %v", tc.line, got, ok, tc.want, tc.ok)
 		}
 	}
 }
