@@ -183,17 +183,30 @@ func (m *Matcher) reject(line []byte, noEsc bool) bool {
 			return noEsc || !mayHideLiteral(line)
 		}
 	}
-	if m.f.Type != "" {
-		if t, ok := fastType(line); ok && string(t) != m.f.Type {
-			return true
-		}
+	if m.f.Type == "" && !m.hasTime {
+		return false
+	}
+	typ, ts, ok := fastTail(line)
+	if m.f.Type != "" && ok && string(typ) != m.f.Type {
+		return true
 	}
 	if m.hasTime {
-		if t, ok := fastTime(line, noEsc); ok && !m.timeOK(t) {
+		var t time.Time
+		if ts != nil {
+			t, ok = parseTime(ts)
+		} else {
+			t, ok = fastTime(line, noEsc)
+		}
+		if ok && !m.timeOK(t) {
 			return true
 		}
 	}
 	return false
+}
+
+func parseTime(b []byte) (time.Time, bool) {
+	t, err := time.Parse(time.RFC3339Nano, string(b))
+	return t, err == nil
 }
 
 // mayHideLiteral reports whether line has an escape (\uXXXX, \/) that can
@@ -212,35 +225,51 @@ func mayHideLiteral(line []byte) bool {
 	}
 }
 
-// fastType reads the top-level "type" without parsing, where it is the
-// object's last member (Vault sorts its keys): a line ending in
-// ,"type":"<value without escapes>"} — in valid JSON that final brace closes
-// the top-level object, so the member is a top-level one.
-func fastType(line []byte) ([]byte, bool) {
+// fastTail reads the top-level "type", and "time" when it comes just before
+// it, from the end of the line without parsing: Vault sorts its keys, so a
+// line ends in ,"time":"<time>","type":"<type>"}. In valid JSON that final
+// brace closes the top-level object, so both members are top-level ones
+// (Parse refuses duplicates). Values with escapes are left to the parse.
+func fastTail(line []byte) (typ, ts []byte, ok bool) {
 	for len(line) > 0 && (line[len(line)-1] == ' ' || line[len(line)-1] == '\t' || line[len(line)-1] == '\r' || line[len(line)-1] == '\n') {
 		line = line[:len(line)-1]
 	}
-	if !bytes.HasSuffix(line, []byte(`"}`)) {
-		return nil, false
+	if !bytes.HasSuffix(line, []byte(`}`)) {
+		return nil, nil, false
 	}
-	body := line[:len(line)-2]
-	q := bytes.LastIndexByte(body, '"')
-	if q < 0 {
-		return nil, false
+	typ, head, ok := lastMember(line[:len(line)-1], `"type":`)
+	if !ok {
+		return nil, nil, false
 	}
-	v := body[q+1:]
-	if bytes.IndexByte(v, '\\') >= 0 {
-		return nil, false
+	if len(head) > 0 && head[len(head)-1] == ',' {
+		if t, _, ok := lastMember(head[:len(head)-1], `"time":`); ok {
+			ts = t
+		}
 	}
-	head := body[:q]
-	if !bytes.HasSuffix(head, []byte(`"type":`)) {
-		return nil, false
+	return typ, ts, true
+}
+
+// lastMember reads b's last member as key":"value" (key given with its
+// quotes and colon), the value without escapes and the key preceded by
+// { or ,; it returns the value and what comes before the key.
+func lastMember(b []byte, key string) (val, head []byte, ok bool) {
+	if !bytes.HasSuffix(b, []byte(`"`)) {
+		return nil, nil, false
 	}
-	head = head[:len(head)-len(`"type":`)]
+	b = b[:len(b)-1]
+	q := bytes.LastIndexByte(b, '"')
+	if q < 0 || bytes.IndexByte(b[q+1:], '\\') >= 0 {
+		return nil, nil, false
+	}
+	val, head = b[q+1:], b[:q]
+	if !bytes.HasSuffix(head, []byte(key)) {
+		return nil, nil, false
+	}
+	head = head[:len(head)-len(key)]
 	if len(head) == 0 || head[len(head)-1] != ',' && head[len(head)-1] != '{' {
-		return nil, false
+		return nil, nil, false
 	}
-	return v, true
+	return val, head, true
 }
 
 var timeKey = []byte(`"time"`)

@@ -204,6 +204,7 @@ func FuzzLine(f *testing.F) {
 	f.Add([]byte(`{"time":"2026-12-01T10:00:00Z","type":"request","type":"response"}`))
 	f.Add([]byte(`{"time":"2026-12-01T10:00:00Z","a":{"x":"y","type":"response"}}`))
 	f.Add([]byte(`{"time":"2026-12-01T10:00:00Z","a":"q\",\"type\":\"response","type":"request"}`))
+	f.Add([]byte(`{"a":{"b":"c","time":"2020-01-01T00:00:00Z"},"time":"2026-12-01T10:00:00Z","type":"request"}`))
 	ms := make([]*Matcher, len(fuzzFilters))
 	for i, flt := range fuzzFilters {
 		m, err := Compile(flt)
@@ -224,15 +225,27 @@ func FuzzLine(f *testing.F) {
 	})
 }
 
-func BenchmarkScanSelective(b *testing.B) {
+func benchData() string {
 	var sb strings.Builder
 	ls := sample()
 	for i := 0; sb.Len() < 8<<20; i++ {
 		sb.WriteString(ls[i%len(ls)])
 		sb.WriteByte('\n')
 	}
-	data := sb.String()
-	m, _ := Compile(Filter{Users: []string{"nobody"}, Ops: []string{"read"}})
+	return sb.String()
+}
+
+func BenchmarkScanSelective(b *testing.B) {
+	benchScan(b, Filter{Users: []string{"nobody"}, Ops: []string{"read"}})
+}
+func BenchmarkScanBroad(b *testing.B) { benchScan(b, Filter{Type: "request", Ops: []string{"read"}}) }
+func BenchmarkScanTime(b *testing.B) {
+	benchScan(b, Filter{Since: t0.Add(time.Hour), Until: t0.Add(2 * time.Hour)})
+}
+
+func benchScan(b *testing.B, f Filter) {
+	data := benchData()
+	m, _ := Compile(f)
 	b.SetBytes(int64(len(data)))
 	for i := 0; i < b.N; i++ {
 		_, err := Scan(context.Background(), []Source{ReaderSource("b", strings.NewReader(data))}, m, Options{}, func(*Hit) error { return nil }, func(p Problem) { panic(fmt.Sprint(p)) })
@@ -287,22 +300,24 @@ func TestScanEqualsNaive(t *testing.T) {
 	}
 }
 
-func TestFastType(t *testing.T) {
+func TestFastTail(t *testing.T) {
 	for _, tc := range []struct {
-		line, want string
-		ok         bool
+		line, typ, ts string
+		ok            bool
 	}{
-		{`{"request":{"id":"x"},"time":"t","type":"request"}`, "request", true},
-		{`{"type":"response"}` + " \r", "response", true},
-		{`{"a":{"type":"response"}}`, "", false},
-		{`{"a":"x\",\"type\":\"response"}`, "", false},
-		{`{"a":"x","type":"resp\\onse"}`, "", false},
-		{`{"a":"x","xtype":"response"}`, "", false},
-		{`{"type":"request","time":"t"}`, "", false},
+		{`{"request":{"id":"x"},"time":"T","type":"request"}`, "request", "T", true},
+		{`{"type":"response"}` + " \r", "response", "", true},
+		{`{"a":{"time":"T","type":"response"}}`, "", "", false},
+		{`{"a":"x\",\"type\":\"response"}`, "", "", false},
+		{`{"a":"x","type":"resp\\onse"}`, "", "", false},
+		{`{"a":"x","xtype":"response"}`, "", "", false},
+		{`{"type":"request","time":"T"}`, "", "", false},
+		{`{"a":"x\",\"time\":\"T","type":"request"}`, "request", "", true},
+		{`{"a":{"b":"c","time":"T"},"type":"request"}`, "request", "", true},
 	} {
-		got, ok := fastType([]byte(tc.line))
-		if string(got) != tc.want || ok != tc.ok {
-			t.Errorf("fastType(%s) = %q, %v; want %q, %v", tc.line, got, ok, tc.want, tc.ok)
+		typ, ts, ok := fastTail([]byte(tc.line))
+		if string(typ) != tc.typ || string(ts) != tc.ts || ok != tc.ok {
+			t.Errorf("fastTail(%s) = %q, %q, %v; want %q, %q, %v", tc.line, typ, ts, ok, tc.typ, tc.ts, tc.ok)
 		}
 	}
 }
