@@ -40,6 +40,9 @@ func (s *servers) env(v *vaulttest.Server, token string) []string {
 	return []string{"VAULT_ADDR=" + v.Addr, "VAULT_CACERT=" + v.CACert, "VAULT_TOKEN=" + token}
 }
 
+// auditLine is one Vault file-audit line.
+const auditLine = `{"request":{"id":"r1","operation":"read","path":"secret/data/x"},"time":"2026-12-01T10:00:00Z","type":"request"}` + "\n"
+
 // exitCases lists, for every binary of cmd/, a case for each exit status
 // its --help documents; TestExitCodes fails when a binary documents a code
 // that has no case here, or has a case for a code it does not document.
@@ -103,6 +106,19 @@ func exitCases(t *testing.T, s *servers) map[string]map[int]exitCase {
 			// one share of a threshold of two: still sealed
 			4: {args: []string{"--share-file", "share"}, env: s.env(s.sealed, ""), files: map[string]string{"share": s.sealed.UnsealKeys[0] + "\n"}},
 			5: {args: []string{"--share-file", "share"}, env: s.env(s.uninit, ""), files: map[string]string{"share": s.active.UnsealKeys[0] + "\n"}},
+		},
+		"audit-filter": {
+			0: {args: []string{"audit.log"}, files: map[string]string{"audit.log": auditLine}},
+			1: {args: []string{"missing.log"}},
+			2: {args: []string{"--no-such-flag"}},
+			3: {args: []string{"--expect-none", "audit.log"}, files: map[string]string{"audit.log": auditLine}},
+			4: {args: []string{"--value-from-stdin", "audit.log"}, env: s.env(s.sealed, s.sealed.Token), stdin: canary, files: map[string]string{"audit.log": auditLine}},
+			6: {args: []string{"--value-from-stdin", "audit.log"}, env: s.env(s.active, bogus), stdin: canary, files: map[string]string{"audit.log": auditLine}},
+		},
+		"audit-archive": {
+			0: {args: []string{"--log", "log/audit.log", "--no-rotate"}, files: map[string]string{"log/audit.log": auditLine}},
+			1: {args: []string{"--log", "log/audit.log", "--pid-file", "vault.pid"}, files: map[string]string{"log/audit.log": auditLine, "vault.pid": "not a pid\n"}},
+			2: {args: []string{"--no-such-flag"}},
 		},
 		"vault-install": {
 			0: {args: install("plan")},

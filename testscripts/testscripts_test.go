@@ -21,6 +21,7 @@
 //	vault-kill         kill it (SIGKILL)
 //	vault-start        start it again after stop/kill (it comes up sealed)
 //	vault-restart      stop, start and unseal it
+//	vault-pid          export VAULT_PID, the server's process id (cmds_audit_test.go)
 //	no-secret VALUE FILE...
 //	                   fail if any FILE (or stdout/stderr) contains VALUE
 //	filemode MODE FILE check FILE's permission bits (octal, e.g. 0600)

@@ -1,0 +1,158 @@
+// The audit-archive command keeps Vault's file audit logs for exactly the
+// retention period: it rotates the live log, compresses the closed file
+// with zstd, and moves archives past retention to cold storage or deletes
+// them. Run it daily from systemd/audit-archive.timer.
+//
+// Usage:
+//
+//	audit-archive --log FILE [--log FILE ...] (--pid PID | --pid-file FILE | --reload-cmd CMD)
+//	              [--archive-dir DIR] [--retention 90d] [--cold-dir DIR] [--metrics FILE] [--no-rotate]
+//
+// Each live log FILE (audit.log) is renamed to audit-<UTC time>.log beside
+// it; then Vault is made to reopen its logs (SIGHUP to --pid or the pid in
+// --pid-file, or --reload-cmd, run with sh -c, such as 'systemctl reload
+// vault'). Lines Vault writes until it reopens land in the renamed file, the
+// next ones in the new live log: none is lost or written twice. Once no
+// process holds the renamed file open (checked in /proc), it is compressed
+// to ARCHIVE-DIR/audit-<UTC time>.log.zst, the copy is decoded and compared
+// with the original byte for byte, and only then is the original removed.
+// Archives whose name says they are older than --retention are moved to
+// --cold-dir, or deleted when no cold directory is given. A run that fails
+// leaves every byte in place; the next run compresses what is left. Empty
+// live logs are not rotated.
+//
+// Output (stdout, one JSON document): {"rotated": [{"log", "to", "bytes"}],
+// "compressed": [{"from", "to", "bytes", "compressed_bytes"}], "expired":
+// [{"file", "action" (moved, deleted), "to"}], "kept": [{"log",
+// "live_bytes", "files", "bytes", "oldest", "last_rotation"}]}. With
+// --metrics the same numbers go to a Prometheus textfile, written
+// atomically: vaultpipe_audit_archive_bytes, _files, _oldest_timestamp_seconds,
+// _last_rotation_timestamp_seconds, vaultpipe_audit_live_bytes,
+// vaultpipe_audit_archive_expired, vaultpipe_audit_archive_last_success_timestamp_seconds.
+//
+// Exit status:
+//
+//	0  done
+//	1  failure (Vault did not reopen its log, a copy did not verify, a file could not be moved)
+//	2  usage error
+//
+// Example:
+//
+//	audit-archive --log /var/log/vault/audit.log --log /var/log/vault/audit-secondary.log \
+//	  --reload-cmd 'systemctl reload vault' --archive-dir /var/log/vault/archive \
+//	  --cold-dir /srv/cold/vault-audit --metrics /var/lib/prometheus/node-exporter/vaultpipe_audit.prom
+//	audit-filter --user importer --since 7d /var/log/vault/archive /var/log/vault/audit.log
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/vaultpipe/vaultpipe/lib/auditlog"
+	"github.com/vaultpipe/vaultpipe/lib/command"
+	"github.com/vaultpipe/vaultpipe/lib/fault"
+)
+
+const name = "audit-archive"
+
+const description = `Rotate Vault's file audit logs, compress them to verified .zst archives, and expire archives past retention.
+
+Output: one JSON document {"rotated", "compressed", "expired", "kept"}; --metrics FILE also
+writes a Prometheus textfile (bytes, files, oldest kept, last rotation), atomically.
+
+Exit status:
+  0  done
+  1  failure (Vault did not reopen its log, a copy did not verify, a file could not be moved)
+  2  usage error
+
+Example:
+  audit-archive --log /var/log/vault/audit.log --reload-cmd 'systemctl reload vault' --archive-dir /var/log/vault/archive`
+
+type cli struct {
+	Log        []string      `required:"" type:"path" placeholder:"FILE" help:"Live audit log (file_path of a file audit device; repeatable)."`
+	ArchiveDir string        `name:"archive-dir" type:"path" placeholder:"DIR" help:"Directory of the .zst archives (default: beside each log)."`
+	Retention  string        `default:"90d" placeholder:"DURATION" help:"Keep archives this long (90d, 2160h)."`
+	ColdDir    string        `name:"cold-dir" type:"path" placeholder:"DIR" help:"Move expired archives here (default: delete them)."`
+	PID        int           `name:"pid" xor:"reopen" help:"Vault's process id: SIGHUP makes it reopen its audit logs."`
+	PIDFile    string        `name:"pid-file" xor:"reopen" type:"path" placeholder:"FILE" help:"File holding Vault's process id (its pid_file setting)."`
+	ReloadCmd  string        `name:"reload-cmd" xor:"reopen" placeholder:"CMD" help:"Command (sh -c) that makes Vault reopen its logs, e.g. 'systemctl reload vault'."`
+	NoRotate   bool          `name:"no-rotate" help:"Do not rotate: only compress logs rotated before, and expire."`
+	Wait       time.Duration `default:"30s" help:"How long Vault may take to let go of a rotated log."`
+	Metrics    string        `type:"path" placeholder:"FILE" help:"Write Prometheus textfile metrics here."`
+}
+
+func main() { command.Main(name, run) }
+
+func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []string) error {
+	var c cli
+	if _, err := command.Parse(name, description, &c, args, stdout); err != nil {
+		return err
+	}
+	ret, err := parseRetention(c.Retention)
+	if err != nil {
+		return fault.Usagef("--retention: %v", err)
+	}
+	cfg := auditlog.ArchiveConfig{Logs: c.Log, ArchiveDir: c.ArchiveDir, Retention: ret, ColdDir: c.ColdDir,
+		NoRotate: c.NoRotate, WaitTimeout: c.Wait, PID: c.PID}
+	switch {
+	case c.PID > 0:
+		cfg.Reopen = func(context.Context) error { return syscall.Kill(c.PID, syscall.SIGHUP) }
+	case c.PIDFile != "":
+		b, err := os.ReadFile(c.PIDFile)
+		if err != nil {
+			return fault.New(fault.BadInput, "reading", c.PIDFile, err)
+		}
+		pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+		if err != nil || pid <= 0 {
+			return fault.Errorf(fault.BadInput, "%s: no process id in it", c.PIDFile)
+		}
+		cfg.PID = pid
+		cfg.Reopen = func(context.Context) error { return syscall.Kill(pid, syscall.SIGHUP) }
+	case c.ReloadCmd != "":
+		cfg.Reopen = func(ctx context.Context) error {
+			cmd := exec.CommandContext(ctx, "/bin/sh", "-c", c.ReloadCmd)
+			cmd.Stdout, cmd.Stderr = stderr, stderr
+			if err := cmd.Run(); err != nil {
+				return fmt.Errorf("%s: %w", c.ReloadCmd, err)
+			}
+			return nil
+		}
+	case !c.NoRotate:
+		return fault.Usagef("rotation needs a way to make Vault reopen its log: --pid, --pid-file or --reload-cmd (or --no-rotate)")
+	}
+	rep, err := auditlog.Archive(ctx, cfg)
+	if werr := command.WriteJSON(stdout, rep); werr != nil && err == nil {
+		err = werr
+	}
+	if err != nil {
+		return err
+	}
+	if c.Metrics != "" {
+		if err := auditlog.WriteMetrics(c.Metrics, rep, time.Now()); err != nil {
+			return fmt.Errorf("writing metrics: %w", err)
+		}
+	}
+	return nil
+}
+
+func parseRetention(s string) (time.Duration, error) {
+	if d, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(d)
+		if err != nil || n <= 0 {
+			return 0, fmt.Errorf("%q: want days (90d) or a duration (2160h)", s)
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%q: want days (90d) or a duration (2160h)", s)
+	}
+	return d, nil
+}

@@ -1,0 +1,349 @@
+// The audit-filter command answers "who read what, when" from Vault's file
+// audit logs: it filters their JSON lines by user, time, operation, path and
+// outcome, at disk speed, across a rotated set of plain, gzip and zstd files.
+//
+// Usage:
+//
+//	audit-filter [filter flags] [--fields LIST | --stats | --pair] [--expect-none] [FILE|DIR ...]
+//	audit-filter --value-from-stdin [--audit-device NAME] [filter flags] FILE|DIR ... < value
+//
+// With no FILE (or "-") it reads stdin. Files are decompressed by their
+// first bytes (gzip, zstd) and read oldest first: archives with a date in
+// their name by name, logrotate's audit.log.N from the highest N, then the
+// live log. A DIR stands for the files of one audit device in it
+// (--log-name, default audit: audit.log, audit.log.N, audit-<date>.log, each
+// maybe .gz or .zst), since a second device logs the same requests.
+//
+// Filters (all given must match; a repeated flag matches any of its values):
+// --user (auth display_name, entity_id, or the AppRole role_name Vault logs
+// in auth.metadata), --since/--until (RFC 3339 or a duration back from now:
+// 24h, 7d), --op (read, create, update, delete, list, …), --path (glob on
+// request.path: * any run of characters, / included; ? one character),
+// --mount, --type request|response, --errors, --policy, --remote-addr,
+// --request-id. --value-from-stdin reads a value on stdin, asks Vault for its
+// audit HMAC (sys/audit-hash/DEVICE; the auditor AppRole may) and keeps the
+// lines holding it; the value is never printed, logged or put in argv.
+//
+// Output (stdout): the matching lines as they are in the log (JSON lines),
+// or with --fields a flat JSON object per line with the fields asked for
+// (time, type, request_id, user, display_name, entity_id, role_name,
+// operation, path, mount, mount_type, remote_address, policies, error; user
+// is role_name, else display_name, else entity_id); a table on a terminal.
+// --pair joins each request to its response: {"request_id", "time",
+// "response_time", "user", "display_name", "role_name", "entity_id",
+// "operation", "path", "remote_address", "error", "status"} with status ok,
+// error, no_response or no_request. --stats prints one JSON document:
+// {"lines", "matched", "malformed", "requests", "responses", "errors",
+// "first", "last", "by_user", "by_path", "by_operation", "by_hour"} (by_*
+// count requests, or responses with --type response).
+//
+// Lines that are not audit JSON (garbage, a truncated last line) are
+// reported on stderr as "audit-filter: warning: FILE:LINE: …" and skipped;
+// the scan goes on. Lines the fast path rejects are not parsed, so only
+// lines that could match are checked.
+//
+// Exit status:
+//
+//	0  done
+//	1  failure: a file cannot be read, Vault unreachable (--value-from-stdin)
+//	2  usage error
+//	3  --expect-none was given and lines matched
+//	4  Vault is sealed (--value-from-stdin)
+//	6  permission denied (--value-from-stdin)
+//
+// Example:
+//
+//	audit-filter --path 'secret/data/shop/*' --op read --pair --since 24h /var/log/vault/ \
+//	  | jq -r 'select(.status=="ok") | [.time, .user, .path] | @tsv'
+//	audit-filter --errors --since 1h --expect-none /var/log/vault/audit.log >/dev/null || alert
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vaultpipe/vaultpipe/lib/auditlog"
+	"github.com/vaultpipe/vaultpipe/lib/command"
+	"github.com/vaultpipe/vaultpipe/lib/fault"
+	"github.com/vaultpipe/vaultpipe/lib/vaultclient"
+)
+
+const name = "audit-filter"
+
+const description = `Filter Vault file-audit logs (plain, .gz, .zst; a rotated set in order) by user, time, operation, path and outcome.
+
+Output: the matching lines as logged (JSON lines); --fields LIST a flat object per line
+(time, type, request_id, user, display_name, entity_id, role_name, operation, path, mount,
+mount_type, remote_address, policies, error); --pair request+response joined by request id
+(status ok, error, no_response, no_request); --stats one JSON document of counts
+(by_user, by_path, by_operation, by_hour). A table on a terminal.
+
+Exit status:
+  0  done
+  1  failure: a file cannot be read, Vault unreachable (--value-from-stdin)
+  2  usage error
+  3  --expect-none was given and lines matched
+  4  Vault is sealed (--value-from-stdin)
+  6  permission denied (--value-from-stdin)
+
+Example:
+  audit-filter --path 'secret/data/shop/*' --op read --pair --since 24h /var/log/vault/`
+
+type cli struct {
+	Files      []string `arg:"" optional:"" name:"file" help:"Audit logs or directories of them (default: stdin)."`
+	User       []string `placeholder:"NAME" help:"display_name, entity_id or AppRole role_name (repeatable)."`
+	Since      string   `placeholder:"TIME" help:"From this time: RFC 3339, or a duration back from now (24h, 7d)."`
+	Until      string   `placeholder:"TIME" help:"Before this time: RFC 3339, or a duration back from now."`
+	Op         []string `placeholder:"OP" help:"Operation: read, create, update, delete, list, ... (repeatable)."`
+	Path       []string `placeholder:"GLOB" help:"Glob on the request path; * matches across / (repeatable)."`
+	Mount      []string `placeholder:"MOUNT" help:"Mount point, e.g. secret (repeatable)."`
+	Type       string   `enum:",request,response" default:"" help:"Only request or only response entries."`
+	Errors     bool     `help:"Only entries with an error."`
+	Policy     []string `placeholder:"NAME" help:"The token carried this policy (repeatable)."`
+	RemoteAddr []string `name:"remote-addr" placeholder:"IP" help:"Client address (repeatable)."`
+	RequestID  []string `name:"request-id" placeholder:"ID" help:"Request id (repeatable)."`
+
+	Fields     []string `sep:"," placeholder:"LIST" help:"Print these fields as a flat JSON object per line."`
+	Stats      bool     `xor:"mode" help:"Print counts by user, path, operation and hour as one JSON document."`
+	Pair       bool     `xor:"mode" help:"Join each request to its response by request id."`
+	Format     string   `enum:"auto,json,table" default:"auto" help:"json, table, or auto (a table on a terminal)."`
+	ExpectNone bool     `name:"expect-none" help:"Exit 3 when any line matches (for alerting)."`
+
+	ValueFromStdin bool   `name:"value-from-stdin" help:"Read a value on stdin and find the lines holding its audit HMAC."`
+	AuditDevice    string `name:"audit-device" default:"file" help:"Audit device whose HMAC key --value-from-stdin uses."`
+	LogName        string `name:"log-name" default:"audit" help:"In a DIR, read the files of this log: NAME.log, NAME.log.N, NAME-<date>.log (.gz, .zst)."`
+	Workers        int    `default:"0" help:"Decoding goroutines (default: one per core)."`
+
+	Vault vaultclient.Flags `embed:""`
+}
+
+func main() { command.Main(name, run) }
+
+func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []string) error {
+	var c cli
+	if _, err := command.Parse(name, description, &c, args, stdout); err != nil {
+		return err
+	}
+	now := time.Now()
+	f := auditlog.Filter{Users: c.User, Ops: c.Op, Paths: c.Path, Mounts: c.Mount, Type: c.Type, Errors: c.Errors,
+		Policies: c.Policy, RemoteAddr: c.RemoteAddr, RequestIDs: c.RequestID}
+	var err error
+	if f.Since, err = parseTime(c.Since, now); err != nil {
+		return fault.Usagef("--since: %v", err)
+	}
+	if f.Until, err = parseTime(c.Until, now); err != nil {
+		return fault.Usagef("--until: %v", err)
+	}
+	if err := auditlog.CheckFields(c.Fields); err != nil {
+		return fault.Usagef("--fields: %v", err)
+	}
+	if len(c.Fields) > 0 && (c.Stats || c.Pair) {
+		return fault.Usagef("--fields projects lines: not with --stats or --pair")
+	}
+	if c.Pair && c.Type != "" {
+		return fault.Usagef("--pair joins requests and responses: not with --type")
+	}
+	sources, err := sourcesOf(c.Files, c.LogName, stdin, c.ValueFromStdin)
+	if err != nil {
+		return err
+	}
+	if c.ValueFromStdin {
+		hash, err := auditHash(ctx, c, stdin)
+		if err != nil {
+			return err
+		}
+		f.Contains = []string{hash}
+	}
+	m, err := auditlog.Compile(f)
+	if err != nil {
+		return fault.Usagef("%v", err)
+	}
+
+	table := c.Format == "table" || c.Format == "auto" && command.IsTerminal(stdout)
+	out := bufio.NewWriterSize(stdout, 256<<10)
+	jl := command.NewJSONLines(out)
+	var (
+		stats  = auditlog.NewStats()
+		pairer auditlog.Pairer
+		tw     = &tableWriter{w: out}
+	)
+	writePair := func(ps []auditlog.Pair) error {
+		for i := range ps {
+			p := &ps[i]
+			if table {
+				tw.row(p.Time, "pair", p.User, p.Operation, p.Path, p.Status+" "+p.Error)
+				continue
+			}
+			if err := jl.Write(p); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	emit := func(h *auditlog.Hit) error {
+		e := h.Entry
+		switch {
+		case c.Stats:
+			stats.Add(e, c.Type == "response")
+		case c.Pair:
+			return writePair(pairer.Add(e))
+		case table:
+			tw.row(e.Time, e.Type, e.User(), e.Operation, e.Path, e.Error)
+		case len(c.Fields) > 0:
+			return jl.Write(auditlog.Project(e, c.Fields))
+		default:
+			if _, err := out.Write(h.Raw); err != nil {
+				return fmt.Errorf("writing output: %w", err)
+			}
+			return out.WriteByte('\n')
+		}
+		return nil
+	}
+	var shown int
+	problem := func(p auditlog.Problem) {
+		if shown++; shown <= 100 {
+			fmt.Fprintf(stderr, "%s: warning: %v\n", name, p)
+		}
+	}
+	needEntries := c.Stats || c.Pair || table || len(c.Fields) > 0
+	res, err := auditlog.Scan(ctx, sources, m, auditlog.Options{Workers: c.Workers, Entries: needEntries}, emit, problem)
+	if err != nil {
+		out.Flush()
+		return fault.New(fault.BadInput, "reading audit logs", "", err)
+	}
+	if c.Pair {
+		if err := writePair(pairer.Flush()); err != nil {
+			return err
+		}
+	}
+	if err := out.Flush(); err != nil {
+		return fmt.Errorf("writing output: %w", err)
+	}
+	if shown > 100 {
+		fmt.Fprintf(stderr, "%s: warning: %d lines skipped in all (first 100 shown)\n", name, shown)
+	}
+	if c.Stats {
+		stats.Lines, stats.Malformed = res.Lines, res.Malformed
+		if err := command.WriteJSON(stdout, stats); err != nil {
+			return err
+		}
+	}
+	if c.ExpectNone && res.Matched > 0 {
+		return fault.Errorf(fault.Findings, "%d audit entries matched", res.Matched)
+	}
+	return nil
+}
+
+// parseTime reads RFC 3339, a date, or a duration back from now (24h, 7d).
+func parseTime(s string, now time.Time) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse("2006-01-02", s); err == nil {
+		return t, nil
+	}
+	if d, ok := strings.CutSuffix(s, "d"); ok {
+		if n, err := strconv.Atoi(d); err == nil && n >= 0 {
+			return now.Add(-time.Duration(n) * 24 * time.Hour), nil
+		}
+	}
+	if d, err := time.ParseDuration(s); err == nil && d >= 0 {
+		return now.Add(-d), nil
+	}
+	return time.Time{}, fmt.Errorf("%q is neither RFC 3339 (2026-12-01T10:00:00Z) nor a duration such as 24h or 7d", s)
+}
+
+// sourcesOf turns the arguments into sources in rotation order.
+func sourcesOf(args []string, logName string, stdin io.Reader, stdinTaken bool) ([]auditlog.Source, error) {
+	ofLog := regexp.MustCompile(`^` + regexp.QuoteMeta(logName) + `(\.log(\.[0-9]+)?|-[0-9]{8}[0-9TZ.]*\.log)(\.gz|\.zst)?$`)
+	if len(args) == 0 {
+		if stdinTaken {
+			return nil, fault.Usagef("--value-from-stdin reads the value on stdin: name the audit logs as arguments")
+		}
+		return []auditlog.Source{auditlog.ReaderSource("stdin", stdin)}, nil
+	}
+	var files []string
+	for _, a := range args {
+		if a == "-" {
+			if stdinTaken || len(args) > 1 {
+				return nil, fault.Usagef("- (stdin) must be the only log, and not with --value-from-stdin")
+			}
+			return []auditlog.Source{auditlog.ReaderSource("stdin", stdin)}, nil
+		}
+		fi, err := os.Stat(a)
+		if err != nil {
+			return nil, fault.New(fault.BadInput, "reading", a, errors.Unwrap(err))
+		}
+		if !fi.IsDir() {
+			files = append(files, a)
+			continue
+		}
+		ents, err := os.ReadDir(a)
+		if err != nil {
+			return nil, fault.New(fault.BadInput, "reading", a, errors.Unwrap(err))
+		}
+		for _, e := range ents {
+			if e.Type().IsRegular() && ofLog.MatchString(e.Name()) {
+				files = append(files, filepath.Join(a, e.Name()))
+			}
+		}
+	}
+	var out []auditlog.Source
+	for _, p := range auditlog.Order(files) {
+		out = append(out, auditlog.FileSource(p))
+	}
+	return out, nil
+}
+
+// auditHash reads the value on stdin and asks Vault for its audit HMAC.
+func auditHash(ctx context.Context, c cli, stdin io.Reader) (string, error) {
+	b, err := io.ReadAll(io.LimitReader(stdin, 1<<20))
+	if err != nil {
+		return "", fmt.Errorf("reading the value on stdin: %w", err)
+	}
+	v := strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
+	if v == "" {
+		return "", fault.Usagef("--value-from-stdin: stdin is empty")
+	}
+	vc, err := vaultclient.New(ctx, c.Vault)
+	if err != nil {
+		return "", err
+	}
+	defer vc.Close(context.WithoutCancel(ctx))
+	p := "sys/audit-hash/" + c.AuditDevice
+	s, err := vc.Logical().WriteWithContext(ctx, p, map[string]any{"input": v})
+	if err != nil {
+		return "", vc.Classify(err, "hashing the value with audit device", p)
+	}
+	h, _ := s.Data["hash"].(string)
+	if h == "" {
+		return "", fault.Errorf(fault.Server, "%s returned no hash", p)
+	}
+	return h, nil
+}
+
+// tableWriter prints fixed-width rows (no buffering of the whole output).
+type tableWriter struct {
+	w      io.Writer
+	header bool
+}
+
+func (t *tableWriter) row(tm time.Time, typ, user, op, path, errMsg string) {
+	if !t.header {
+		t.header = true
+		fmt.Fprintf(t.w, "%-24s  %-8s  %-22s  %-8s  %-40s  %s\n", "TIME", "TYPE", "USER", "OP", "PATH", "ERROR")
+	}
+	fmt.Fprintf(t.w, "%-24s  %-8s  %-22s  %-8s  %-40s  %s\n", tm.UTC().Format("2006-01-02T15:04:05.000Z"), typ, user, op, path, errMsg)
+}
