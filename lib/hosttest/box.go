@@ -37,7 +37,7 @@ type Config struct {
 
 // Box is a running (or powered-off) Debian host.
 type Box struct {
-	cfg  Config
+	cfg   Config
 	dir   string // temporary directory: upper/ (the box's disk), work/, root/, console.log
 	lower string // the cached root, read-only
 	root  string // where the overlay is mounted, in nspawn's mount namespace only
