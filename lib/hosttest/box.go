@@ -54,6 +54,7 @@ const Path = "/opt/vaultpipe/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/b
 
 var liveMu sync.Mutex
 var live = map[*Box]bool{}
+var started []*Box
 
 // Start unpacks the cached root into a new temporary directory, copies
 // cfg.Copy in and boots it. The box must be closed (Close) whatever happens.
@@ -78,6 +79,7 @@ func Start(ctx context.Context, cfg Config) (*Box, error) {
 	b := &Box{cfg: cfg, dir: dir, lower: lower, root: filepath.Join(dir, "root")}
 	liveMu.Lock()
 	live[b] = true
+	started = append(started, b)
 	liveMu.Unlock()
 	fail := func(err error) (*Box, error) {
 		b.Close()
@@ -271,19 +273,19 @@ func (e *ExitError) Error() string {
 	return fmt.Sprintf("%s exited with status %d", strings.Join(e.Args, " "), e.Code)
 }
 
-// Exec runs c in the box, in every namespace of its PID 1 (nsenter -a), with
-// a clean environment: nothing of the test's environment leaks in.
-func (b *Box) Exec(ctx context.Context, c Cmd) error {
+// Command returns the host command line (nsenter first) that runs c.Args
+// in the box as c.User, for callers that run it themselves; Exec runs it.
+func (b *Box) Command(c Cmd) ([]string, error) {
 	b.mu.Lock()
 	pid1 := b.pid1
 	b.mu.Unlock()
 	if pid1 == 0 {
-		return errors.New("the box is not running")
+		return nil, fmt.Errorf("box %s is not running", b.cfg.Name)
 	}
 	if len(c.Args) == 0 {
-		return errors.New("no command")
+		return nil, errors.New("no command")
 	}
-	args := []string{"-t", strconv.Itoa(pid1), "-a", "--", "/usr/bin/env", "-i",
+	args := []string{"nsenter", "-t", strconv.Itoa(pid1), "-a", "--", "/usr/bin/env", "-i",
 		"PATH=" + Path, "LANG=C.UTF-8", "TERM=dumb"}
 	if c.User == "" || c.User == "root" {
 		args = append(args, "HOME=/root", "USER=root")
@@ -294,11 +296,21 @@ func (b *Box) Exec(ctx context.Context, c Cmd) error {
 		args = append(args, "runuser", "-u", c.User, "--")
 		args = append(args, c.Args...)
 	}
-	cmd := exec.CommandContext(ctx, "nsenter", args...)
+	return args, nil
+}
+
+// Exec runs c in the box, in every namespace of its PID 1 (nsenter -a), with
+// a clean environment: nothing of the test's environment leaks in.
+func (b *Box) Exec(ctx context.Context, c Cmd) error {
+	argv, err := b.Command(c)
+	if err != nil {
+		return err
+	}
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Env = []string{"PATH=/usr/bin:/bin:/usr/sbin:/sbin"}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = c.Stdin, c.Stdout, c.Stderr
 	cmd.WaitDelay = 5 * time.Second
-	err := cmd.Run()
+	err = cmd.Run()
 	var ee *exec.ExitError
 	if errors.As(err, &ee) && ee.ExitCode() >= 0 {
 		return &ExitError{Args: c.Args, Code: ee.ExitCode()}
@@ -418,17 +430,24 @@ func (b *Box) Close() error {
 }
 
 // CloseAll closes every box this process started and has not closed (for
-// TestMain, after m.Run).
-func CloseAll() {
+// TestMain, after m.Run), and returns what any box it ever started left
+// behind (processes, mounts, directories): empty means clean.
+func CloseAll() []string {
 	liveMu.Lock()
 	boxes := make([]*Box, 0, len(live))
 	for b := range live {
 		boxes = append(boxes, b)
 	}
+	all := started
 	liveMu.Unlock()
 	for _, b := range boxes {
 		b.Close()
 	}
+	var found []string
+	for _, b := range all {
+		found = append(found, b.Leftovers()...)
+	}
+	return found
 }
 
 // Leftovers lists what boxes left on this host: systemd-nspawn processes,
