@@ -10,15 +10,26 @@ package testscripts
 //	                   boxes run one at a time, and start with
 //	                   [!box] skip 'boxes need root, systemd-nspawn and debootstrap'
 //	                   ([box]: hosttest.Available, i.e. root and the tools).
-//	host-exec [-b NAME] [-u USER] [-stdin FILE] [-exit N] PROG [ARGS...]
+//	host-exec [-b NAME] [-u USER] [-env K=V]... [-stdin FILE] [-exit N] PROG [ARGS...]
 //	                   run PROG in the box (as root, or USER) with a clean
-//	                   environment; stdout/stderr are kept for the next checks,
+//	                   environment (PATH, HOME, LANG, and each -env: nothing of
+//	                   the script's); stdout/stderr are kept for the next checks,
 //	                   stdin comes from FILE (or the stdin command). -exit N:
 //	                   PROG must exit with status N; ! host-exec: non-zero
 //	host-reboot [-b NAME]
 //	                   power the box off and boot it again on the same disk
 //	host-fetch [-b NAME] PATH FILE
 //	                   copy PATH (as the box sees it) to FILE in $WORK
+//	host-put [-b NAME] FILE PATH [MODE]
+//	                   copy FILE of $WORK to PATH in the box (root-owned,
+//	                   MODE default 0600)
+//	host-units [-b NAME] [-max SCORE] OUT
+//	                   check every unit of systemd/ under the box's systemd
+//	                   (installed as shipped, verified, services started and
+//	                   successful, timers loaded with their OnCalendar,
+//	                   systemd-analyze security exposure <= SCORE, default
+//	                   5.0); one JSON line per unit to OUT. A unit's
+//	                   systemd/<unit>.boxtest (sh, as root) runs before it starts
 //	host-down [-b NAME]
 //	                   power the box off and remove it (done at the end of
 //	                   every script anyway; the journal's tail is logged then
@@ -28,11 +39,14 @@ package testscripts
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -49,6 +63,8 @@ func init() {
 	commands["host-exec"] = cmdHostExec
 	commands["host-reboot"] = cmdHostReboot
 	commands["host-fetch"] = cmdHostFetch
+	commands["host-put"] = cmdHostPut
+	commands["host-units"] = cmdHostUnits
 	commands["host-down"] = cmdHostDown
 }
 
@@ -156,11 +172,13 @@ func cmdHostExec(ts *testscript.TestScript, neg bool, args []string) {
 	user := fs.String("u", "", "user")
 	stdin := fs.String("stdin", "", "file")
 	want := fs.Int("exit", -1, "exit status")
+	var env envList
+	fs.Var(&env, "env", "KEY=VALUE")
 	if err := fs.Parse(args); err != nil || fs.NArg() == 0 || (neg && *want >= 0) {
-		ts.Fatalf("usage: host-exec [-b NAME] [-u USER] [-stdin FILE] [-exit N] PROG [ARGS...]")
+		ts.Fatalf("usage: host-exec [-b NAME] [-u USER] [-env K=V]... [-stdin FILE] [-exit N] PROG [ARGS...]")
 	}
 	b := hosts(ts).box(ts, *name)
-	argv, err := b.Command(hosttest.Cmd{User: *user, Args: fs.Args()})
+	argv, err := b.Command(hosttest.Cmd{User: *user, Env: env, Args: fs.Args()})
 	ts.Check(err)
 	if *stdin != "" {
 		// Redirected by a host shell: custom commands cannot set the script's stdin.
@@ -181,6 +199,36 @@ func cmdHostExec(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("%s succeeded unexpectedly", fs.Arg(0))
 	case *want < 0 && !neg && got != 0:
 		ts.Fatalf("%s exited with status %d", fs.Arg(0), got)
+	}
+}
+
+type envList []string
+
+func (e *envList) String() string { return strings.Join(*e, " ") }
+func (e *envList) Set(v string) error {
+	if !strings.Contains(v, "=") {
+		return errors.New("want KEY=VALUE")
+	}
+	*e = append(*e, v)
+	return nil
+}
+
+func cmdHostPut(ts *testscript.TestScript, neg bool, args []string) {
+	b, rest := boxFlag(ts, "host-put", args, "[-b NAME] FILE PATH [MODE]")
+	if neg || len(rest) < 2 || len(rest) > 3 {
+		ts.Fatalf("usage: host-put [-b NAME] FILE PATH [MODE]")
+	}
+	mode := uint64(0o600)
+	if len(rest) == 3 {
+		var err error
+		if mode, err = strconv.ParseUint(rest[2], 8, 32); err != nil {
+			ts.Fatalf("host-put: bad mode %q", rest[2])
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := b.WriteFile(ctx, rest[1], []byte(ts.ReadFile(rest[0])), os.FileMode(mode)); err != nil {
+		ts.Fatalf("host-put: %v", err)
 	}
 }
 
@@ -231,4 +279,118 @@ func cmdHostDown(ts *testscript.TestScript, neg bool, args []string) {
 		}
 	}
 	closeBox(ts, b)
+}
+
+// unitResult is one line of host-units' report.
+type unitResult struct {
+	Unit     string  `json:"unit"`
+	Exposure float64 `json:"exposure,omitempty"`
+	Calendar string  `json:"on_calendar,omitempty"`
+	State    string  `json:"state"`
+}
+
+// cmdHostUnits checks every unit of systemd/ (as copied to
+// /opt/vaultpipe/systemd) under the box's systemd: installed as shipped,
+// verified, started (services succeed; a unit's systemd/<unit>.boxtest
+// shell script, if any, runs first as root to provide what it needs),
+// timers enabled and loaded with the OnCalendar they declare, and
+// `systemd-analyze security` exposure of services at most -max. It writes
+// one JSON line per unit to OUT.
+func cmdHostUnits(ts *testscript.TestScript, neg bool, args []string) {
+	fs := flag.NewFlagSet("host-units", flag.ContinueOnError)
+	name := fs.String("b", "", "box")
+	maxExposure := fs.Float64("max", 5.0, "highest systemd-analyze security exposure")
+	if err := fs.Parse(args); err != nil || neg || fs.NArg() != 1 {
+		ts.Fatalf("usage: host-units [-b NAME] [-max SCORE] OUT")
+	}
+	b := hosts(ts).box(ts, *name)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	run := func(args ...string) string {
+		out, err := b.Output(ctx, "", args...)
+		if err != nil {
+			ts.Fatalf("host-units: %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return out
+	}
+	const src = "/opt/vaultpipe/systemd"
+	var units []string
+	for _, f := range strings.Fields(run("find", src, "-maxdepth", "1", "-type", "f", "(", "-name", "*.service", "-o", "-name", "*.timer", ")", "-printf", "%f\n")) {
+		if !strings.Contains(f, "@") { // templates need an instance; their owners test them
+			units = append(units, f)
+		}
+	}
+	sort.Strings(units)
+	if len(units) == 0 {
+		ts.Fatalf("host-units: no units in %s", src)
+	}
+	// Install every unit as shipped; one vault-install wrote must match.
+	for _, u := range units {
+		run("sh", "-c", `dst=/etc/systemd/system/$1; if [ -e "$dst" ]; then cmp "$2/$1" "$dst" >&2 || { echo "$dst differs from systemd/$1" >&2; exit 1; }; else install -m 0644 "$2/$1" "$dst"; fi`, "sh", u, src)
+	}
+	run("systemctl", "daemon-reload")
+	var out strings.Builder
+	enc := json.NewEncoder(&out)
+	for _, u := range units {
+		run("systemd-analyze", "verify", "/etc/systemd/system/"+u)
+		r := unitResult{Unit: u}
+		hook := src + "/" + u + ".boxtest"
+		if _, err := b.Output(ctx, "", "test", "-f", hook); err == nil {
+			run("sh", "-e", hook)
+		}
+		switch {
+		case strings.HasSuffix(u, ".timer"):
+			run("systemctl", "enable", "--now", u)
+			if !strings.Contains(run("systemctl", "list-timers", "--all", "--no-legend", u), u) {
+				ts.Fatalf("host-units: %s is not in systemctl list-timers", u)
+			}
+			got := run("systemctl", "show", "-p", "TimersCalendar", "--value", u)
+			for _, line := range strings.Split(run("sed", "-n", "s/^OnCalendar=//p", "/etc/systemd/system/"+u), "\n") {
+				if line = strings.TrimSpace(line); line == "" {
+					continue
+				}
+				norm := ""
+				for _, l := range strings.Split(run("systemd-analyze", "calendar", line), "\n") {
+					if v, ok := strings.CutPrefix(strings.TrimSpace(l), "Normalized form: "); ok {
+						norm = v
+					}
+				}
+				if norm == "" || !strings.Contains(got, "OnCalendar="+norm+" ") {
+					ts.Fatalf("host-units: %s: OnCalendar=%s (normalized %q) not loaded; TimersCalendar=%s", u, line, norm, got)
+				}
+				r.Calendar = strings.TrimSpace(strings.Join([]string{r.Calendar, norm}, " "))
+			}
+			r.State = strings.TrimSpace(run("systemctl", "is-active", u))
+		default:
+			// start waits for a oneshot to finish; a long-running service must stay up.
+			if _, err := b.Output(ctx, "", "systemctl", "start", u); err != nil {
+				ts.Fatalf("host-units: systemctl start %s: %v\n%s", u, err, b.Journal(ctx, 40, u))
+			}
+			show := run("systemctl", "show", "-p", "Result", "-p", "ActiveState", "-p", "Type", "-p", "ExecMainStatus", u)
+			ok := strings.Contains(show, "Result=success\n") &&
+				(strings.Contains(show, "ActiveState=active\n") ||
+					(strings.Contains(show, "Type=oneshot\n") && strings.Contains(show, "ExecMainStatus=0\n")))
+			if !ok {
+				ts.Fatalf("host-units: %s did not succeed:\n%s\n%s", u, show, b.Journal(ctx, 40, u))
+			}
+			r.State = "success"
+			sec := run("systemd-analyze", "security", "--no-pager", u)
+			lines := strings.Split(strings.TrimSpace(sec), "\n")
+			fields := strings.Fields(lines[len(lines)-1]) // → Overall exposure level for U: 4.9 OK 🙂
+			for i, f := range fields {
+				if strings.HasSuffix(f, u+":") && i+1 < len(fields) {
+					r.Exposure, _ = strconv.ParseFloat(fields[i+1], 64)
+				}
+			}
+			if r.Exposure == 0 {
+				ts.Fatalf("host-units: no exposure level in systemd-analyze security %s:\n%s", u, lines[len(lines)-1])
+			}
+			if r.Exposure > *maxExposure {
+				ts.Fatalf("host-units: %s: systemd-analyze security exposure %.1f > %.1f", u, r.Exposure, *maxExposure)
+			}
+		}
+		ts.Logf("host-units: %s: %+v", u, r)
+		ts.Check(enc.Encode(r))
+	}
+	ts.Check(os.WriteFile(ts.MkAbs(fs.Arg(0)), []byte(out.String()), 0o644))
 }

@@ -31,7 +31,7 @@
 //	exits-start NAME PROG ARGS... / exits-wait NAME N[,N...]
 //	                   the same in the background, for a run during which the
 //	                   server is killed (see cmds_exits_test.go)
-//	host-up, host-exec, host-reboot, host-fetch, host-down
+//	host-up, host-exec, host-reboot, host-fetch, host-put, host-down
 //	                   boot a Debian host with systemd as PID 1 (a
 //	                   systemd-nspawn box, loopback only) and run commands
 //	                   in it; see cmds_host_test.go

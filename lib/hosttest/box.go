@@ -339,6 +339,19 @@ func (b *Box) ReadFile(ctx context.Context, path string) ([]byte, error) {
 	return stdout.Bytes(), nil
 }
 
+// WriteFile writes data to path in the box (parent directories created)
+// with mode perm, owned by root.
+func (b *Box) WriteFile(ctx context.Context, path string, data []byte, perm os.FileMode) error {
+	var stderr bytes.Buffer
+	script := `umask 077; mkdir -p "$(dirname "$1")" && cat >"$1" && chmod "$2" "$1"`
+	err := b.Exec(ctx, Cmd{Args: []string{"sh", "-c", script, "sh", path, fmt.Sprintf("%o", perm)},
+		Stdin: bytes.NewReader(data), Stderr: &stderr})
+	if err != nil {
+		return fmt.Errorf("writing %s in box %s: %v: %s", path, b.cfg.Name, err, strings.TrimSpace(stderr.String()))
+	}
+	return nil
+}
+
 // Journal returns the journal of this boot (of units, if given), or a line
 // saying why it could not be read.
 func (b *Box) Journal(ctx context.Context, lines int, units ...string) string {
