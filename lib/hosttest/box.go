@@ -31,8 +31,44 @@ type Config struct {
 	// BindRO maps host paths to absolute paths inside the box, mounted
 	// read-only on every boot (for large files such as the Vault binary).
 	BindRO map[string]string
+	// Net, if not nil, is a network namespace (NewNet) the box shares with
+	// other boxes instead of having its own: each listens on its own
+	// 127.0.0.x address of that namespace's loopback.
+	Net *Net
+	// Addr is the box's address in /etc/hosts (default 127.0.1.1).
+	Addr string
 	// Logf, if not nil, receives progress (box started, booted, stopped).
 	Logf func(string, ...any)
+}
+
+// Net is a network namespace made for boxes: only its loopback interface is
+// up, so boxes in it reach each other on 127.0.0.0/8 and nothing else.
+type Net struct {
+	Name string // under /run/netns
+}
+
+// NetPrefix starts the name of every namespace NewNet makes.
+const NetPrefix = "vp-box-"
+
+// NewNet creates a network namespace with its loopback up.
+func NewNet(ctx context.Context) (*Net, error) {
+	n := &Net{Name: UniqueName(NetPrefix + "net")}
+	if out, err := exec.CommandContext(ctx, "ip", "netns", "add", n.Name).CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("ip netns add %s: %v: %s", n.Name, err, out)
+	}
+	if out, err := exec.CommandContext(ctx, "ip", "-n", n.Name, "link", "set", "lo", "up").CombinedOutput(); err != nil {
+		n.Close()
+		return nil, fmt.Errorf("ip -n %s link set lo up: %v: %s", n.Name, err, out)
+	}
+	return n, nil
+}
+
+// Close deletes the namespace (after its boxes are closed).
+func (n *Net) Close() error {
+	if out, err := exec.Command("ip", "netns", "delete", n.Name).CombinedOutput(); err != nil {
+		return fmt.Errorf("ip netns delete %s: %v: %s", n.Name, err, out)
+	}
+	return nil
 }
 
 // Box is a running (or powered-off) Debian host.
@@ -95,9 +131,12 @@ func Start(ctx context.Context, cfg Config) (*Box, error) {
 	start := time.Now()
 	// The box's own name (debootstrap copied the host's /etc/hostname), resolvable
 	// without DNS.
+	if cfg.Addr == "" {
+		cfg.Addr = "127.0.1.1"
+	}
 	identity := map[string]string{
 		"etc/hostname": cfg.Name + "\n",
-		"etc/hosts":    "127.0.0.1 localhost\n127.0.1.1 " + cfg.Name + "\n::1 localhost\n",
+		"etc/hosts":    "127.0.0.1 localhost\n" + cfg.Addr + " " + cfg.Name + "\n::1 localhost\n",
 	}
 	for name, content := range identity {
 		os.MkdirAll(filepath.Join(disk, "etc"), 0o755)
@@ -162,9 +201,14 @@ func (b *Box) Boot(ctx context.Context) error {
 	}
 	args := []string{
 		"--quiet", "-D", b.root, "-M", b.cfg.Name,
-		"--register=no", "--keep-unit", "--private-network",
+		"--register=no", "--keep-unit",
 		"--resolv-conf=off", "--timezone=off", "--link-journal=no",
 		"--console=pipe", "-b",
+	}
+	if b.cfg.Net != nil {
+		args = append(args, "--network-namespace-path=/run/netns/"+b.cfg.Net.Name)
+	} else {
+		args = append(args, "--private-network")
 	}
 	for src, dst := range b.cfg.BindRO {
 		args = append(args, "--bind-ro="+src+":"+dst)
@@ -479,6 +523,10 @@ func Leftovers() []string {
 				found = append(found, "link: "+n)
 			}
 		}
+	}
+	nets, _ := filepath.Glob("/run/netns/" + NetPrefix + "*")
+	for _, n := range nets {
+		found = append(found, "network namespace: "+n)
 	}
 	return found
 }

@@ -3,6 +3,7 @@ package hosttest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -95,5 +96,54 @@ func TestBox(t *testing.T) {
 	}
 	if out, _ := b.Output(ctx, "", "systemctl", "is-system-running"); strings.TrimSpace(out) != "running" {
 		t.Errorf("after reboot, is-system-running = %q", out)
+	}
+}
+
+// TestNet puts two boxes in one network namespace of the test's: they share
+// its loopback (and nothing else), each under its own 127.0.0.x name.
+func TestNet(t *testing.T) {
+	if err := Available(); err != nil {
+		t.Skip("no box:", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	n, err := NewNet(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var boxes []*Box
+	defer func() {
+		for _, b := range boxes {
+			b.Close()
+		}
+		if err := n.Close(); err != nil {
+			t.Error(err)
+		}
+		if left := leftovers(n.Name); len(left) > 0 {
+			t.Errorf("left behind:\n%s", strings.Join(left, "\n"))
+		}
+	}()
+	var ns []string
+	for i, name := range []string{"vp-a", "vp-b"} {
+		b, err := Start(ctx, Config{Name: UniqueName(name), Net: n, Addr: fmt.Sprintf("127.0.0.%d", i+2), Logf: t.Logf})
+		if err != nil {
+			t.Fatal(err)
+		}
+		boxes = append(boxes, b)
+		out, err := b.Output(ctx, "", "sh", "-c", "readlink /proc/self/ns/net; ip -o link | wc -l; getent hosts $(hostname)")
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		if len(lines) != 3 || lines[1] != "1" || !strings.HasPrefix(lines[2], fmt.Sprintf("127.0.0.%d ", i+2)) {
+			t.Errorf("box %s: netns, links, own address = %q; want one link (lo) and 127.0.0.%d", b.Name(), lines, i+2)
+		}
+		ns = append(ns, lines[0])
+	}
+	if ns[0] != ns[1] {
+		t.Errorf("boxes are in network namespaces %s and %s; want one", ns[0], ns[1])
+	}
+	if self, _ := os.Readlink("/proc/self/ns/net"); self == ns[0] {
+		t.Errorf("boxes are in the host's network namespace")
 	}
 }
