@@ -23,13 +23,16 @@ package testscripts
 //	host-put [-b NAME] FILE PATH [MODE]
 //	                   copy FILE of $WORK to PATH in the box (root-owned,
 //	                   MODE default 0600)
-//	host-units [-b NAME] [-max SCORE] OUT
-//	                   check every unit of systemd/ under the box's systemd
-//	                   (installed as shipped, verified, services started and
-//	                   successful, timers loaded with their OnCalendar,
-//	                   systemd-analyze security exposure <= SCORE, default
-//	                   5.0); one JSON line per unit to OUT. A unit's
-//	                   systemd/<unit>.boxtest (sh, as root) runs before it starts
+//	host-units [-b NAME] [-max SCORE] [-dir DIR] OUT
+//	                   check every unit of systemd/ (or DIR in the box) under
+//	                   the box's systemd: installed as shipped, verified,
+//	                   services started and successful, timers loaded with
+//	                   their OnCalendar, services' systemd-analyze security
+//	                   exposure <= SCORE (default 5.0), LoadCredential= files
+//	                   root's, 0600 or stricter, unreadable by the service's
+//	                   User=; one JSON line per unit to OUT. A unit's
+//	                   <unit>.boxtest (sh, as root) runs before it starts.
+//	                   ! host-units: some check fails
 //	host-down [-b NAME]
 //	                   power the box off and remove it (done at the end of
 //	                   every script anyway; the journal's tail is logged then
@@ -42,6 +45,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -300,20 +304,44 @@ func cmdHostUnits(ts *testscript.TestScript, neg bool, args []string) {
 	fs := flag.NewFlagSet("host-units", flag.ContinueOnError)
 	name := fs.String("b", "", "box")
 	maxExposure := fs.Float64("max", 5.0, "highest systemd-analyze security exposure")
-	if err := fs.Parse(args); err != nil || neg || fs.NArg() != 1 {
-		ts.Fatalf("usage: host-units [-b NAME] [-max SCORE] OUT")
+	src := fs.String("dir", "/opt/vaultpipe/systemd", "unit directory in the box")
+	if err := fs.Parse(args); err != nil || fs.NArg() != 1 {
+		ts.Fatalf("usage: host-units [-b NAME] [-max SCORE] [-dir DIR] OUT")
 	}
 	b := hosts(ts).box(ts, *name)
+	err := checkUnits(b, *src, *maxExposure, ts.MkAbs(fs.Arg(0)), ts.Logf)
+	switch {
+	case err != nil && !neg:
+		ts.Fatalf("host-units: %v", err)
+	case err == nil && neg:
+		ts.Fatalf("host-units: every unit passed")
+	case err != nil:
+		ts.Logf("host-units: %v", err)
+	}
+}
+
+type unitsFailure struct{ error }
+
+func checkUnits(b *hosttest.Box, src string, maxExposure float64, outFile string, logf func(string, ...any)) (err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
+	defer func() {
+		if r := recover(); r != nil {
+			f, ok := r.(unitsFailure)
+			if !ok {
+				panic(r)
+			}
+			err = f.error
+		}
+	}()
+	fail := func(format string, args ...any) { panic(unitsFailure{fmt.Errorf(format, args...)}) }
 	run := func(args ...string) string {
 		out, err := b.Output(ctx, "", args...)
 		if err != nil {
-			ts.Fatalf("host-units: %s: %v\n%s", strings.Join(args, " "), err, out)
+			fail("%s: %v\n%s", strings.Join(args, " "), err, out)
 		}
 		return out
 	}
-	const src = "/opt/vaultpipe/systemd"
 	var units []string
 	for _, f := range strings.Fields(run("find", src, "-maxdepth", "1", "-type", "f", "(", "-name", "*.service", "-o", "-name", "*.timer", ")", "-printf", "%f\n")) {
 		if !strings.Contains(f, "@") { // templates need an instance; their owners test them
@@ -322,7 +350,7 @@ func cmdHostUnits(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	sort.Strings(units)
 	if len(units) == 0 {
-		ts.Fatalf("host-units: no units in %s", src)
+		fail("no units in %s", src)
 	}
 	// Install every unit as shipped; one vault-install wrote must match.
 	for _, u := range units {
@@ -342,7 +370,7 @@ func cmdHostUnits(ts *testscript.TestScript, neg bool, args []string) {
 		case strings.HasSuffix(u, ".timer"):
 			run("systemctl", "enable", "--now", u)
 			if !strings.Contains(run("systemctl", "list-timers", "--all", "--no-legend", u), u) {
-				ts.Fatalf("host-units: %s is not in systemctl list-timers", u)
+				fail("%s is not in systemctl list-timers", u)
 			}
 			got := run("systemctl", "show", "-p", "TimersCalendar", "--value", u)
 			for _, line := range strings.Split(run("sed", "-n", "s/^OnCalendar=//p", "/etc/systemd/system/"+u), "\n") {
@@ -356,7 +384,7 @@ func cmdHostUnits(ts *testscript.TestScript, neg bool, args []string) {
 					}
 				}
 				if norm == "" || !strings.Contains(got, "OnCalendar="+norm+" ") {
-					ts.Fatalf("host-units: %s: OnCalendar=%s (normalized %q) not loaded; TimersCalendar=%s", u, line, norm, got)
+					fail("%s: OnCalendar=%s (normalized %q) not loaded; TimersCalendar=%s", u, line, norm, got)
 				}
 				r.Calendar = strings.TrimSpace(strings.Join([]string{r.Calendar, norm}, " "))
 			}
@@ -364,16 +392,17 @@ func cmdHostUnits(ts *testscript.TestScript, neg bool, args []string) {
 		default:
 			// start waits for a oneshot to finish; a long-running service must stay up.
 			if _, err := b.Output(ctx, "", "systemctl", "start", u); err != nil {
-				ts.Fatalf("host-units: systemctl start %s: %v\n%s", u, err, b.Journal(ctx, 40, u))
+				fail("systemctl start %s: %v\n%s", u, err, b.Journal(ctx, 40, u))
 			}
 			show := run("systemctl", "show", "-p", "Result", "-p", "ActiveState", "-p", "Type", "-p", "ExecMainStatus", u)
 			ok := strings.Contains(show, "Result=success\n") &&
 				(strings.Contains(show, "ActiveState=active\n") ||
 					(strings.Contains(show, "Type=oneshot\n") && strings.Contains(show, "ExecMainStatus=0\n")))
 			if !ok {
-				ts.Fatalf("host-units: %s did not succeed:\n%s\n%s", u, show, b.Journal(ctx, 40, u))
+				fail("%s did not succeed:\n%s\n%s", u, show, b.Journal(ctx, 40, u))
 			}
 			r.State = "success"
+			checkCredentials(ctx, b, u, run, fail)
 			sec := run("systemd-analyze", "security", "--no-pager", u)
 			lines := strings.Split(strings.TrimSpace(sec), "\n")
 			fields := strings.Fields(lines[len(lines)-1]) // → Overall exposure level for U: 4.9 OK 🙂
@@ -383,14 +412,41 @@ func cmdHostUnits(ts *testscript.TestScript, neg bool, args []string) {
 				}
 			}
 			if r.Exposure == 0 {
-				ts.Fatalf("host-units: no exposure level in systemd-analyze security %s:\n%s", u, lines[len(lines)-1])
+				fail("no exposure level in systemd-analyze security %s:\n%s", u, lines[len(lines)-1])
 			}
-			if r.Exposure > *maxExposure {
-				ts.Fatalf("host-units: %s: systemd-analyze security exposure %.1f > %.1f", u, r.Exposure, *maxExposure)
+			if r.Exposure > maxExposure {
+				fail("%s: systemd-analyze security exposure %.1f > %.1f", u, r.Exposure, maxExposure)
 			}
 		}
-		ts.Logf("host-units: %s: %+v", u, r)
-		ts.Check(enc.Encode(r))
+		logf("host-units: %s: %+v", u, r)
+		enc.Encode(r)
 	}
-	ts.Check(os.WriteFile(ts.MkAbs(fs.Arg(0)), []byte(out.String()), 0o644))
+	if err := os.WriteFile(outFile, []byte(out.String()), 0o644); err != nil {
+		fail("%v", err)
+	}
+	return nil
+}
+
+// checkCredentials: a file handed over with LoadCredential= (or
+// LoadCredentialEncrypted=) ID:PATH reaches the service through
+// $CREDENTIALS_DIRECTORY only: it is root's, not readable by group or
+// others, and the service's User= cannot read it directly.
+func checkCredentials(ctx context.Context, b *hosttest.Box, unit string, run func(...string) string, fail func(string, ...any)) {
+	user := strings.TrimSpace(run("systemctl", "show", "-p", "User", "--value", unit))
+	for _, line := range strings.Split(run("sed", "-n", "-E", "s/^LoadCredential(Encrypted)?=//p", "/etc/systemd/system/"+unit), "\n") {
+		_, path, ok := strings.Cut(strings.TrimSpace(line), ":")
+		if !ok || !strings.HasPrefix(path, "/") {
+			continue // from the credential store, or a name only
+		}
+		st := strings.Fields(run("stat", "-L", "-c", "%U %a", path))
+		mode, _ := strconv.ParseUint(st[1], 8, 32)
+		if st[0] != "root" || mode&0o077 != 0 {
+			fail("%s: credential %s is %s %s; want root's, 0600 or stricter", unit, path, st[0], st[1])
+		}
+		if user != "" && user != "root" {
+			if _, err := b.Output(ctx, user, "test", "-r", path); err == nil {
+				fail("%s: its user %s reads the credential %s directly", unit, user, path)
+			}
+		}
+	}
 }
