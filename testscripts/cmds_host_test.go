@@ -2,12 +2,17 @@ package testscripts
 
 // Commands that run a Debian host with systemd as PID 1 (lib/hosttest):
 //
-//	host-up [NAME]     boot a box (hostname NAME, default vps) with the freshly
-//	                   built binaries in /opt/vaultpipe/bin (first on PATH),
-//	                   scripts/, policies/ and systemd/ in /opt/vaultpipe, and
-//	                   the Vault server binary at /opt/vaultpipe/vault (read-only);
-//	                   only loopback inside; exports BOX_NAME. Scripts with
-//	                   boxes run one at a time, and start with
+//	host-up [-net [-addr 127.0.0.N]] [NAME]
+//	                   boot a box (hostname NAME-xxxx, default vps) with the
+//	                   freshly built binaries in /opt/vaultpipe/bin (first on
+//	                   PATH), scripts/, policies/ and systemd/ in /opt/vaultpipe,
+//	                   and the Vault server binary at /opt/vaultpipe/vault
+//	                   (read-only); only loopback inside; exports BOX_NAME.
+//	                   -net: the box shares one network namespace (made for the
+//	                   script, loopback only) with the script's other -net
+//	                   boxes, its name at 127.0.0.N in its /etc/hosts, so that
+//	                   they reach each other there. Scripts with boxes run one
+//	                   at a time, and start with
 //	                   [!box] skip 'boxes need root, systemd-nspawn and debootstrap'
 //	                   ([box]: hosttest.Available, i.e. root and the tools).
 //	host-exec [-b NAME] [-u USER] [-env K=V]... [-stdin FILE] [-exit N] PROG [ARGS...]
@@ -18,6 +23,8 @@ package testscripts
 //	                   PROG must exit with status N; ! host-exec: non-zero
 //	host-reboot [-b NAME]
 //	                   power the box off and boot it again on the same disk
+//	host-poweroff [-b NAME], host-boot [-b NAME]
+//	                   the two halves of host-reboot
 //	host-fetch [-b NAME] PATH FILE
 //	                   copy PATH (as the box sees it) to FILE in $WORK
 //	host-put [-b NAME] FILE PATH [MODE]
@@ -66,6 +73,8 @@ func init() {
 	commands["host-up"] = cmdHostUp
 	commands["host-exec"] = cmdHostExec
 	commands["host-reboot"] = cmdHostReboot
+	commands["host-poweroff"] = cmdHostPowerOff
+	commands["host-boot"] = cmdHostBoot
 	commands["host-fetch"] = cmdHostFetch
 	commands["host-put"] = cmdHostPut
 	commands["host-units"] = cmdHostUnits
@@ -78,6 +87,7 @@ var boxSlot sync.Mutex
 
 type hostState struct {
 	boxes []*hosttest.Box
+	net   *hosttest.Net // shared by the boxes of host-up -net
 }
 
 // hostStates holds each script's boxes (keyed by *testscript.TestScript).
@@ -103,15 +113,18 @@ func (st *hostState) box(ts *testscript.TestScript, name string) *hosttest.Box {
 }
 
 func cmdHostUp(ts *testscript.TestScript, neg bool, args []string) {
-	if neg || len(args) > 1 {
-		ts.Fatalf("usage: host-up [NAME]")
+	fs := flag.NewFlagSet("host-up", flag.ContinueOnError)
+	shared := fs.Bool("net", false, "share the script's network namespace")
+	addr := fs.String("addr", "", "the box's 127.x address")
+	if err := fs.Parse(args); err != nil || neg || fs.NArg() > 1 || (*addr != "" && !*shared) {
+		ts.Fatalf("usage: host-up [-net [-addr 127.0.0.N]] [NAME]")
 	}
 	if err := hosttest.Available(); err != nil {
 		ts.Fatalf("host-up: %v (scripts start with: [!box] skip)", err)
 	}
 	name := "vps"
-	if len(args) == 1 {
-		name = args[0]
+	if fs.NArg() == 1 {
+		name = fs.Arg(0)
 	}
 	var st *hostState
 	if v, ok := hostStates.Load(ts); ok {
@@ -126,7 +139,23 @@ func cmdHostUp(ts *testscript.TestScript, neg bool, args []string) {
 			for _, b := range st.boxes {
 				closeBox(ts, b)
 			}
+			if st.net != nil {
+				if err := st.net.Close(); err != nil {
+					ts.Logf("host-up: %v", err)
+				}
+			}
 		})
+	}
+	var boxNet *hosttest.Net
+	if *shared {
+		if st.net == nil {
+			n, err := hosttest.NewNet(context.Background())
+			if err != nil {
+				ts.Fatalf("host-up: %v", err)
+			}
+			st.net = n
+		}
+		boxNet = st.net
 	}
 	root, err := vaulttest.RepoRoot()
 	ts.Check(err)
@@ -146,6 +175,8 @@ func cmdHostUp(ts *testscript.TestScript, neg bool, args []string) {
 	b, err := hosttest.Start(ctx, hosttest.Config{
 		// Unique, so that boxes of other test processes never share a name.
 		Name:   hosttest.UniqueName(name),
+		Net:    boxNet,
+		Addr:   *addr,
 		Copy:   copies,
 		BindRO: map[string]string{vaultBinary: "/opt/vaultpipe/vault"},
 		Logf:   ts.Logf,
@@ -254,6 +285,30 @@ func cmdHostReboot(ts *testscript.TestScript, neg bool, args []string) {
 	defer cancel()
 	if err := b.Reboot(ctx); err != nil {
 		ts.Fatalf("host-reboot: %v", err)
+	}
+}
+
+func cmdHostPowerOff(ts *testscript.TestScript, neg bool, args []string) {
+	b, rest := boxFlag(ts, "host-poweroff", args, "[-b NAME]")
+	if neg || len(rest) != 0 {
+		ts.Fatalf("usage: host-poweroff [-b NAME]")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	if err := b.PowerOff(ctx); err != nil {
+		ts.Fatalf("host-poweroff: %v", err)
+	}
+}
+
+func cmdHostBoot(ts *testscript.TestScript, neg bool, args []string) {
+	b, rest := boxFlag(ts, "host-boot", args, "[-b NAME]")
+	if neg || len(rest) != 0 {
+		ts.Fatalf("usage: host-boot [-b NAME]")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	if err := b.Boot(ctx); err != nil {
+		ts.Fatalf("host-boot: %v", err)
 	}
 }
 
