@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # bootstrap-vps.sh turns a fresh Debian or Ubuntu VPS into a hardened Vault
 # host, in order: swap off, firewall advice, install, initialise, unseal,
-# bootstrap (root token revoked), health check.
+# bootstrap (root token revoked), vaultpipe's tools and units, health check.
 #
 # Usage (as root, from a checkout of vaultpipe with bin/ built):
 #
 #   scripts/bootstrap-vps.sh --pgp-key alice.asc --pgp-key bob.asc --pgp-key carol.asc \
 #       --root-token-pgp-key alice.asc --key-shares 3 --key-threshold 2 [other vault-install apply flags]
 #
+# --enable UNIT (repeatable) enables and starts one of systemd/'s units
+# (e.g. a timer) once it is installed; the others are installed only.
 # Every other argument goes to `vault-install apply`. Key shares and the root
 # token are read from the terminal without echo (or, without a terminal, one
 # per line from stdin: the shares first, then the root token) and never appear
@@ -42,13 +44,15 @@ export VAULT_CACERT="${VAULT_CACERT:-/usr/local/share/vaultpipe/vault-ca.pem}"
 say() { echo "$name: $*" >&2; }
 die() { echo "$name: error: $*" >&2; exit 1; }
 
-shares_from= token_from= args=()
+shares_from= token_from= args=() enable=()
 while (($#)); do
 	case $1 in
 	--shares-from) (($# >= 2)) || die "--shares-from needs a command"; shares_from=$2; shift 2 ;;
 	--shares-from=*) shares_from=${1#*=}; shift ;;
 	--root-token-from) (($# >= 2)) || die "--root-token-from needs a command"; token_from=$2; shift 2 ;;
 	--root-token-from=*) token_from=${1#*=}; shift ;;
+	--enable) (($# >= 2)) || die "--enable needs a unit"; enable+=("$2"); shift 2 ;;
+	--enable=*) enable+=("${1#*=}"); shift ;;
 	*) args+=("$1"); shift ;;
 	esac
 done
@@ -153,6 +157,30 @@ elif [[ $rc -ne 0 ]]; then
 	die "vault-install apply failed (exit $rc)"
 fi
 
-# 7. Health.
+# 7. vaultpipe's tools into /usr/local/bin (the units run them from there)
+# and its units into /etc/systemd/system (vault.service is vault-install's);
+# only vault.service and those named with --enable are enabled and started.
+changed=0
+for f in "$here"/bin/*; do
+	[[ -f $f && -x $f && ${f##*/} != vault ]] || continue
+	cmp -s "$f" "/usr/local/bin/${f##*/}" && continue
+	install -m 0755 "$f" "/usr/local/bin/${f##*/}"
+	say "installed /usr/local/bin/${f##*/}"
+done
+for f in "$here"/systemd/*.service "$here"/systemd/*.timer; do
+	[[ -f $f && ${f##*/} != vault.service ]] || continue
+	cmp -s "$f" "/etc/systemd/system/${f##*/}" && continue
+	install -m 0644 "$f" "/etc/systemd/system/${f##*/}"
+	say "installed /etc/systemd/system/${f##*/}"
+	changed=1
+done
+((changed == 0)) || systemctl daemon-reload
+for u in "${enable[@]}"; do
+	systemctl is-enabled --quiet "$u" && systemctl is-active --quiet "$u" && continue
+	systemctl enable --now "$u"
+	say "enabled and started $u"
+done
+
+# 8. Health.
 vault-health --wait 30s
 say "done: clients use VAULT_ADDR=$VAULT_ADDR VAULT_CACERT=$VAULT_CACERT; keep /etc/vault.d/vault-init.json offline too"
