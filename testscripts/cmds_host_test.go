@@ -11,8 +11,8 @@ package testscripts
 //	                   -net: the box shares one network namespace (made for the
 //	                   script, loopback only) with the script's other -net
 //	                   boxes, its name at 127.0.0.N in its /etc/hosts, so that
-//	                   they reach each other there. Scripts with boxes run one
-//	                   at a time, and start with
+//	                   they reach each other there. At most two scripts with
+//	                   boxes run at a time; they start with
 //	                   [!box] skip 'boxes need root, systemd-nspawn and debootstrap'
 //	                   ([box]: hosttest.Available, i.e. root and the tools).
 //	host-exec [-b NAME] [-u USER] [-env K=V]... [-stdin FILE] [-exit N] PROG [ARGS...]
@@ -81,9 +81,10 @@ func init() {
 	commands["host-down"] = cmdHostDown
 }
 
-// boxSlot lets one script at a time run boxes: each runs a Vault and
-// systemd, and the machine has two cores.
-var boxSlot sync.Mutex
+// boxSlots lets two scripts at a time run boxes: each runs Vaults and
+// systemd, and the machine has two cores; the box scripts mostly wait (for
+// elections, restarts), so two overlap well.
+var boxSlots = make(chan struct{}, 2)
 
 type hostState struct {
 	boxes []*hosttest.Box
@@ -130,11 +131,11 @@ func cmdHostUp(ts *testscript.TestScript, neg bool, args []string) {
 	if v, ok := hostStates.Load(ts); ok {
 		st = v.(*hostState)
 	} else {
-		boxSlot.Lock()
+		boxSlots <- struct{}{}
 		st = &hostState{}
 		hostStates.Store(ts, st)
 		ts.Defer(func() {
-			defer boxSlot.Unlock()
+			defer func() { <-boxSlots }()
 			defer hostStates.Delete(ts)
 			for _, b := range st.boxes {
 				closeBox(ts, b)
