@@ -53,6 +53,9 @@ func TestBox(t *testing.T) {
 		}
 	}()
 
+	if left := b.Leftovers(); len(left) == 0 || !strings.HasPrefix(left[0], "process ") {
+		t.Errorf("Leftovers of a running box = %q; want its systemd-nspawn process", left)
+	}
 	if got, err := b.ReadFile(ctx, "/opt/vaultpipe/hello"); err != nil || string(got) != "hello from the host\n" {
 		t.Errorf("ReadFile(copied file) = %q, %v", got, err)
 	}
