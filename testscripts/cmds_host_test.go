@@ -30,7 +30,7 @@ package testscripts
 //	host-put [-b NAME] FILE PATH [MODE]
 //	                   copy FILE of $WORK to PATH in the box (root-owned,
 //	                   MODE default 0600)
-//	host-units [-b NAME] [-max SCORE] [-dir DIR] OUT
+//	host-units [-b NAME] [-max SCORE] [-dir DIR] [-token FILE] OUT
 //	                   check every unit of systemd/ (or DIR in the box) under
 //	                   the box's systemd: installed as shipped, verified,
 //	                   services started (their Condition…= met) and
@@ -39,7 +39,10 @@ package testscripts
 //	                   exposure <= SCORE (default 5.0), LoadCredential= files
 //	                   root's, 0600 or stricter, unreadable by the service's
 //	                   User=; one JSON line per unit to OUT. A unit's
-//	                   <unit>.boxtest (sh, as root) runs before it starts.
+//	                   <unit>.boxtest (sh -e, as root, with VAULT_ADDR,
+//	                   VAULT_CACERT and, given -token, VAULT_TOKEN from FILE
+//	                   in the box) runs before it starts, e.g. to issue the
+//	                   AppRole credentials the unit loads.
 //	                   ! host-units: some check fails
 //	host-down [-b NAME]
 //	                   power the box off and remove it (done at the end of
@@ -362,11 +365,12 @@ func cmdHostUnits(ts *testscript.TestScript, neg bool, args []string) {
 	name := fs.String("b", "", "box")
 	maxExposure := fs.Float64("max", 5.0, "highest systemd-analyze security exposure")
 	src := fs.String("dir", "/opt/vaultpipe/systemd", "unit directory in the box")
+	token := fs.String("token", "", "token file in the box for the hooks")
 	if err := fs.Parse(args); err != nil || fs.NArg() != 1 {
-		ts.Fatalf("usage: host-units [-b NAME] [-max SCORE] [-dir DIR] OUT")
+		ts.Fatalf("usage: host-units [-b NAME] [-max SCORE] [-dir DIR] [-token FILE] OUT")
 	}
 	b := hosts(ts).box(ts, *name)
-	err := checkUnits(b, *src, *maxExposure, ts.MkAbs(fs.Arg(0)), ts.Logf)
+	err := checkUnits(b, *src, *token, *maxExposure, ts.MkAbs(fs.Arg(0)), ts.Logf)
 	switch {
 	case err != nil && !neg:
 		ts.Fatalf("host-units: %v", err)
@@ -379,7 +383,7 @@ func cmdHostUnits(ts *testscript.TestScript, neg bool, args []string) {
 
 type unitsFailure struct{ error }
 
-func checkUnits(b *hosttest.Box, src string, maxExposure float64, outFile string, logf func(string, ...any)) (err error) {
+func checkUnits(b *hosttest.Box, src, tokenFile string, maxExposure float64, outFile string, logf func(string, ...any)) (err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	defer func() {
@@ -421,7 +425,9 @@ func checkUnits(b *hosttest.Box, src string, maxExposure float64, outFile string
 		r := unitResult{Unit: u}
 		hook := src + "/" + u + ".boxtest"
 		if _, err := b.Output(ctx, "", "test", "-f", hook); err == nil {
-			run("sh", "-e", hook)
+			// VAULT_TOKEN from the token file, if any; Vault's address and CA as installed.
+			run("env", "VAULT_ADDR=https://127.0.0.1:8200", "VAULT_CACERT=/usr/local/share/vaultpipe/vault-ca.pem",
+				"sh", "-c", `if [ -n "$1" ]; then VAULT_TOKEN=$(cat "$1") && export VAULT_TOKEN; fi; exec sh -e "$2"`, "sh", tokenFile, hook)
 		}
 		switch {
 		case strings.HasSuffix(u, ".timer"):
