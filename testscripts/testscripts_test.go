@@ -32,6 +32,10 @@
 //	exits-start NAME PROG ARGS... / exits-wait NAME N[,N...]
 //	                   the same in the background, for a run during which the
 //	                   server is killed (see cmds_exits_test.go)
+//	host-up, host-exec, host-reboot, host-fetch, host-put, host-down
+//	                   boot a Debian host with systemd as PID 1 (a
+//	                   systemd-nspawn box, loopback only) and run commands
+//	                   in it; see cmds_host_test.go
 //
 // Run one script with: go test ./testscripts -run TestScripts/<name>
 // and update golden files with -update.
@@ -52,6 +56,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/vaultpipe/vaultpipe/lib/hosttest"
 	"github.com/vaultpipe/vaultpipe/lib/vaulttest"
 )
 
@@ -79,7 +84,12 @@ func TestMain(m *testing.M) {
 			return 1
 		}
 		defer vaulttest.KillAll()
-		return m.Run()
+		code := m.Run()
+		if left := hosttest.CloseAll(); len(left) > 0 {
+			fmt.Fprintf(os.Stderr, "testscripts: boxes left behind:\n%s\n", strings.Join(left, "\n"))
+			return 1
+		}
+		return code
 	}()
 	os.Exit(code)
 }
