@@ -28,7 +28,8 @@
 //	blackhole          listen on 127.0.0.1 and never answer; exports BLACKHOLE_ADDR
 //	exits N PROG ARGS...
 //	                   like exec, but PROG must exit with status N (stdout and
-//	                   stderr are kept for the next checks)
+//	                   stderr are kept for the next checks); exits killed PROG:
+//	                   PROG must die of SIGKILL (a fault injector's kill)
 //	exits-start NAME PROG ARGS... / exits-wait NAME N[,N...]
 //	                   the same in the background, for a run during which the
 //	                   server is killed (see cmds_exits_test.go)
@@ -52,6 +53,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -346,21 +348,28 @@ func cmdBlackhole(ts *testscript.TestScript, neg bool, args []string) {
 // cmdExits runs a program like exec and checks its exit status.
 func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) < 2 {
-		ts.Fatalf("usage: exits N PROG [ARGS...]")
+		ts.Fatalf("usage: exits N|killed PROG [ARGS...]")
 	}
+	killed := args[0] == "killed"
 	want, err := strconv.Atoi(args[0])
-	if err != nil {
+	if err != nil && !killed {
 		ts.Fatalf("exits: bad status %q", args[0])
 	}
-	got := 0
+	got, sig := 0, ""
 	if err := ts.Exec(args[1], args[2:]...); err != nil {
 		var ee *exec.ExitError
 		if !errors.As(err, &ee) {
 			ts.Fatalf("exits: %v", err)
 		}
 		got = ee.ExitCode()
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			sig = ws.Signal().String()
+		}
 	}
-	if got != want {
+	switch {
+	case killed && sig != syscall.SIGKILL.String():
+		ts.Fatalf("%s exited with status %d (signal %q); want it killed (SIGKILL)", args[1], got, sig)
+	case !killed && got != want:
 		ts.Fatalf("%s exited with status %d; want %d", args[1], got, want)
 	}
 }
