@@ -175,6 +175,10 @@ for f in "$here"/systemd/*.service "$here"/systemd/*.timer; do
 	changed=1
 done
 ((changed == 0)) || systemctl daemon-reload
+# The jobs write node_exporter textfile metrics as their own (dynamic) users:
+# a group of their own may write the directory, nobody else.
+getent group vaultpipe-metrics >/dev/null || { groupadd --system vaultpipe-metrics; say "created group vaultpipe-metrics"; }
+install -d -m 2775 -o root -g vaultpipe-metrics /var/lib/prometheus/node-exporter
 for u in "${enable[@]}"; do
 	systemctl is-enabled --quiet "$u" && systemctl is-active --quiet "$u" && continue
 	systemctl enable --now "$u"
