@@ -118,6 +118,10 @@ func clientLoop(t *testing.T, e *pgEnv, read func() (string, string), stop chan 
 			c, err := pgx.Connect(ctx, e.pg.URL(u, p))
 			if err != nil {
 				retries.Add(1)
+				// Vault changes the password in PostgreSQL before it stores
+				// it: a read in between still gets the old one. The one
+				// retry waits a moment, as a client's backoff would.
+				time.Sleep(500 * time.Millisecond)
 				u, p = read()
 				if c, err = pgx.Connect(ctx, e.pg.URL(u, p)); err != nil {
 					failures.Add(1)
