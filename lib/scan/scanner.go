@@ -11,6 +11,7 @@ import (
 	"path"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -357,23 +358,26 @@ func lineAt(lines []string, n int) string {
 // of that key (keeping the engine's more specific rule), and drops the
 // entry's own classification then.
 func mergeDotenv(engine, dot []Finding, spans []entrySpan) []Finding {
-	covered := map[string]bool{}
-	for i := range engine {
-		for _, sp := range spans {
-			if engine[i].Line >= sp.line && engine[i].Line <= sp.endLine {
-				engine[i].Kind = KindDotenv
-				engine[i].Name = sp.key
-				covered[sp.key] = true
-				break
+	covered := map[int]bool{} // by the entry's first line: a key may be set twice
+	var out []Finding
+	for _, f := range engine {
+		i := slices.IndexFunc(spans, func(sp entrySpan) bool { return f.Line >= sp.line && f.Line <= sp.endLine })
+		if i >= 0 {
+			if covered[spans[i].line] {
+				continue // one entry, one finding
 			}
+			f.Kind = KindDotenv
+			f.Name = spans[i].key
+			covered[spans[i].line] = true
 		}
+		out = append(out, f)
 	}
 	for _, d := range dot {
-		if !covered[d.Name] {
-			engine = append(engine, d)
+		if !covered[d.Line] {
+			out = append(out, d)
 		}
 	}
-	return engine
+	return out
 }
 
 func (s *Scanner) envRefFinding(file string, r EnvRef) (Finding, bool) {

@@ -3,9 +3,11 @@ package scan_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -174,4 +176,32 @@ func validKey(s string) string {
 		return "K" + b.String()
 	}
 	return b.String()
+}
+
+func scanDotenv(t testing.TB, content string, all bool) []scan.Finding {
+	return newScanner(t, all).ScanSources(context.Background(), sourceOf("f/.env", content)).Findings
+}
+
+// A gitleaks hit inside a .env entry is that entry's one finding, at the
+// secret's own position, also on a last line without a newline and for a
+// key set twice.
+func TestDotenvEngineHitMerged(t *testing.T) {
+	const aws = "AKIAZ2CANARY7QW3RT5Y"
+	for _, c := range []struct {
+		name, src string
+		want      []string
+	}{
+		{"last line, no newline", "LOG_LEVEL=info\n\nAWS_KEY=" + aws, []string{"3:9:dotenv:aws-access-token:AWS_KEY"}},
+		{"quoted, trailing newline", "export AWS_KEY=\"" + aws + "\"\n", []string{"1:17:dotenv:aws-access-token:AWS_KEY"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var got []string
+			for _, f := range scanDotenv(t, c.src, false) {
+				got = append(got, fmt.Sprintf("%d:%d:%s:%s:%s", f.Line, f.Column, f.Kind, f.Rule, f.Name))
+			}
+			if !slices.Equal(got, c.want) {
+				t.Errorf("findings %v; want %v", got, c.want)
+			}
+		})
+	}
 }

@@ -167,7 +167,7 @@ func (e *Engine) detect(ctx context.Context, fr sources.Fragment, found func(sca
 	// non-deprecated way to hand it one fragment.
 	//lint:ignore SA1019 see above
 	for _, f := range det.DetectContext(ctx, detect.Fragment(fr)) {
-		found(convert(f))
+		found(convert(fr, f))
 	}
 }
 
@@ -214,8 +214,13 @@ func fragmentEnd(content []byte, start, size int) int {
 }
 
 // convert keeps what env-scan reports and the secret for its fingerprint;
-// gitleaks' Line and Match (which hold the secret) go no further.
-func convert(f report.Finding) scan.Secret {
+// gitleaks' Line and Match (which hold the secret) go no further. The
+// location is taken from the match's offset in the fragment: gitleaks'
+// StartLine is right (1-based in a file scan), but its StartColumn counts
+// the preceding newline on all but a fragment's first line, and its Line
+// holds the whole fragment when the match is on a last line without a
+// trailing newline.
+func convert(fr sources.Fragment, f report.Finding) scan.Secret {
 	s := scan.Secret{
 		Rule:        f.RuleID,
 		Description: f.Description,
@@ -223,27 +228,46 @@ func convert(f report.Finding) scan.Secret {
 		Column:      f.StartColumn,
 		Value:       f.Secret,
 	}
-	// f.Line starts at the newline before the match on all but a
-	// fragment's first line
-	text := f.Line
-	if strings.HasPrefix(text, "\n") {
-		text = text[1:]
-		if s.Column > 1 {
-			s.Column--
+	raw := fr.Raw
+	if raw == "" {
+		return s // a path-only rule
+	}
+	first := max(fr.StartLine, 1)
+	idx := f.StartLine - first // 0-based line within the fragment
+	lineStart := 0
+	for range idx {
+		nl := strings.IndexByte(raw[lineStart:], '\n')
+		if nl < 0 {
+			return s
 		}
+		lineStart += nl + 1
 	}
-	idx := -1
-	if f.Secret != "" {
-		idx = strings.Index(text, f.Secret)
+	// gitleaks' column is relative to the newline before the line
+	matchAt := lineStart + f.StartColumn - 1
+	if idx > 0 {
+		matchAt--
 	}
-	if idx < 0 {
-		return s
+	matchAt = min(max(matchAt, lineStart), len(raw))
+	at := matchAt
+	// gitleaks trims newlines off a match that begins with one
+	p := matchAt
+	for p < len(raw) && (raw[p] == '\n' || raw[p] == '\r') {
+		p++
 	}
-	before := text[:idx]
+	if f.Match != "" && strings.HasPrefix(raw[p:], f.Match) {
+		at = p
+		if i := strings.Index(f.Match, f.Secret); f.Secret != "" && i > 0 {
+			at += i
+		}
+	} // else a decoded match: the encoded text's start is the location
+	// the secret may begin on a later line than the match (a multi-line rule)
+	before := raw[lineStart:at]
+	line := f.StartLine
 	if nl := strings.LastIndexByte(before, '\n'); nl >= 0 {
-		s.Line += strings.Count(before, "\n")
+		line += strings.Count(before, "\n")
 		before = before[nl+1:]
 	}
+	s.Line = line
 	s.Column = utf8.RuneCountInString(before) + 1
 	s.Name = nameBefore(before)
 	return s
