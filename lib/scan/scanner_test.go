@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -203,5 +204,64 @@ func TestDotenvEngineHitMerged(t *testing.T) {
 				t.Errorf("findings %v; want %v", got, c.want)
 			}
 		})
+	}
+}
+
+// canaryToken returns a generated fly.io-shaped token part (fm2_ and 110
+// random base64 characters): a canary, never a real token.
+func canaryToken(r *rand.Rand) string {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+	b := []byte("fm2_")
+	for range 110 {
+		b = append(b, alphabet[r.IntN(len(alphabet))])
+	}
+	return string(b)
+}
+
+// No field of any report format holds any part of a secret: the name of a
+// comma-separated multi-part token is never text of the token.
+func TestMultiPartTokenNeverInReports(t *testing.T) {
+	r := rand.New(rand.NewPCG(18, 2))
+	var parts []string
+	pair := func() string {
+		a, b := canaryToken(r), canaryToken(r)
+		parts = append(parts, a, b)
+		return "FlyV1 " + a + "," + b
+	}
+	dir := t.TempDir()
+	files := map[string]string{
+		"deploy/.env":         "APP=web\nFLY_API_TOKEN=\"" + pair() + "\"\n",
+		"deploy/Dockerfile":   "FROM scratch\nENV FLY_API_TOKEN=\"" + pair() + "\"\n",
+		"deploy/fly.yml":      "env:\n  # FLY_API_TOKEN: " + pair() + "\n",
+		"deploy/settings.py":  "TOKENS = [\"" + pair() + "\"]\n",
+		"deploy/bare.txt":     pair(),
+		"deploy/one-line.env": "FLY_API_TOKEN=" + pair(),
+	}
+	write(t, dir, files)
+	res, err := newScanner(t, true).ScanPaths(context.Background(), []string{dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, f := range res.Findings {
+		seen[filepath.Base(f.File)] = true
+	}
+	for name := range files {
+		if !seen[filepath.Base(name)] {
+			t.Errorf("no finding in %s: %+v", name, res.Findings)
+		}
+	}
+	var out bytes.Buffer
+	scan.WriteJSONLines(&out, res.Findings)
+	scan.WriteTable(&out, res.Findings)
+	scan.WriteSARIF(&out, "env-scan", "test", res.Findings)
+	report := out.String()
+	for _, p := range parts {
+		body := strings.TrimPrefix(p, "fm2_")
+		for i := 0; i+8 <= len(body); i++ {
+			if strings.Contains(report, body[i:i+8]) {
+				t.Fatalf("a report holds %q, part of a planted token:\n%s", body[i:i+8], report)
+			}
+		}
 	}
 }

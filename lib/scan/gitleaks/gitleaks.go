@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"strings"
 	"sync"
 	"unicode"
@@ -273,28 +274,53 @@ func convert(fr sources.Fragment, f report.Finding) scan.Secret {
 	return s
 }
 
-// nameBefore finds the identifier a value is assigned to: the last word
-// before the = or : that precedes it.
+// assignment matches the end of the text before a value that is assigned
+// to a name: the identifier (quoted or not), "=", ":", ":=" or "=>", an
+// opening quote, and at most one scheme word ("Bearer ", "FlyV1 ").
+var assignment = regexp.MustCompile(`([\pL_][\pL\pN_.\-]*)["'\x60\]]?\s*(?::=|=>|[=:])\s*["'\x60]?(?:[A-Za-z][A-Za-z0-9]{0,15}\s+)?$`)
+
+// nameBefore finds the identifier a value is assigned to. It is "" unless
+// the text before the value ends in an assignment: never the text of a
+// token (the part before a comma in a multi-part token, say).
 func nameBefore(prefix string) string {
-	p := strings.TrimRightFunc(prefix, func(r rune) bool {
-		return unicode.IsSpace(r) || strings.ContainsRune(`"'`+"`"+`=:<>,([{`, r)
-	})
-	if p == "" || len(p) == len(prefix) {
-		// nothing separates the value from what precedes it: not an assignment
+	m := assignment.FindStringSubmatch(prefix)
+	if m == nil {
 		return ""
 	}
-	end := len(p)
-	start := end
-	for start > 0 {
-		r, size := utf8.DecodeLastRuneInString(p[:start])
-		if !(unicode.IsLetter(r) || unicode.IsDigit(r) || r == '_' || r == '-' || r == '.') {
-			break
-		}
-		start -= size
-	}
-	name := strings.Trim(p[start:end], ".-")
-	if len(name) > 128 {
+	name := strings.Trim(m[1], ".-")
+	if name == "" || tokenLike(name) {
 		return ""
 	}
 	return name
+}
+
+// tokenLike reports whether an identifier looks like part of a random
+// token rather than a name someone wrote: too long, or a segment mixing
+// letters with digits or changing case at random.
+func tokenLike(name string) bool {
+	if utf8.RuneCountInString(name) > 64 {
+		return true
+	}
+	for _, seg := range strings.FieldsFunc(name, func(r rune) bool { return r == '_' || r == '.' || r == '-' }) {
+		var letters, digits, changes int
+		prevUpper, first := false, true
+		for _, r := range seg {
+			switch {
+			case unicode.IsDigit(r):
+				digits++
+			case unicode.IsLetter(r):
+				letters++
+				up := unicode.IsUpper(r)
+				if !first && up != prevUpper {
+					changes++
+				}
+				prevUpper, first = up, false
+			}
+		}
+		n := letters + digits
+		if n >= 12 && ((digits >= 2 && letters > 0) || changes*5 > n*2) {
+			return true
+		}
+	}
+	return false
 }

@@ -185,9 +185,18 @@ func TestNameBefore(t *testing.T) {
 		`"client.secret": '`:           "client.secret",
 		`export TOKEN=`:                "TOKEN",
 		`https://hooks.example.com/x/`: "",
-		`foo(`:                         "foo",
-		`  `:                           "",
-		`clé_secrète := "`:             "clé_secrète",
+		`foo(`:                         "",
+		`ENV FLY_API_TOKEN="FlyV1 `:    "FLY_API_TOKEN",
+		`Authorization: Bearer `:       "Authorization",
+		`password => '`:                "password",
+		`"fm2_lJPECAAAAAAAAMqcxBBLMJKXYKJiT0CI58XmukX/wr,`: "",
+		`x = "fm2_lJPECAAAAAAAAMqcxBBLMJKXYKJiT0CI58Xmuk=`: "",
+		`lJPECAAAAAAAAMqcxBBLMJKXYKJiT0CI58Xmuk=`:          "",
+		`AWS_SECRET_ACCESS_KEY=`:                           "AWS_SECRET_ACCESS_KEY",
+		`awsSecretAccessKey: `:                             "awsSecretAccessKey",
+		`S3_BUCKET_KEY2=`:                                  "S3_BUCKET_KEY2",
+		`  `:                                               "",
+		`clé_secrète := "`:                                 "clé_secrète",
 	} {
 		if got := nameBefore(prefix); got != want {
 			t.Errorf("nameBefore(%q) = %q; want %q", prefix, got, want)
