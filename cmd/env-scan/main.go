@@ -31,6 +31,15 @@
 //	         systemd Environment=/EnvironmentFile=, shell export. Reads of
 //	         other names are listed only with --all
 //
+// A scanner keeps scanning: a .env line that is not KEY=VALUE (a
+// "KEY: value" line, a pasted token) is skipped with a warning on stderr
+// naming the file and line, never its text, and the file's other entries
+// are still reported; a .env-named diff or patch (recognised by content) is
+// scanned for hard-coded secrets only. These warnings also go into SARIF's
+// invocations[0].toolExecutionNotifications, with the files that could not
+// be read (which make the exit status 1). env-import, which writes what it
+// reads, stays strict.
+//
 // Output (stdout): with --format jsonl (the default when stdout is not a
 // terminal) one JSON object per finding: {"file", "line", "column",
 // "kind", "rule", "name", "confidence", "fingerprint"}; line and column are
@@ -53,7 +62,7 @@
 // Exit status:
 //
 //	0  no findings
-//	1  failure (unreadable file, malformed .env file, bad config)
+//	1  failure (unreadable file, bad config)
 //	2  usage error (including a fingerprint key that is too short)
 //	3  findings reported
 //
@@ -101,7 +110,7 @@ fingerprint), SARIF or a table; never a secret value.
 
 Exit status:
   0  no findings
-  1  failure (unreadable file, malformed .env file, bad config)
+  1  failure (unreadable file, bad config)
   2  usage error (including a fingerprint key that is too short)
   3  findings reported
 
@@ -179,7 +188,7 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 	case "jsonl":
 		err = scan.WriteJSONLines(stdout, findings)
 	case "sarif":
-		err = scan.WriteSARIF(stdout, name, version, findings)
+		err = scan.WriteSARIF(stdout, name, version, findings, res.Notices, res.Errors)
 	case "table":
 		err = scan.WriteTable(stdout, findings)
 	}
@@ -187,6 +196,9 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 		return fmt.Errorf("writing report: %w", err)
 	}
 
+	for _, n := range res.Notices {
+		fmt.Fprintf(stderr, "%s: warning: %s\n", name, n)
+	}
 	if len(res.Errors) > 0 {
 		for _, e := range res.Errors {
 			fmt.Fprintf(stderr, "%s: error: %s\n", name, e)

@@ -137,8 +137,8 @@ func FuzzDotenvNeverLeaks(f *testing.F) {
 		v := marker + strings.ToValidUTF8(strings.NewReplacer("'", "", "\x00", "").Replace(value), "")
 		content := key + "='" + v + "'\n"
 		res := newScanner(t, true).ScanSources(context.Background(), sourceOf("f/.env", content))
-		if len(res.Errors) > 0 {
-			t.Fatalf("scanning %q: %v", content, res.Errors)
+		if len(res.Errors) > 0 || len(res.Notices) > 0 {
+			t.Fatalf("scanning %q: %v %v", content, res.Errors, res.Notices)
 		}
 		named := false
 		for _, f := range res.Findings {
@@ -151,7 +151,7 @@ func FuzzDotenvNeverLeaks(f *testing.F) {
 		if err := scan.WriteJSONLines(&out, res.Findings); err != nil {
 			t.Fatal(err)
 		}
-		if err := scan.WriteSARIF(&out, "env-scan", "test", res.Findings); err != nil {
+		if err := scan.WriteSARIF(&out, "env-scan", "test", res.Findings, res.Notices, res.Errors); err != nil {
 			t.Fatal(err)
 		}
 		if err := scan.WriteTable(&out, res.Findings); err != nil {
@@ -193,6 +193,7 @@ func TestDotenvEngineHitMerged(t *testing.T) {
 		want      []string
 	}{
 		{"last line, no newline", "LOG_LEVEL=info\n\nAWS_KEY=" + aws, []string{"3:9:dotenv:aws-access-token:AWS_KEY"}},
+		{"key set twice", "AWS_KEY=" + aws + "\nX=1\nAWS_KEY=" + aws, []string{"1:9:dotenv:aws-access-token:AWS_KEY", "3:9:dotenv:aws-access-token:AWS_KEY"}},
 		{"quoted, trailing newline", "export AWS_KEY=\"" + aws + "\"\n", []string{"1:17:dotenv:aws-access-token:AWS_KEY"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -254,7 +255,7 @@ func TestMultiPartTokenNeverInReports(t *testing.T) {
 	var out bytes.Buffer
 	scan.WriteJSONLines(&out, res.Findings)
 	scan.WriteTable(&out, res.Findings)
-	scan.WriteSARIF(&out, "env-scan", "test", res.Findings)
+	scan.WriteSARIF(&out, "env-scan", "test", res.Findings, res.Notices, res.Errors)
 	report := out.String()
 	for _, p := range parts {
 		body := strings.TrimPrefix(p, "fm2_")
@@ -262,6 +263,62 @@ func TestMultiPartTokenNeverInReports(t *testing.T) {
 			if strings.Contains(report, body[i:i+8]) {
 				t.Fatalf("a report holds %q, part of a planted token:\n%s", body[i:i+8], report)
 			}
+		}
+	}
+}
+
+// One bad .env line is a notice naming its line; the file's other entries,
+// before and after it, are still reported. A diff named .env.* is not read
+// as a .env file.
+func TestDotenvKeepsScanning(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, map[string]string{
+		"a/.env":       "DB_PASSWORD=canary-pw-before-1\nthis line is a pasted canary-NOTE-text\nSMTP_HOST: mail\nAPI_TOKEN=canary-tok-after-22\n",
+		"b/.env.patch": "diff --git a/.env b/.env\n--- a/.env\n+++ b/.env\n@@ -1 +1 @@\n-DB_PASSWORD=canary-old-pw\n+DB_PASSWORD=canary-new-pw\n",
+	})
+	res, err := newScanner(t, false).ScanPaths(context.Background(), []string{dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Errors) != 0 {
+		t.Errorf("errors %v; want none", res.Errors)
+	}
+	var got []string
+	for _, f := range res.Findings {
+		got = append(got, fmt.Sprintf("%s:%d:%s", filepath.Base(filepath.Dir(f.File)), f.Line, f.Name))
+	}
+	if want := []string{"a:1:DB_PASSWORD", "a:4:API_TOKEN"}; !slices.Equal(got, want) {
+		t.Errorf("findings %v; want %v", got, want)
+	}
+	var notes []string
+	for _, n := range res.Notices {
+		rel, _ := filepath.Rel(dir, n.File)
+		notes = append(notes, fmt.Sprintf("%s:%d", filepath.ToSlash(rel), n.Line))
+		if strings.Contains(n.Message, "canary") || strings.Contains(n.Message, "SMTP") {
+			t.Errorf("notice %q holds the line's text", n)
+		}
+	}
+	if want := []string{"a/.env:2", "a/.env:3", "b/.env.patch:0"}; !slices.Equal(notes, want) {
+		t.Errorf("notices %v; want %v", notes, want)
+	}
+	var out bytes.Buffer
+	if err := scan.WriteSARIF(&out, "env-scan", "test", res.Findings, res.Notices, res.Errors); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(out.String(), `"level": "warning"`) + strings.Count(out.String(), `"level":"warning"`); n < 3 {
+		t.Errorf("SARIF has %d warning notifications; want 3 or more:\n%s", n, out.String())
+	}
+}
+
+func TestIsDiff(t *testing.T) {
+	for src, want := range map[string]bool{
+		"diff --git a/x b/x\nindex 1..2\n":                  true,
+		"--- a/.env\n+++ b/.env\n@@ -1 +1 @@\n-A=1\n+A=2\n": true,
+		"A=1\nB=--- not a diff\n":                           false,
+		"# notes\n--- \n":                                   false,
+	} {
+		if got := scan.IsDiff([]byte(src)); got != want {
+			t.Errorf("IsDiff(%q) = %v; want %v", src, got, want)
 		}
 	}
 }
