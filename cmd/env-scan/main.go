@@ -6,7 +6,7 @@
 // Usage:
 //
 //	env-scan [--format auto|jsonl|sarif|table] [--all] [--min-confidence LEVEL]
-//	         [--baseline FILE] [--write-baseline FILE] [--staged]
+//	         [--fail-on KINDS] [--baseline FILE] [--write-baseline FILE] [--staged]
 //	         [--config .gitleaks.toml] [--key-file FILE] [PATH...]
 //
 // PATHs are files or directories (default "."). Directories are walked in
@@ -40,6 +40,16 @@
 // be read (which make the exit status 1). env-import, which writes what it
 // reads, stays strict.
 //
+// Findings of every kind are reported; by default only hard-coded values
+// make the exit status 3 — secret and dotenv findings, and env_ref ones
+// that set a literal secret value (Compose environment:, systemd
+// Environment=, export) — so code that reads its secrets from the
+// environment passes a pre-commit hook. --fail-on
+// KINDS (comma-separated) chooses the kinds that fail: --fail-on
+// secret,dotenv,env_ref is the strict gate "no secret in env-var patterns
+// either" that CI and make demo use. The error message counts findings by
+// kind: "3 secret, 2 dotenv, 75 env_ref finding(s)".
+//
 // Output (stdout): with --format jsonl (the default when stdout is not a
 // terminal) one JSON object per finding: {"file", "line", "column",
 // "kind", "rule", "name", "confidence", "fingerprint"}; line and column are
@@ -61,10 +71,10 @@
 //
 // Exit status:
 //
-//	0  no findings
+//	0  no findings of a failing kind
 //	1  failure (unreadable file, bad config)
 //	2  usage error (including a fingerprint key that is too short)
-//	3  findings reported
+//	3  findings of a failing kind reported (secret, dotenv; see --fail-on)
 //
 // Example:
 //
@@ -100,6 +110,7 @@ type cli struct {
 	Staged        bool     `help:"Scan the files staged in the git index (their staged content)."`
 	Config        string   `placeholder:"FILE" env:"GITLEAKS_CONFIG" help:"gitleaks rules file (default: .gitleaks.toml at the scan root when present, else gitleaks' defaults)."`
 	KeyFile       string   `name:"key-file" placeholder:"FILE" env:"ENV_SCAN_KEY_FILE" help:"Fingerprint key file ($ENV_SCAN_KEY overrides; default ~/.config/vaultpipe/env-scan.key, created on first use)."`
+	FailOn        string   `name:"fail-on" placeholder:"KINDS" default:"secret,dotenv" help:"Finding kinds that make the exit status 3, comma-separated: secret, dotenv, env_ref (the strict gate: --fail-on secret,dotenv,env_ref)."`
 	Workers       int      `default:"0" help:"Files scanned at once (default 2 per CPU)."`
 	NoProgress    bool     `name:"no-progress" help:"Never show progress on stderr."`
 }
@@ -109,10 +120,10 @@ Output: JSON lines (file, line, column, kind, rule, name, confidence,
 fingerprint), SARIF or a table; never a secret value.
 
 Exit status:
-  0  no findings
+  0  no findings of a failing kind
   1  failure (unreadable file, bad config)
   2  usage error (including a fingerprint key that is too short)
-  3  findings reported
+  3  findings of a failing kind reported (secret, dotenv; see --fail-on)
 
 Example:
   env-scan --format sarif . > env-scan.sarif`
@@ -126,6 +137,10 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 	}
 	if c.Staged && len(c.Paths) > 0 {
 		return fault.Usagef("--staged scans the git index; give no paths with it")
+	}
+	failOn, err := scan.ParseKinds(c.FailOn)
+	if err != nil {
+		return fault.Usagef("--fail-on: %v", err)
 	}
 	keyer, err := scan.LoadKey(c.KeyFile)
 	if err != nil {
@@ -205,8 +220,8 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 		}
 		return fault.WithHint(fmt.Errorf("%d file(s) could not be scanned", len(res.Errors)), "fix or exclude them; the other files were scanned")
 	}
-	if n := scan.Secrets(findings); n > 0 {
-		return fault.WithHint(fault.Errorf(fault.Findings, "%d secret finding(s)", n),
+	if scan.Failing(findings, failOn) > 0 {
+		return fault.WithHint(fault.Errorf(fault.Findings, "%s", scan.Count(findings)),
 			"move them to Vault (env-import), mark false positives with a gitleaks:allow comment, or accept them with --write-baseline")
 	}
 	return nil

@@ -422,8 +422,9 @@ func mergeDotenv(engine, dot []Finding, spans []entrySpan) []Finding {
 
 func (s *Scanner) envRefFinding(file string, r EnvRef) (Finding, bool) {
 	var (
-		conf   Confidence
-		secret = r.Name
+		conf    Confidence
+		secret  = r.Name
+		literal bool
 	)
 	switch {
 	case r.File:
@@ -432,7 +433,7 @@ func (s *Scanner) envRefFinding(file string, r EnvRef) (Finding, bool) {
 		var class Class
 		class, conf = Classify(r.Name, r.Value)
 		if conf != None && class != ClassConfig {
-			secret = r.Value
+			secret, literal = r.Value, true
 		}
 	default:
 		switch ClassifyName(r.Name) {
@@ -450,5 +451,6 @@ func (s *Scanner) envRefFinding(file string, r EnvRef) (Finding, bool) {
 	return Finding{
 		File: file, Line: r.Line, Column: r.Column, Kind: KindEnvRef, Rule: r.Rule, Name: r.Name,
 		Confidence: conf, Fingerprint: s.Keyer.Sum(r.Rule, secret), description: envRefDescriptions[r.Rule],
+		literal: literal,
 	}, true
 }
