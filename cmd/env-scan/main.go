@@ -6,7 +6,8 @@
 // Usage:
 //
 //	env-scan [--format auto|jsonl|sarif|table] [--all] [--min-confidence LEVEL]
-//	         [--fail-on KINDS] [--baseline FILE] [--write-baseline FILE] [--staged]
+//	         [--fail-on KINDS] [--baseline FILE [--moved OLD=NEW]...]
+//	         [--write-baseline FILE] [--staged]
 //	         [--config .gitleaks.toml] [--key-file FILE] [PATH...]
 //
 // PATHs are files or directories (default "."). Directories are walked in
@@ -66,8 +67,14 @@
 // ~/.config/vaultpipe/env-scan.key, created (0600, random) on first use.
 // Share one key (a CI secret) wherever one baseline is used. --write-baseline
 // FILE records the current findings and exits 0; --baseline FILE reports
-// only findings whose fingerprint is not in it, so moving code does not
-// re-report, and a new secret on an old line is still reported.
+// only findings not in it, matched by fingerprint and file: moving code
+// within a file does not re-report it, a new secret on an old line is
+// reported, and so is a baselined secret copied into another file. A file
+// or directory that moved is said so explicitly: --moved OLD=NEW
+// (repeatable) matches the entries recorded under OLD against NEW; or
+// rewrite the baseline. A finding baselined under another file gives a
+// warning. A version 1 baseline (fingerprint only) is read as version 2,
+// with a warning to rewrite it.
 //
 // Exit status:
 //
@@ -87,6 +94,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/vaultpipe/vaultpipe/lib/command"
@@ -105,7 +113,8 @@ type cli struct {
 	Format        string   `enum:"auto,jsonl,sarif,table" default:"auto" help:"Output format: auto (table on a terminal, else jsonl), jsonl, sarif, table."`
 	All           bool     `help:"Also list plain configuration entries and reads of non-secret variables (confidence none)."`
 	MinConfidence string   `name:"min-confidence" enum:"low,medium,high" default:"low" help:"Report only findings at least this certain."`
-	Baseline      string   `placeholder:"FILE" help:"Report only findings not recorded in this baseline."`
+	Baseline      string   `placeholder:"FILE" help:"Report only findings not recorded in this baseline (matched by fingerprint and file)."`
+	Moved         []string `placeholder:"OLD=NEW" help:"With --baseline: the file or directory OLD (as recorded) is now NEW. Repeatable."`
 	WriteBaseline string   `name:"write-baseline" placeholder:"FILE" help:"Record the current findings in FILE and exit 0."`
 	Staged        bool     `help:"Scan the files staged in the git index (their staged content)."`
 	Config        string   `placeholder:"FILE" env:"GITLEAKS_CONFIG" help:"gitleaks rules file (default: .gitleaks.toml at the scan root when present, else gitleaks' defaults)."`
@@ -151,6 +160,20 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 		if base, err = scan.LoadBaseline(c.Baseline, keyer); err != nil {
 			return err
 		}
+		if base.Migrated != 0 {
+			fmt.Fprintf(stderr, "%s: warning: %s is a version %d baseline (matched by fingerprint only); it is read as version 2, matched by fingerprint and file: rewrite it with --write-baseline\n", name, c.Baseline, base.Migrated)
+		}
+		for _, m := range c.Moved {
+			from, to, ok := strings.Cut(m, "=")
+			if !ok || from == "" || to == "" {
+				return fault.Usagef("--moved %q: want OLD=NEW (a file or directory path as reported)", m)
+			}
+			if base.Move(from, to) == 0 {
+				fmt.Fprintf(stderr, "%s: warning: --moved %s: no baseline entry is under %s\n", name, m, from)
+			}
+		}
+	} else if len(c.Moved) > 0 {
+		return fault.Usagef("--moved applies to a --baseline")
 	}
 
 	root := scan.Root(c.Paths)
@@ -189,7 +212,10 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 		return scan.NewBaseline(keyer, findings).Write(c.WriteBaseline)
 	}
 	if base != nil {
-		findings = base.Filter(findings)
+		var elsewhere int
+		if findings, elsewhere = base.Filter(findings); elsewhere > 0 {
+			fmt.Fprintf(stderr, "%s: warning: %d finding(s) are in the baseline under another file: a secret copied there, or a moved file (say so with --moved OLD=NEW)\n", name, elsewhere)
+		}
 	}
 
 	format := c.Format
