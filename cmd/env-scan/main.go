@@ -28,9 +28,13 @@
 //	         vault: references and ${VAR} expansions are never findings
 //	env_ref  a place that reads a secret-looking variable from the
 //	         environment: Python os.environ/os.getenv, Dagster EnvVar and
-//	         {"env": …}, YAML/Compose environment:, env: and env_file:,
-//	         systemd Environment=/EnvironmentFile=, shell export. Reads of
-//	         other names are listed only with --all
+//	         {"env": …} (calls may span lines), JavaScript/TypeScript
+//	         process.env.X and import.meta.env.X, dbt {{ env_var('X') }},
+//	         YAML/Compose environment: (anchors and flow maps too), env:,
+//	         env_file: and ${X} (a ${X:-default} default that is a
+//	         credential counts as a literal value), systemd
+//	         Environment=/EnvironmentFile=, shell export. Reads of other
+//	         names are listed only with --all
 //
 // A scanner keeps scanning: a .env line that is not KEY=VALUE (a
 // "KEY: value" line, a pasted token) is skipped with a warning on stderr

@@ -36,6 +36,56 @@ env-ref-dagster 4:13 SNOWFLAKE_PASSWORD
 env-ref-dagster 5:17 PORT
 env-ref-dagster 6:29 PG_PASSWORD
 `},
+		{"python multi-line", "python", `import os
+import dagster as dg
+a = os.getenv(
+    "DB_PASSWORD",
+)
+b = dg.EnvVar(
+    'SNOWFLAKE_PASSWORD'
+)
+c = os.environ[
+  "API_TOKEN"]
+`, `env-ref-python 4:6 DB_PASSWORD
+env-ref-dagster 7:6 SNOWFLAKE_PASSWORD
+env-ref-python 10:4 API_TOKEN
+`},
+		{"javascript", "javascript", `const url = process.env.DATABASE_URL;
+const k = process.env["STRIPE_SECRET_KEY"] ?? import.meta.env.VITE_API_TOKEN;
+const { A } = process.env; // not followed
+const d = Deno.env.get('DENO_TOKEN');
+const e = process.env.IGNORED; // env-scan:allow
+`, `env-ref-javascript 1:25 DATABASE_URL
+env-ref-javascript 2:24 STRIPE_SECRET_KEY
+env-ref-javascript 2:63 VITE_API_TOKEN
+env-ref-javascript 4:25 DENO_TOKEN
+`},
+		{"dbt sql", "sql", `select * from {{ source('raw', 'orders') }}
+where key = '{{ env_var("DBT_ENV_SECRET_KEY") }}'
+`, `env-ref-dbt 2:26 DBT_ENV_SECRET_KEY
+`},
+		{"dbt profile, defaults, anchors, flow maps", "yaml", `analytics:
+  outputs:
+    prod:
+      password: "{{ env_var('DBT_PASSWORD') }}"
+x-env: &common
+  environment: &env
+    REDIS_AUTH: ${REDIS_AUTH:-r3dis-canary}
+services:
+  cache:
+    command: redis-server --requirepass ${REDIS_PASS:?required} --x ${DSN:-postgres://u:pw-canary@db/app}
+    volumes:
+      - ${PWD}:/data
+  app:
+    environment: {LOG_LEVEL: info, 'API_TOKEN': tok-canary-1}
+`, `env-ref-dbt 4:30 DBT_PASSWORD
+env-ref-compose 7:5 REDIS_AUTH=${REDIS_AUTH:-r3dis-canary}
+env-ref-yaml 10:43 REDIS_PASS
+env-ref-yaml 10:71 DSN=postgres://u:pw-canary@db/app
+env-ref-yaml 12:11 PWD
+env-ref-compose 14:19 LOG_LEVEL=info
+env-ref-compose 14:37 API_TOKEN=tok-canary-1
+`},
 		{"compose", "yaml", `services:
   app:
     env_file:
@@ -109,6 +159,7 @@ func TestEnvRefKind(t *testing.T) {
 		"app/jobs.py": "python", "docker-compose.yml": "yaml", "k8s/x.yaml": "yaml",
 		"systemd/app.service": "systemd", "etc/app.service.d/override.conf": "systemd",
 		"deploy.sh": "shell", ".envrc": "shell", "README.md": "", "nginx.conf": "",
+		"web/src/api.ts": "javascript", "app.mjs": "javascript", "models/orders.sql": "sql",
 	} {
 		if got := EnvRefKind(name); got != want {
 			t.Errorf("EnvRefKind(%q) = %q; want %q", name, got, want)

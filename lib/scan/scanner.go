@@ -11,6 +11,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"slices"
 	"strings"
@@ -420,20 +421,27 @@ func mergeDotenv(engine, dot []Finding, spans []entrySpan) []Finding {
 	return out
 }
 
+// interpDefault matches a whole ${X:-default} (or ${X-default}, ${X:=…}).
+var interpDefault = regexp.MustCompile(`^\$\{` + envName + `:?[-=]([^}]*)\}$`)
+
 func (s *Scanner) envRefFinding(file string, r EnvRef) (Finding, bool) {
 	var (
 		conf    Confidence
 		secret  = r.Name
 		literal bool
 	)
+	value := r.Value
+	if m := interpDefault.FindStringSubmatch(value); m != nil {
+		value = m[1] // ${X:-default}: the default is written here
+	}
 	switch {
 	case r.File:
 		conf = None
-	case r.HasValue && r.Value != "" && !IsReference(r.Value):
+	case r.HasValue && value != "" && !IsReference(value):
 		var class Class
-		class, conf = Classify(r.Name, r.Value)
+		class, conf = Classify(r.Name, value)
 		if conf != None && class != ClassConfig {
-			secret, literal = r.Value, true
+			secret, literal = value, true
 		}
 	default:
 		switch ClassifyName(r.Name) {

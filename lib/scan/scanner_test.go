@@ -322,3 +322,34 @@ func TestIsDiff(t *testing.T) {
 		}
 	}
 }
+
+// The reads Dagster teams write: defaults holding a credential count as
+// hard-coded values, ${PWD} is not a password, JS/TS and dbt reads are found.
+func TestEnvRefsOfRealProjects(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, map[string]string{
+		"docker-compose.yml": "services:\n  cache:\n    command: redis-server --requirepass ${REDIS_AUTH:-r3dis-canary-pw}\n    volumes:\n      - ${PWD}:/data\n    environment: &env\n      SLACK_WEBHOOK_URL: ${SLACK_WEBHOOK_URL}\n",
+		"web/api.ts":         "export const tok = process.env.API_TOKEN ?? import.meta.env.VITE_SECRET_KEY;\n",
+		"models/orders.sql":  "select '{{ env_var(\"DBT_ENV_SECRET_PASSWORD\") }}'\n",
+	})
+	res, err := newScanner(t, false).ScanPaths(context.Background(), []string{dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range res.Findings {
+		got = append(got, fmt.Sprintf("%s:%d %s %s hard=%v", filepath.Base(f.File), f.Line, f.Name, f.Confidence, f.HardCoded()))
+	}
+	want := []string{
+		"docker-compose.yml:3 REDIS_AUTH high hard=true",
+		"docker-compose.yml:7 SLACK_WEBHOOK_URL high hard=false",
+		"orders.sql:1 DBT_ENV_SECRET_PASSWORD high hard=false",
+		"api.ts:1 API_TOKEN high hard=false",
+		"api.ts:1 VITE_SECRET_KEY high hard=false",
+	}
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("findings\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
