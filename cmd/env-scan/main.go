@@ -7,7 +7,7 @@
 //
 //	env-scan [--format auto|jsonl|sarif|table] [--all] [--min-confidence LEVEL]
 //	         [--fail-on KINDS] [--baseline FILE [--moved OLD=NEW]...]
-//	         [--write-baseline FILE] [--staged]
+//	         [--write-baseline FILE] [--staged] [--env-helper NAME]...
 //	         [--config .gitleaks.toml] [--key-file FILE] [PATH...]
 //
 // PATHs are files or directories (default "."). Directories are walked in
@@ -33,8 +33,9 @@
 //	         YAML/Compose environment: (anchors and flow maps too), env:,
 //	         env_file: and ${X} (a ${X:-default} default that is a
 //	         credential counts as a literal value), systemd
-//	         Environment=/EnvironmentFile=, shell export. Reads of other
-//	         names are listed only with --all
+//	         Environment=/EnvironmentFile=, shell export, and a project's
+//	         own helpers named with --env-helper NAME (NAME("X") in Python
+//	         or JS/TS). Reads of other names are listed only with --all
 //
 // A scanner keeps scanning: a .env line that is not KEY=VALUE (a
 // "KEY: value" line, a pasted token) is skipped with a warning on stderr
@@ -124,6 +125,7 @@ type cli struct {
 	Config        string   `placeholder:"FILE" env:"GITLEAKS_CONFIG" help:"gitleaks rules file (default: .gitleaks.toml at the scan root when present, else gitleaks' defaults)."`
 	KeyFile       string   `name:"key-file" placeholder:"FILE" env:"ENV_SCAN_KEY_FILE" help:"Fingerprint key file ($ENV_SCAN_KEY overrides; default ~/.config/vaultpipe/env-scan.key, created on first use)."`
 	FailOn        string   `name:"fail-on" placeholder:"KINDS" default:"secret,dotenv" help:"Finding kinds that make the exit status 3, comma-separated: secret, dotenv, env_ref (the strict gate: --fail-on secret,dotenv,env_ref)."`
+	EnvHelper     []string `name:"env-helper" placeholder:"NAME" help:"A function of your own that reads an environment variable, called as NAME(\"VAR\") in Python or JavaScript/TypeScript (env, settings.env). Repeatable."`
 	Workers       int      `default:"0" help:"Files scanned at once (default 2 per CPU)."`
 	NoProgress    bool     `name:"no-progress" help:"Never show progress on stderr."`
 }
@@ -194,6 +196,11 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 		return fault.New(fault.BadInput, "", "", err)
 	}
 	s := &scan.Scanner{Engine: engine, Keyer: keyer, All: c.All, Workers: c.Workers}
+	if len(c.EnvHelper) > 0 {
+		if s.EnvHelper, err = scan.HelperPattern(c.EnvHelper); err != nil {
+			return fault.Usagef("--env-helper: %v", err)
+		}
+	}
 
 	stopProgress := func() {}
 	if !c.NoProgress && command.IsTerminal(stderr) {

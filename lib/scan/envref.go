@@ -3,6 +3,7 @@ package scan
 import (
 	"bytes"
 	"cmp"
+	"fmt"
 	"path"
 	"regexp"
 	"slices"
@@ -36,6 +37,7 @@ const (
 	RuleShell       = "env-ref-shell"
 	RuleJavaScript  = "env-ref-javascript"
 	RuleDbt         = "env-ref-dbt"
+	RuleHelper      = "env-ref-helper"
 )
 
 var envRefDescriptions = map[string]string{
@@ -49,6 +51,7 @@ var envRefDescriptions = map[string]string{
 	RuleShell:       "a shell script exports a variable",
 	RuleJavaScript:  "JavaScript/TypeScript reads an environment variable (process.env, import.meta.env)",
 	RuleDbt:         "dbt reads an environment variable ({{ env_var('…') }})",
+	RuleHelper:      "the project's own helper reads an environment variable",
 }
 
 const envName = `[A-Za-z_][A-Za-z0-9_]*`
@@ -108,6 +111,28 @@ func EnvRefKind(name string) string {
 		return "shell"
 	}
 	return ""
+}
+
+var helperName = regexp.MustCompile(`^[A-Za-z_$][A-Za-z0-9_$]*(?:\.[A-Za-z_$][A-Za-z0-9_$]*)*$`)
+
+// HelperPattern matches calls of a project's own env-reading helpers, by
+// name (env, settings.env, getConfig): NAME("VAR") or NAME('VAR'), the
+// call possibly spanning lines.
+func HelperPattern(names []string) (*regexp.Regexp, error) {
+	var alts []string
+	for _, n := range names {
+		if !helperName.MatchString(n) {
+			return nil, fmt.Errorf("env helper %q is not a function name (letters, digits, _, $, dots)", n)
+		}
+		alts = append(alts, regexp.QuoteMeta(n))
+	}
+	return regexp.Compile(`(?:^|[^A-Za-z0-9_$.])(?:` + strings.Join(alts, "|") + `)\s*\(\s*(?:'(` + envName + `)'|"(` + envName + `)")`)
+}
+
+// FindHelperRefs reports calls matched by a HelperPattern in src.
+func FindHelperRefs(re *regexp.Regexp, src []byte) []EnvRef {
+	lines := splitLines(src)
+	return appendTextMatches(nil, re, RuleHelper, strings.Join(lines, "\n"), lines)
 }
 
 // FindEnvRefs reports the environment variable references in src, read as

@@ -194,3 +194,18 @@ func FuzzFindEnvRefs(f *testing.F) {
 		}
 	})
 }
+
+func TestHelperRefs(t *testing.T) {
+	re, err := HelperPattern([]string{"env", "settings.get_env"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := "a = env(\"DB_PASSWORD\")\nb = settings.get_env(\n  'API_TOKEN')\nc = myenv(\"NOT_THIS\")\nd = x.env('NOR_THIS')\n"
+	want := "env-ref-helper 1:10 DB_PASSWORD\nenv-ref-helper 3:4 API_TOKEN\n"
+	if got := refsString(FindHelperRefs(re, []byte(src))); got != want {
+		t.Errorf("FindHelperRefs =\n%s\nwant\n%s", got, want)
+	}
+	if _, err := HelperPattern([]string{"env("}); err == nil {
+		t.Error("HelperPattern accepted env(")
+	}
+}

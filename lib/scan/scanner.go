@@ -43,6 +43,9 @@ type Scanner struct {
 	// All also reports plain configuration entries and env-var reads of
 	// non-secret names (confidence none).
 	All bool
+	// EnvHelper, when set (HelperPattern), finds the project's own
+	// env-reading helpers in Python and JavaScript/TypeScript files.
+	EnvHelper *regexp.Regexp
 	// Workers is the number of files scanned at once (default 2×GOMAXPROCS).
 	Workers     int
 	MaxFileSize int64
@@ -275,7 +278,11 @@ func (s *Scanner) scanOne(ctx context.Context, src Source, buf *[]byte) ([]Findi
 		for _, f := range findings {
 			engineLines[f.Line] = true
 		}
-		for _, r := range FindEnvRefs(kind, b) {
+		refs := FindEnvRefs(kind, b)
+		if s.EnvHelper != nil && (kind == "python" || kind == "javascript") {
+			refs = append(refs, FindHelperRefs(s.EnvHelper, b)...)
+		}
+		for _, r := range refs {
 			if r.HasValue && engineLines[r.Line] {
 				// the engine already reported the literal value set here
 				continue
