@@ -237,7 +237,7 @@ func hasURLPassword(v string) bool {
 
 // entropyConfidence grades values that look random whatever their name.
 func entropyConfidence(v string) Confidence {
-	if len(v) < 16 || strings.ContainsAny(v, " \t") || strings.Contains(v, "://") || strings.HasPrefix(v, "/") || strings.HasPrefix(v, "./") {
+	if len(v) < 16 || strings.ContainsAny(v, " \t") || strings.Contains(v, "://") || strings.HasPrefix(v, "/") || strings.HasPrefix(v, "./") || wordy(v) {
 		return None
 	}
 	var classes int
@@ -274,4 +274,25 @@ func Entropy(s string) float64 {
 		}
 	}
 	return e
+}
+
+var (
+	wordPart   = regexp.MustCompile(`^(?:[a-z]+|[A-Z]+|[A-Z][a-z]+(?:[A-Z][a-z]+)*[A-Z]{0,3}|[0-9]+|[A-Za-z]*[a-z][0-9]{1,2}|[A-Za-z0-9]{1,4})$`)
+	wordSplits = func(r rune) bool { return strings.ContainsRune("/,-_.:@=+;", r) }
+)
+
+// wordy reports whether v is made of words, numbers and separators — a
+// logger list (dagster,urllib3), an image (ghcr.io/org/app:1.2), a model
+// id (gpt-4o-mini-2024-07-18) — rather than random characters.
+func wordy(v string) bool {
+	parts := strings.FieldsFunc(v, wordSplits)
+	if len(parts) < 2 {
+		return false
+	}
+	for _, p := range parts {
+		if !wordPart.MatchString(p) || len(p) > 12 && !isDigits(p) {
+			return false
+		}
+	}
+	return true
 }
