@@ -182,6 +182,10 @@ func FuzzFindEnvRefs(f *testing.F) {
 	f.Add("yaml", "environment:\n  - A=1\n  B: 2\nenv_file: [a]\n")
 	f.Add("systemd", "Environment=\"A=1\" B='2\n")
 	f.Add("shell", "export A='x\n")
+	f.Add("python", "a = os.getenv(\n  \"A\")\n")
+	f.Add("javascript", "process.env.A; import.meta.env[\"B\"]\n")
+	f.Add("sql", "{{ env_var('A') }}\n")
+	f.Add("yaml", "environment: &x {A: 1, 'B': ${C:-d}}\n")
 	f.Fuzz(func(t *testing.T, kind, src string) {
 		lines := strings.Count(src, "\n") + 1
 		for _, r := range FindEnvRefs(kind, []byte(src)) {
