@@ -51,7 +51,7 @@ lint: $(STATICCHECK)
 	@out=$$(gofmt -l cmd lib testscripts bench 2>/dev/null); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(STATICCHECK) ./...
-	$(GO) run ./cmd/env-scan .   # vaultpipe's own tree holds no secret
+	$(GO) run ./cmd/env-scan --fail-on secret,dotenv,env_ref .   # vaultpipe's own tree holds no secret, nor reads of one (SC-002 gate)
 
 fmt:
 	gofmt -w cmd lib testscripts bench

@@ -6,7 +6,8 @@
 // Usage:
 //
 //	env-scan [--format auto|jsonl|sarif|table] [--all] [--min-confidence LEVEL]
-//	         [--baseline FILE] [--write-baseline FILE] [--staged]
+//	         [--fail-on KINDS] [--baseline FILE [--moved OLD=NEW]...]
+//	         [--write-baseline FILE] [--staged] [--env-helper NAME]...
 //	         [--config .gitleaks.toml] [--key-file FILE] [PATH...]
 //
 // PATHs are files or directories (default "."). Directories are walked in
@@ -27,9 +28,33 @@
 //	         vault: references and ${VAR} expansions are never findings
 //	env_ref  a place that reads a secret-looking variable from the
 //	         environment: Python os.environ/os.getenv, Dagster EnvVar and
-//	         {"env": …}, YAML/Compose environment:, env: and env_file:,
-//	         systemd Environment=/EnvironmentFile=, shell export. Reads of
-//	         other names are listed only with --all
+//	         {"env": …} (calls may span lines), JavaScript/TypeScript
+//	         process.env.X and import.meta.env.X, dbt {{ env_var('X') }},
+//	         YAML/Compose environment: (anchors and flow maps too), env:,
+//	         env_file: and ${X} (a ${X:-default} default that is a
+//	         credential counts as a literal value), systemd
+//	         Environment=/EnvironmentFile=, shell export, and a project's
+//	         own helpers named with --env-helper NAME (NAME("X") in Python
+//	         or JS/TS). Reads of other names are listed only with --all
+//
+// A scanner keeps scanning: a .env line that is not KEY=VALUE (a
+// "KEY: value" line, a pasted token) is skipped with a warning on stderr
+// naming the file and line, never its text, and the file's other entries
+// are still reported; a .env-named diff or patch (recognised by content) is
+// scanned for hard-coded secrets only. These warnings also go into SARIF's
+// invocations[0].toolExecutionNotifications, with the files that could not
+// be read (which make the exit status 1). env-import, which writes what it
+// reads, stays strict.
+//
+// Findings of every kind are reported; by default only hard-coded values
+// make the exit status 3 — secret and dotenv findings, and env_ref ones
+// that set a literal secret value (Compose environment:, systemd
+// Environment=, export) — so code that reads its secrets from the
+// environment passes a pre-commit hook. --fail-on
+// KINDS (comma-separated) chooses the kinds that fail: --fail-on
+// secret,dotenv,env_ref is the strict gate "no secret in env-var patterns
+// either" that CI and make demo use. The error message counts findings by
+// kind: "3 secret, 2 dotenv, 75 env_ref finding(s)".
 //
 // Output (stdout): with --format jsonl (the default when stdout is not a
 // terminal) one JSON object per finding: {"file", "line", "column",
@@ -47,15 +72,21 @@
 // ~/.config/vaultpipe/env-scan.key, created (0600, random) on first use.
 // Share one key (a CI secret) wherever one baseline is used. --write-baseline
 // FILE records the current findings and exits 0; --baseline FILE reports
-// only findings whose fingerprint is not in it, so moving code does not
-// re-report, and a new secret on an old line is still reported.
+// only findings not in it, matched by fingerprint and file: moving code
+// within a file does not re-report it, a new secret on an old line is
+// reported, and so is a baselined secret copied into another file. A file
+// or directory that moved is said so explicitly: --moved OLD=NEW
+// (repeatable) matches the entries recorded under OLD against NEW; or
+// rewrite the baseline. A finding baselined under another file gives a
+// warning. A version 1 baseline (fingerprint only) is read as version 2,
+// with a warning to rewrite it.
 //
 // Exit status:
 //
-//	0  no findings
-//	1  failure (unreadable file, malformed .env file, bad config)
+//	0  no findings of a failing kind
+//	1  failure (unreadable file, bad config)
 //	2  usage error (including a fingerprint key that is too short)
-//	3  findings reported
+//	3  findings of a failing kind reported (secret, dotenv; see --fail-on)
 //
 // Example:
 //
@@ -68,6 +99,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/vaultpipe/vaultpipe/lib/command"
@@ -86,11 +118,14 @@ type cli struct {
 	Format        string   `enum:"auto,jsonl,sarif,table" default:"auto" help:"Output format: auto (table on a terminal, else jsonl), jsonl, sarif, table."`
 	All           bool     `help:"Also list plain configuration entries and reads of non-secret variables (confidence none)."`
 	MinConfidence string   `name:"min-confidence" enum:"low,medium,high" default:"low" help:"Report only findings at least this certain."`
-	Baseline      string   `placeholder:"FILE" help:"Report only findings not recorded in this baseline."`
+	Baseline      string   `placeholder:"FILE" help:"Report only findings not recorded in this baseline (matched by fingerprint and file)."`
+	Moved         []string `placeholder:"OLD=NEW" help:"With --baseline: the file or directory OLD (as recorded) is now NEW. Repeatable."`
 	WriteBaseline string   `name:"write-baseline" placeholder:"FILE" help:"Record the current findings in FILE and exit 0."`
 	Staged        bool     `help:"Scan the files staged in the git index (their staged content)."`
 	Config        string   `placeholder:"FILE" env:"GITLEAKS_CONFIG" help:"gitleaks rules file (default: .gitleaks.toml at the scan root when present, else gitleaks' defaults)."`
 	KeyFile       string   `name:"key-file" placeholder:"FILE" env:"ENV_SCAN_KEY_FILE" help:"Fingerprint key file ($ENV_SCAN_KEY overrides; default ~/.config/vaultpipe/env-scan.key, created on first use)."`
+	FailOn        string   `name:"fail-on" placeholder:"KINDS" default:"secret,dotenv" help:"Finding kinds that make the exit status 3, comma-separated: secret, dotenv, env_ref (the strict gate: --fail-on secret,dotenv,env_ref)."`
+	EnvHelper     []string `name:"env-helper" placeholder:"NAME" help:"A function of your own that reads an environment variable, called as NAME(\"VAR\") in Python or JavaScript/TypeScript (env, settings.env). Repeatable."`
 	Workers       int      `default:"0" help:"Files scanned at once (default 2 per CPU)."`
 	NoProgress    bool     `name:"no-progress" help:"Never show progress on stderr."`
 }
@@ -100,10 +135,10 @@ Output: JSON lines (file, line, column, kind, rule, name, confidence,
 fingerprint), SARIF or a table; never a secret value.
 
 Exit status:
-  0  no findings
-  1  failure (unreadable file, malformed .env file, bad config)
+  0  no findings of a failing kind
+  1  failure (unreadable file, bad config)
   2  usage error (including a fingerprint key that is too short)
-  3  findings reported
+  3  findings of a failing kind reported (secret, dotenv; see --fail-on)
 
 Example:
   env-scan --format sarif . > env-scan.sarif`
@@ -118,6 +153,10 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 	if c.Staged && len(c.Paths) > 0 {
 		return fault.Usagef("--staged scans the git index; give no paths with it")
 	}
+	failOn, err := scan.ParseKinds(c.FailOn)
+	if err != nil {
+		return fault.Usagef("--fail-on: %v", err)
+	}
 	keyer, err := scan.LoadKey(c.KeyFile)
 	if err != nil {
 		return err
@@ -127,6 +166,20 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 		if base, err = scan.LoadBaseline(c.Baseline, keyer); err != nil {
 			return err
 		}
+		if base.Migrated != 0 {
+			fmt.Fprintf(stderr, "%s: warning: %s is a version %d baseline (matched by fingerprint only); it is read as version 2, matched by fingerprint and file: rewrite it with --write-baseline\n", name, c.Baseline, base.Migrated)
+		}
+		for _, m := range c.Moved {
+			from, to, ok := strings.Cut(m, "=")
+			if !ok || from == "" || to == "" {
+				return fault.Usagef("--moved %q: want OLD=NEW (a file or directory path as reported)", m)
+			}
+			if base.Move(from, to) == 0 {
+				fmt.Fprintf(stderr, "%s: warning: --moved %s: no baseline entry is under %s\n", name, m, from)
+			}
+		}
+	} else if len(c.Moved) > 0 {
+		return fault.Usagef("--moved applies to a --baseline")
 	}
 
 	root := scan.Root(c.Paths)
@@ -143,6 +196,11 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 		return fault.New(fault.BadInput, "", "", err)
 	}
 	s := &scan.Scanner{Engine: engine, Keyer: keyer, All: c.All, Workers: c.Workers}
+	if len(c.EnvHelper) > 0 {
+		if s.EnvHelper, err = scan.HelperPattern(c.EnvHelper); err != nil {
+			return fault.Usagef("--env-helper: %v", err)
+		}
+	}
 
 	stopProgress := func() {}
 	if !c.NoProgress && command.IsTerminal(stderr) {
@@ -165,7 +223,10 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 		return scan.NewBaseline(keyer, findings).Write(c.WriteBaseline)
 	}
 	if base != nil {
-		findings = base.Filter(findings)
+		var elsewhere int
+		if findings, elsewhere = base.Filter(findings); elsewhere > 0 {
+			fmt.Fprintf(stderr, "%s: warning: %d finding(s) are in the baseline under another file: a secret copied there, or a moved file (say so with --moved OLD=NEW)\n", name, elsewhere)
+		}
 	}
 
 	format := c.Format
@@ -179,7 +240,7 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 	case "jsonl":
 		err = scan.WriteJSONLines(stdout, findings)
 	case "sarif":
-		err = scan.WriteSARIF(stdout, name, version, findings)
+		err = scan.WriteSARIF(stdout, name, version, findings, res.Notices, res.Errors)
 	case "table":
 		err = scan.WriteTable(stdout, findings)
 	}
@@ -187,14 +248,17 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 		return fmt.Errorf("writing report: %w", err)
 	}
 
+	for _, n := range res.Notices {
+		fmt.Fprintf(stderr, "%s: warning: %s\n", name, n)
+	}
 	if len(res.Errors) > 0 {
 		for _, e := range res.Errors {
 			fmt.Fprintf(stderr, "%s: error: %s\n", name, e)
 		}
 		return fault.WithHint(fmt.Errorf("%d file(s) could not be scanned", len(res.Errors)), "fix or exclude them; the other files were scanned")
 	}
-	if n := scan.Secrets(findings); n > 0 {
-		return fault.WithHint(fault.Errorf(fault.Findings, "%d secret finding(s)", n),
+	if scan.Failing(findings, failOn) > 0 {
+		return fault.WithHint(fault.Errorf(fault.Findings, "%s", scan.Count(findings)),
 			"move them to Vault (env-import), mark false positives with a gitleaks:allow comment, or accept them with --write-baseline")
 	}
 	return nil

@@ -14,6 +14,7 @@ package dotenv
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"strings"
 	"unicode"
@@ -132,6 +133,44 @@ func Parse(name string, src []byte) (*File, error) {
 		f.Entries = append(f.Entries, e)
 	}
 	return f, nil
+}
+
+// ParseLenient parses src as Parse does but does not stop at a malformed
+// line: that line is skipped and its error returned with the others, and a
+// key set twice keeps both entries (Lookup finds the first). It is for
+// scanners, which report what a file holds; importers use Parse. The File
+// is for reading only: Set, Remove and Bytes are not meant for it.
+func ParseLenient(name string, src []byte) (*File, []*Error) {
+	p := &parser{name: name, src: src, line: 1}
+	f := &File{Name: name, src: src, index: map[string]int{}}
+	if bytes.HasPrefix(src, bom) {
+		p.pos = len(bom)
+		p.lineOff = len(bom)
+	}
+	var errs []*Error
+	for p.pos < len(src) {
+		pos, line, off := p.pos, p.line, p.lineOff
+		e, isEntry, err := p.line1()
+		if err != nil {
+			var pe *Error
+			if !errors.As(err, &pe) {
+				pe = &Error{Name: name, Line: line, Msg: "not a valid entry"}
+			}
+			errs = append(errs, pe)
+			// resume on the line after the one the entry began on
+			p.pos, p.line, p.lineOff = pos, line, off
+			p.skipToEOL()
+			continue
+		}
+		if !isEntry {
+			continue
+		}
+		if _, dup := f.index[e.Key]; !dup {
+			f.index[e.Key] = len(f.Entries)
+		}
+		f.Entries = append(f.Entries, e)
+	}
+	return f, errs
 }
 
 var bom = []byte("\xef\xbb\xbf")

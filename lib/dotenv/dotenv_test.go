@@ -3,6 +3,7 @@ package dotenv
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -463,5 +464,32 @@ func TestSetBeforeGluedComment(t *testing.T) {
 		if err != nil || g.Entries[0].Value != "new" {
 			t.Errorf("Set in %q gave %q", src, f.Bytes())
 		}
+	}
+}
+
+// ParseLenient skips a malformed line (reporting it) and keeps going; Parse
+// stays strict on the same input.
+func TestParseLenient(t *testing.T) {
+	src := "A=1\nthis is not an entry\nK: v\nB='unterminated\nA=2\nC=\"ok\"\n"
+	if _, err := Parse("x.env", []byte(src)); err == nil {
+		t.Fatal("Parse accepted a malformed file")
+	}
+	f, errs := ParseLenient("x.env", []byte(src))
+	var got []string
+	for _, e := range f.Entries {
+		got = append(got, fmt.Sprintf("%s@%d", e.Key, e.Line))
+	}
+	if want := "A@1 A@5 C@6"; strings.Join(got, " ") != want {
+		t.Errorf("entries %v; want %s", got, want)
+	}
+	var lines []int
+	for _, e := range errs {
+		lines = append(lines, e.Line)
+	}
+	if fmt.Sprint(lines) != "[2 3 4]" {
+		t.Errorf("error lines %v; want [2 3 4]", lines)
+	}
+	if e, _ := f.Lookup("A"); e.Value != "1" {
+		t.Errorf("Lookup(A) = %q; want the first", e.Value)
 	}
 }

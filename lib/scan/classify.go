@@ -97,8 +97,17 @@ func ClassifyName(name string) Class {
 	if len(toks) == 0 {
 		return ClassConfig
 	}
-	if notSecretSuffix[toks[len(toks)-1]] {
+	last := toks[len(toks)-1]
+	if notSecretSuffix[last] {
 		return ClassConfig
+	}
+	switch {
+	case len(toks) == 1 && (last == "PWD" || last == "OLDPWD"):
+		return ClassConfig // the shell's working directory, not a password
+	case len(toks) > 1 && last == "AUTH":
+		return ClassPassword // REDIS_AUTH, BASIC_AUTH
+	case last == "WEBHOOK" || len(toks) > 1 && last == "URL" && toks[len(toks)-2] == "WEBHOOK":
+		return ClassSecret // SLACK_WEBHOOK_URL: the URL is the credential
 	}
 	best := ClassConfig
 	for i, t := range toks {
@@ -142,8 +151,25 @@ func IsReference(value string) bool {
 	return IsVaultRef(v) || refPattern.MatchString(v)
 }
 
-// IsPlaceholder reports whether value is an obvious stand-in (changeme, <token>).
-func IsPlaceholder(value string) bool { return placeholderRe.MatchString(strings.TrimSpace(value)) }
+// IsPlaceholder reports whether value is an obvious stand-in: changeme,
+// <token>, __REPLACE_ME__, or one character repeated (00000000-0000-…,
+// xxxxxxxx) once separators are dropped.
+func IsPlaceholder(value string) bool {
+	v := strings.TrimSpace(value)
+	if placeholderRe.MatchString(v) || placeholderRe.MatchString(strings.Trim(v, "_-.*#%@!{}")) {
+		return true
+	}
+	core := strings.Map(func(r rune) rune {
+		if strings.ContainsRune("-_.:/ ", r) {
+			return -1
+		}
+		return r
+	}, v)
+	if len(core) >= 4 && strings.Count(core, core[:1]) == len(core) {
+		return true
+	}
+	return false
+}
 
 var plainValue = regexp.MustCompile(`(?i)^(?:true|false|yes|no|on|off|-?[0-9]+(?:\.[0-9]+)?[a-z]{0,3}|debug|info|warn|warning|error|critical|trace)$`)
 
@@ -211,7 +237,7 @@ func hasURLPassword(v string) bool {
 
 // entropyConfidence grades values that look random whatever their name.
 func entropyConfidence(v string) Confidence {
-	if len(v) < 16 || strings.ContainsAny(v, " \t") || strings.Contains(v, "://") || strings.HasPrefix(v, "/") || strings.HasPrefix(v, "./") {
+	if len(v) < 16 || strings.ContainsAny(v, " \t") || strings.Contains(v, "://") || strings.HasPrefix(v, "/") || strings.HasPrefix(v, "./") || wordy(v) {
 		return None
 	}
 	var classes int
@@ -248,4 +274,25 @@ func Entropy(s string) float64 {
 		}
 	}
 	return e
+}
+
+var (
+	wordPart   = regexp.MustCompile(`^(?:[a-z]+|[A-Z]+|[A-Z][a-z]+(?:[A-Z][a-z]+)*[A-Z]{0,3}|[0-9]+|[A-Za-z]*[a-z][0-9]{1,2}|[A-Za-z0-9]{1,4})$`)
+	wordSplits = func(r rune) bool { return strings.ContainsRune("/,-_.:@=+;", r) }
+)
+
+// wordy reports whether v is made of words, numbers and separators — a
+// logger list (dagster,urllib3), an image (ghcr.io/org/app:1.2), a model
+// id (gpt-4o-mini-2024-07-18) — rather than random characters.
+func wordy(v string) bool {
+	parts := strings.FieldsFunc(v, wordSplits)
+	if len(parts) < 2 {
+		return false
+	}
+	for _, p := range parts {
+		if !wordPart.MatchString(p) || len(p) > 12 && !isDigits(p) {
+			return false
+		}
+	}
+	return true
 }

@@ -44,6 +44,27 @@ func TestClassify(t *testing.T) {
 		{"BLOB", "aaaaaaaaaaaaaaaaaaaaaaaa", ClassConfig, None},
 		{"HOME_URL", "https://example.com/a/b/c/d/e/f", ClassConfig, None},
 		{"CLÉ_SECRET", "värdeCanary123", ClassSecret, High},
+		// placeholders are never high
+		{"API_TOKEN", "__REPLACE_ME__", ClassToken, Low},
+		{"API_TOKEN", "CHANGEME", ClassToken, Low},
+		{"DB_PASSWORD", "00000000-0000-0000-0000-000000000000", ClassPassword, Low},
+		{"SECRET_KEY", "xxxxxxxxxxxxxxxxxxxxxxxxxxxx", ClassSecret, Low},
+		{"SECRET_KEY", "************", ClassSecret, Low},
+		{"DATABASE_URL", "postgres://app:changeme@db/app", ClassConfig, None},
+		{"DATABASE_URL", "postgres://app:__REPLACE_ME__@db/app", ClassConfig, None},
+		// words, not random: no entropy finding
+		{"DAGSTER_LOGGERS", "dagster,urllib3,botocore,snowflake.connector", ClassConfig, None},
+		{"BASE_IMAGE", "ghcr.io/acme-data/pipeline-runner:2024.11.3", ClassConfig, None},
+		{"MODEL_ID", "gpt-4o-mini-2024-07-18", ClassConfig, None},
+		{"EMBEDDINGS", "sentence-transformers/all-MiniLM-L6-v2", ClassConfig, None},
+		{"STRIPE", "sk_live_4eC39HqLyjWDarjtT1zdp7dc", ClassHighEntropy, Medium},
+		// names this audience writes
+		{"REDIS_AUTH", "r3dis-canary-pw", ClassPassword, High},
+		{"SLACK_WEBHOOK_URL", "https://hooks.example.com/services/T0/B0/canary", ClassSecret, High},
+		{"AUTH_ENABLED", "true", ClassConfig, None},
+		{"OAUTH_URL", "https://login.example.com/authorize", ClassConfig, None},
+		{"PWD", "/home/app", ClassConfig, None},
+		{"DB_PWD", "pw-canary-123", ClassPassword, High},
 	}
 	for _, tt := range tests {
 		class, conf := Classify(tt.name, tt.value)

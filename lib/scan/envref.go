@@ -2,8 +2,11 @@ package scan
 
 import (
 	"bytes"
+	"cmp"
+	"fmt"
 	"path"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -32,6 +35,9 @@ const (
 	RuleSystemd     = "env-ref-systemd"
 	RuleSystemdFile = "env-ref-systemd-env-file"
 	RuleShell       = "env-ref-shell"
+	RuleJavaScript  = "env-ref-javascript"
+	RuleDbt         = "env-ref-dbt"
+	RuleHelper      = "env-ref-helper"
 )
 
 var envRefDescriptions = map[string]string{
@@ -43,6 +49,9 @@ var envRefDescriptions = map[string]string{
 	RuleSystemd:     "a systemd unit sets a variable with Environment=",
 	RuleSystemdFile: "a systemd unit loads variables from EnvironmentFile=",
 	RuleShell:       "a shell script exports a variable",
+	RuleJavaScript:  "JavaScript/TypeScript reads an environment variable (process.env, import.meta.env)",
+	RuleDbt:         "dbt reads an environment variable ({{ env_var('…') }})",
+	RuleHelper:      "the project's own helper reads an environment variable",
 }
 
 const envName = `[A-Za-z_][A-Za-z0-9_]*`
@@ -57,10 +66,16 @@ var (
 		regexp.MustCompile(`\bEnvVar(?:\s*\.\s*(?:int|float|bool|str))?\s*\(\s*(?:'(` + envName + `)'|"(` + envName + `)")`),
 		regexp.MustCompile(`(?:'env'|"env")\s*:\s*(?:'(` + envName + `)'|"(` + envName + `)")`),
 	}
+	jsPatterns = []*regexp.Regexp{
+		regexp.MustCompile(`\bprocess\s*\.\s*env\s*(?:\.\s*(` + envName + `)\b|\[\s*(?:'(` + envName + `)'|"(` + envName + `)"|` + "`(" + envName + ")`" + `)\s*\])`),
+		regexp.MustCompile(`\bimport\s*\.\s*meta\s*\.\s*env\s*(?:\.\s*(` + envName + `)\b|\[\s*(?:'(` + envName + `)'|"(` + envName + `)")\s*\])`),
+		regexp.MustCompile(`\bDeno\s*\.\s*env\s*\.\s*get\s*\(\s*(?:'(` + envName + `)'|"(` + envName + `)")`),
+	}
+	dbtEnvVar      = regexp.MustCompile(`\benv_var\s*\(\s*(?:'(` + envName + `)'|"(` + envName + `)")`)
 	envNameRe      = regexp.MustCompile(`^` + envName + `$`)
 	yamlEnvInline  = regexp.MustCompile(`\{\s*env\s*:\s*['"]?(` + envName + `)['"]?\s*\}`)
 	yamlEnvScalar  = regexp.MustCompile(`^\s*(?:-\s+)?env\s*:\s*['"]?(` + envName + `)['"]?\s*(?:#.*)?$`)
-	yamlInterp     = regexp.MustCompile(`\$\{(` + envName + `)(?:[:?+-][^}]*)?\}`)
+	yamlInterp     = regexp.MustCompile(`\$\{(` + envName + `)(?:(:?[-=])([^}]*)|[:?+][^}]*)?\}`)
 	yamlBlockKey   = regexp.MustCompile(`^(\s*)(?:-\s+)?(environment|env|env_file)\s*:\s*(.*?)\s*$`)
 	yamlListItem   = regexp.MustCompile(`^(\s*)-\s+(.*?)\s*$`)
 	yamlMapItem    = regexp.MustCompile(`^(\s*)(['"]?)(` + envName + `)(['"]?)\s*:(?:\s+(.*?))?\s*$`)
@@ -82,6 +97,10 @@ func EnvRefKind(name string) string {
 		return "systemd"
 	case ".sh", ".bash", ".zsh", ".ksh":
 		return "shell"
+	case ".js", ".jsx", ".mjs", ".cjs", ".ts", ".tsx", ".mts", ".cts", ".vue", ".svelte", ".astro":
+		return "javascript"
+	case ".sql":
+		return "sql"
 	case ".conf":
 		if strings.Contains(name, ".service.d/") || strings.Contains(name, ".socket.d/") || strings.Contains(name, ".timer.d/") {
 			return "systemd"
@@ -94,6 +113,28 @@ func EnvRefKind(name string) string {
 	return ""
 }
 
+var helperName = regexp.MustCompile(`^[A-Za-z_$][A-Za-z0-9_$]*(?:\.[A-Za-z_$][A-Za-z0-9_$]*)*$`)
+
+// HelperPattern matches calls of a project's own env-reading helpers, by
+// name (env, settings.env, getConfig): NAME("VAR") or NAME('VAR'), the
+// call possibly spanning lines.
+func HelperPattern(names []string) (*regexp.Regexp, error) {
+	var alts []string
+	for _, n := range names {
+		if !helperName.MatchString(n) {
+			return nil, fmt.Errorf("env helper %q is not a function name (letters, digits, _, $, dots)", n)
+		}
+		alts = append(alts, regexp.QuoteMeta(n))
+	}
+	return regexp.Compile(`(?:^|[^A-Za-z0-9_$.])(?:` + strings.Join(alts, "|") + `)\s*\(\s*(?:'(` + envName + `)'|"(` + envName + `)")`)
+}
+
+// FindHelperRefs reports calls matched by a HelperPattern in src.
+func FindHelperRefs(re *regexp.Regexp, src []byte) []EnvRef {
+	lines := splitLines(src)
+	return appendTextMatches(nil, re, RuleHelper, strings.Join(lines, "\n"), lines)
+}
+
 // FindEnvRefs reports the environment variable references in src, read as
 // the given kind (see EnvRefKind). Lines with a gitleaks:allow or
 // env-scan:allow comment are skipped.
@@ -102,17 +143,24 @@ func FindEnvRefs(kind string, src []byte) []EnvRef {
 	lines := splitLines(src)
 	switch kind {
 	case "python":
-		for i, l := range lines {
-			if allowed(l) {
-				continue
-			}
-			for _, re := range pyPatterns {
-				refs = appendMatches(refs, re, RulePython, i+1, l)
-			}
-			for _, re := range dagsterPatterns {
-				refs = appendMatches(refs, re, RuleDagster, i+1, l)
-			}
+		// whole-text matching: a call may span lines (os.getenv(\n "X"))
+		text := strings.Join(lines, "\n")
+		for _, re := range pyPatterns {
+			refs = appendTextMatches(refs, re, RulePython, text, lines)
 		}
+		for _, re := range dagsterPatterns {
+			refs = appendTextMatches(refs, re, RuleDagster, text, lines)
+		}
+		sortRefs(refs)
+	case "javascript":
+		text := strings.Join(lines, "\n")
+		for _, re := range jsPatterns {
+			refs = appendTextMatches(refs, re, RuleJavaScript, text, lines)
+		}
+		sortRefs(refs)
+	case "sql":
+		refs = appendTextMatches(refs, dbtEnvVar, RuleDbt, strings.Join(lines, "\n"), lines)
+		sortRefs(refs)
 	case "yaml":
 		refs = yamlRefs(lines)
 	case "systemd":
@@ -164,6 +212,30 @@ func allowed(line string) bool {
 // col converts a byte offset in line to a 1-based code point column.
 func col(line string, off int) int { return utf8.RuneCountInString(line[:off]) + 1 }
 
+// appendTextMatches adds the first matching group of every match of re in
+// text (lines joined by "\n"), located by line and column; matches on a
+// line with an allow comment are skipped.
+func appendTextMatches(refs []EnvRef, re *regexp.Regexp, rule, text string, lines []string) []EnvRef {
+	for _, m := range re.FindAllStringSubmatchIndex(text, -1) {
+		for g := 2; g+1 < len(m); g += 2 {
+			if m[g] < 0 {
+				continue
+			}
+			line := strings.Count(text[:m[g]], "\n")
+			lineStart := strings.LastIndexByte(text[:m[g]], '\n') + 1
+			if !allowed(lines[line]) {
+				refs = append(refs, EnvRef{Rule: rule, Line: line + 1, Column: col(text[lineStart:], m[g]-lineStart), Name: text[m[g]:m[g+1]]})
+			}
+			break
+		}
+	}
+	return refs
+}
+
+func sortRefs(refs []EnvRef) {
+	slices.SortStableFunc(refs, func(a, b EnvRef) int { return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column)) })
+}
+
 func appendMatches(refs []EnvRef, re *regexp.Regexp, rule string, lineNo int, l string) []EnvRef {
 	for _, m := range re.FindAllStringSubmatchIndex(l, -1) {
 		for g := 2; g+1 < len(m); g += 2 {
@@ -203,7 +275,29 @@ func yamlRefs(lines []string) []EnvRef {
 		if m := yamlBlockKey.FindStringSubmatchIndex(l); m != nil {
 			key, rest := l[m[4]:m[5]], l[m[6]:m[7]]
 			rest = strings.TrimSpace(stripYAMLComment(rest))
+			if strings.HasPrefix(rest, "&") {
+				// environment: &anchor — the block follows
+				_, rest, _ = strings.Cut(rest, " ")
+				rest = strings.TrimSpace(rest)
+			}
 			switch {
+			case key == "environment" && strings.HasPrefix(rest, "{") && strings.HasSuffix(rest, "}"):
+				// a flow map: environment: {K: v, K2: v2}
+				body := rest[1 : len(rest)-1]
+				off := strings.Index(l, rest) + 1
+				for _, part := range strings.Split(body, ",") {
+					k, v, ok := strings.Cut(part, ":")
+					name := unquoteYAML(k)
+					if envNameRe.MatchString(name) {
+						r := EnvRef{Rule: RuleCompose, Line: lineNo, Column: col(l, off+strings.Index(part, name)), Name: name}
+						if v = unquoteYAML(v); ok && v != "" && v != "~" && v != "null" {
+							r.Value, r.HasValue = v, true
+						}
+						refs = append(refs, r)
+					}
+					off += len(part) + 1
+				}
+				continue
 			case rest == "" || rest == "|" || rest == ">":
 				block, blockIndent = key, indent
 				if strings.HasPrefix(trimmed, "- ") {
@@ -226,8 +320,14 @@ func yamlRefs(lines []string) []EnvRef {
 			refs = append(refs, EnvRef{Rule: RuleDagster, Line: lineNo, Column: col(l, m[2]), Name: l[m[2]:m[3]]})
 		}
 		for _, m := range yamlInterp.FindAllStringSubmatchIndex(l, -1) {
-			refs = append(refs, EnvRef{Rule: RuleYAML, Line: lineNo, Column: col(l, m[2]), Name: l[m[2]:m[3]]})
+			r := EnvRef{Rule: RuleYAML, Line: lineNo, Column: col(l, m[2]), Name: l[m[2]:m[3]]}
+			if m[6] >= 0 && m[7] > m[6] {
+				// ${X:-default}: the default is a value written here
+				r.Value, r.HasValue = unquoteYAML(l[m[6]:m[7]]), true
+			}
+			refs = append(refs, r)
 		}
+		refs = appendMatches(refs, dbtEnvVar, RuleDbt, lineNo, l)
 	}
 	return refs
 }

@@ -36,6 +36,56 @@ env-ref-dagster 4:13 SNOWFLAKE_PASSWORD
 env-ref-dagster 5:17 PORT
 env-ref-dagster 6:29 PG_PASSWORD
 `},
+		{"python multi-line", "python", `import os
+import dagster as dg
+a = os.getenv(
+    "DB_PASSWORD",
+)
+b = dg.EnvVar(
+    'SNOWFLAKE_PASSWORD'
+)
+c = os.environ[
+  "API_TOKEN"]
+`, `env-ref-python 4:6 DB_PASSWORD
+env-ref-dagster 7:6 SNOWFLAKE_PASSWORD
+env-ref-python 10:4 API_TOKEN
+`},
+		{"javascript", "javascript", `const url = process.env.DATABASE_URL;
+const k = process.env["STRIPE_SECRET_KEY"] ?? import.meta.env.VITE_API_TOKEN;
+const { A } = process.env; // not followed
+const d = Deno.env.get('DENO_TOKEN');
+const e = process.env.IGNORED; // env-scan:allow
+`, `env-ref-javascript 1:25 DATABASE_URL
+env-ref-javascript 2:24 STRIPE_SECRET_KEY
+env-ref-javascript 2:63 VITE_API_TOKEN
+env-ref-javascript 4:25 DENO_TOKEN
+`},
+		{"dbt sql", "sql", `select * from {{ source('raw', 'orders') }}
+where key = '{{ env_var("DBT_ENV_SECRET_KEY") }}'
+`, `env-ref-dbt 2:26 DBT_ENV_SECRET_KEY
+`},
+		{"dbt profile, defaults, anchors, flow maps", "yaml", `analytics:
+  outputs:
+    prod:
+      password: "{{ env_var('DBT_PASSWORD') }}"
+x-env: &common
+  environment: &env
+    REDIS_AUTH: ${REDIS_AUTH:-r3dis-canary}
+services:
+  cache:
+    command: redis-server --requirepass ${REDIS_PASS:?required} --x ${DSN:-postgres://u:pw-canary@db/app}
+    volumes:
+      - ${PWD}:/data
+  app:
+    environment: {LOG_LEVEL: info, 'API_TOKEN': tok-canary-1}
+`, `env-ref-dbt 4:30 DBT_PASSWORD
+env-ref-compose 7:5 REDIS_AUTH=${REDIS_AUTH:-r3dis-canary}
+env-ref-yaml 10:43 REDIS_PASS
+env-ref-yaml 10:71 DSN=postgres://u:pw-canary@db/app
+env-ref-yaml 12:11 PWD
+env-ref-compose 14:19 LOG_LEVEL=info
+env-ref-compose 14:37 API_TOKEN=tok-canary-1
+`},
 		{"compose", "yaml", `services:
   app:
     env_file:
@@ -109,6 +159,7 @@ func TestEnvRefKind(t *testing.T) {
 		"app/jobs.py": "python", "docker-compose.yml": "yaml", "k8s/x.yaml": "yaml",
 		"systemd/app.service": "systemd", "etc/app.service.d/override.conf": "systemd",
 		"deploy.sh": "shell", ".envrc": "shell", "README.md": "", "nginx.conf": "",
+		"web/src/api.ts": "javascript", "app.mjs": "javascript", "models/orders.sql": "sql",
 	} {
 		if got := EnvRefKind(name); got != want {
 			t.Errorf("EnvRefKind(%q) = %q; want %q", name, got, want)
@@ -131,6 +182,10 @@ func FuzzFindEnvRefs(f *testing.F) {
 	f.Add("yaml", "environment:\n  - A=1\n  B: 2\nenv_file: [a]\n")
 	f.Add("systemd", "Environment=\"A=1\" B='2\n")
 	f.Add("shell", "export A='x\n")
+	f.Add("python", "a = os.getenv(\n  \"A\")\n")
+	f.Add("javascript", "process.env.A; import.meta.env[\"B\"]\n")
+	f.Add("sql", "{{ env_var('A') }}\n")
+	f.Add("yaml", "environment: &x {A: 1, 'B': ${C:-d}}\n")
 	f.Fuzz(func(t *testing.T, kind, src string) {
 		lines := strings.Count(src, "\n") + 1
 		for _, r := range FindEnvRefs(kind, []byte(src)) {
@@ -142,4 +197,19 @@ func FuzzFindEnvRefs(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestHelperRefs(t *testing.T) {
+	re, err := HelperPattern([]string{"env", "settings.get_env"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := "a = env(\"DB_PASSWORD\")\nb = settings.get_env(\n  'API_TOKEN')\nc = myenv(\"NOT_THIS\")\nd = x.env('NOR_THIS')\n"
+	want := "env-ref-helper 1:10 DB_PASSWORD\nenv-ref-helper 3:4 API_TOKEN\n"
+	if got := refsString(FindHelperRefs(re, []byte(src))); got != want {
+		t.Errorf("FindHelperRefs =\n%s\nwant\n%s", got, want)
+	}
+	if _, err := HelperPattern([]string{"env("}); err == nil {
+		t.Error("HelperPattern accepted env(")
+	}
 }

@@ -10,7 +10,9 @@ package scan
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
+	"strings"
 )
 
 // Kind says where a finding comes from.
@@ -76,7 +78,15 @@ type Finding struct {
 
 	// description is the rule's human description, for SARIF and tables.
 	description string
+	// literal marks an env_ref that sets a literal secret value (Compose
+	// environment:, systemd Environment=, export): a hard-coded value.
+	literal bool
 }
+
+// HardCoded reports whether the finding is a value written into the tree
+// (secret, dotenv, or an env_ref that sets a literal secret value) rather
+// than a read of a variable.
+func (f Finding) HardCoded() bool { return f.Kind != KindEnvRef || f.literal }
 
 // Description returns the rule's human-readable description.
 func (f Finding) Description() string { return f.description }
@@ -95,4 +105,79 @@ func Sort(fs []Finding) {
 			cmp.Compare(a.Name, b.Name),
 		)
 	})
+}
+
+// Kinds are all kinds, in report order.
+var Kinds = []Kind{KindSecret, KindDotenv, KindEnvRef}
+
+// DefaultFailOn are the kinds whose findings fail a scan by default:
+// hard-coded values. Reads of secret variables (env_ref) are reported but
+// fail only when asked (--fail-on env_ref: the "zero secrets in env-var
+// patterns" gate).
+var DefaultFailOn = []Kind{KindSecret, KindDotenv}
+
+// ParseKinds parses a comma-separated list of kinds: secret, dotenv, env_ref.
+func ParseKinds(s string) ([]Kind, error) {
+	var out []Kind
+	for _, part := range strings.Split(s, ",") {
+		k := Kind(strings.TrimSpace(part))
+		if !slices.Contains(Kinds, k) {
+			return nil, fmt.Errorf("unknown finding kind %q (want secret, dotenv or env_ref, comma-separated)", string(k))
+		}
+		if !slices.Contains(out, k) {
+			out = append(out, k)
+		}
+	}
+	return out, nil
+}
+
+// Counts are reported findings (confidence above none) by kind.
+type Counts map[Kind]int
+
+// Count counts the findings that are reported as secrets, by kind.
+func Count(findings []Finding) Counts {
+	c := Counts{}
+	for _, f := range findings {
+		if f.IsSecret() {
+			c[f.Kind]++
+		}
+	}
+	return c
+}
+
+// Of sums the counts of the given kinds.
+func (c Counts) Of(kinds []Kind) int {
+	n := 0
+	for _, k := range kinds {
+		n += c[k]
+	}
+	return n
+}
+
+// Failing counts the reported findings that fail a scan gated on kinds: those
+// of the kinds, and hard-coded values when secret or dotenv is among them.
+func Failing(findings []Finding, kinds []Kind) int {
+	hard := slices.Contains(kinds, KindSecret) || slices.Contains(kinds, KindDotenv)
+	n := 0
+	for _, f := range findings {
+		if f.IsSecret() && (slices.Contains(kinds, f.Kind) || hard && f.HardCoded()) {
+			n++
+		}
+	}
+	return n
+}
+
+// String is "3 secret, 2 dotenv, 75 env_ref finding(s)", kinds without
+// findings left out.
+func (c Counts) String() string {
+	var parts []string
+	for _, k := range Kinds {
+		if c[k] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", c[k], k))
+		}
+	}
+	if len(parts) == 0 {
+		return "no findings"
+	}
+	return strings.Join(parts, ", ") + " finding(s)"
 }

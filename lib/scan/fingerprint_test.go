@@ -90,11 +90,25 @@ func TestBaselineRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	moved := fs[0]
-	moved.File, moved.Line = "c.py", 40
-	got := b.Filter([]Finding{moved, fs[1]})
-	if len(got) != 1 || got[0].File != "b.py" {
-		t.Errorf("Filter = %+v; want only b.py", got)
+	down := fs[0]
+	down.Line = 40 // moved within its file: still baselined
+	pasted := fs[0]
+	pasted.File = "app/settings.py" // the same secret in another file: new
+	got, elsewhere := b.Filter([]Finding{down, pasted, fs[1]})
+	if len(got) != 2 || got[0].File != "app/settings.py" || got[1].File != "b.py" || elsewhere != 1 {
+		t.Errorf("Filter = %+v, %d elsewhere; want app/settings.py and b.py, 1 elsewhere", got, elsewhere)
+	}
+	// a file move is said explicitly
+	if n := b.Move("a.py", "lib/a.py"); n != 1 {
+		t.Errorf("Move moved %d entries; want 1", n)
+	}
+	movedFile := fs[0]
+	movedFile.File = "lib/a.py"
+	if got, _ := b.Filter([]Finding{movedFile}); len(got) != 0 {
+		t.Errorf("after Move, Filter = %+v; want nothing", got)
+	}
+	if n := b.Move("lib", "src/lib"); n != 1 || b.Entries[0].File != "src/lib/a.py" {
+		t.Errorf("directory Move = %d, %+v", n, b.Entries)
 	}
 	other, _ := NewKeyer([]byte("another-key-0123456789"))
 	if _, err := LoadBaseline(p, other); err == nil || !strings.Contains(err.Error(), "another fingerprint key") {
@@ -121,4 +135,28 @@ func FuzzLoadBaseline(f *testing.F) {
 		}
 		b.Filter([]Finding{{Fingerprint: "ab"}})
 	})
+}
+
+// A version 1 baseline (matched by fingerprint only) is read as version 2:
+// its entries now match their own file only.
+func TestBaselineVersion1Migrated(t *testing.T) {
+	k := testKeyer(t)
+	fp := k.Sum("r1", "s1")
+	p := filepath.Join(t.TempDir(), "v1.json")
+	os.WriteFile(p, []byte(`{"version":1,"key_id":"`+k.ID()+`","findings":[{"fingerprint":"`+fp+`","rule":"r1","file":"tests/fixture.py"}]}`), 0o600)
+	b, err := LoadBaseline(p, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Migrated != 1 || b.Version != baselineVersion {
+		t.Errorf("Migrated = %d, Version = %d", b.Migrated, b.Version)
+	}
+	got, _ := b.Filter([]Finding{{File: "tests/fixture.py", Fingerprint: fp}, {File: "app/settings.py", Fingerprint: fp}})
+	if len(got) != 1 || got[0].File != "app/settings.py" {
+		t.Errorf("Filter = %+v; want app/settings.py only", got)
+	}
+	os.WriteFile(p, []byte(`{"version":3,"key_id":"`+k.ID()+`","findings":[]}`), 0o600)
+	if _, err := LoadBaseline(p, k); err == nil || !strings.Contains(err.Error(), "version 3 is not supported") {
+		t.Errorf("version 3: err = %v", err)
+	}
 }

@@ -1,6 +1,7 @@
 package scan
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -47,9 +48,19 @@ type (
 		Runs    []sarifRun `json:"runs"`
 	}
 	sarifRun struct {
-		Tool       sarifTool     `json:"tool"`
-		Results    []sarifResult `json:"results"`
-		ColumnKind string        `json:"columnKind"`
+		Tool        sarifTool         `json:"tool"`
+		Results     []sarifResult     `json:"results"`
+		ColumnKind  string            `json:"columnKind"`
+		Invocations []sarifInvocation `json:"invocations"`
+	}
+	sarifInvocation struct {
+		ExecutionSuccessful        bool                `json:"executionSuccessful"`
+		ToolExecutionNotifications []sarifNotification `json:"toolExecutionNotifications"`
+	}
+	sarifNotification struct {
+		Level     string          `json:"level"`
+		Message   sarifMessage    `json:"message"`
+		Locations []sarifLocation `json:"locations,omitempty"`
 	}
 	sarifTool struct {
 		Driver sarifDriver `json:"driver"`
@@ -85,14 +96,14 @@ type (
 	}
 	sarifPhysical struct {
 		ArtifactLocation sarifArtifact `json:"artifactLocation"`
-		Region           sarifRegion   `json:"region"`
+		Region           *sarifRegion  `json:"region,omitempty"`
 	}
 	sarifArtifact struct {
 		URI string `json:"uri"`
 	}
 	sarifRegion struct {
 		StartLine   int `json:"startLine"`
-		StartColumn int `json:"startColumn"`
+		StartColumn int `json:"startColumn,omitempty"`
 	}
 )
 
@@ -100,8 +111,10 @@ type (
 const SARIFSchema = "https://json.schemastore.org/sarif-2.1.0.json"
 
 // WriteSARIF writes one SARIF 2.1.0 log. Messages name the rule and the
-// variable, never the value.
-func WriteSARIF(w io.Writer, tool, version string, findings []Finding) error {
+// variable, never the value. notes (lines skipped, files not fully scanned)
+// and errs (files not scanned) go into the run's invocation as tool
+// execution notifications.
+func WriteSARIF(w io.Writer, tool, version string, findings []Finding, notes []Notice, errs []error) error {
 	ruleIdx := map[string]int{}
 	var rules []sarifRule
 	ids := make([]string, 0)
@@ -141,7 +154,7 @@ func WriteSARIF(w io.Writer, tool, version string, findings []Finding) error {
 			Message: sarifMessage{Text: msg},
 			Locations: []sarifLocation{{PhysicalLocation: sarifPhysical{
 				ArtifactLocation: sarifArtifact{URI: sarifURI(f.File)},
-				Region:           sarifRegion{StartLine: max(f.Line, 1), StartColumn: max(f.Column, 1)},
+				Region:           &sarifRegion{StartLine: max(f.Line, 1), StartColumn: max(f.Column, 1)},
 			}}},
 			PartialFingerprints: map[string]string{"envScanFingerprint/v1": f.Fingerprint},
 			Properties:          map[string]string{"kind": string(f.Kind), "name": f.Name, "confidence": string(f.Confidence)},
@@ -150,13 +163,33 @@ func WriteSARIF(w io.Writer, tool, version string, findings []Finding) error {
 	if rules == nil {
 		rules = []sarifRule{}
 	}
+	inv := sarifInvocation{ExecutionSuccessful: len(errs) == 0, ToolExecutionNotifications: []sarifNotification{}}
+	for _, e := range errs {
+		n := sarifNotification{Level: "error", Message: sarifMessage{Text: e.Error()}}
+		var fe *FileError
+		if errors.As(e, &fe) {
+			n.Message.Text = "not scanned: " + fe.Err.Error()
+			n.Locations = []sarifLocation{{PhysicalLocation: sarifPhysical{ArtifactLocation: sarifArtifact{URI: sarifURI(fe.Path)}}}}
+		}
+		inv.ToolExecutionNotifications = append(inv.ToolExecutionNotifications, n)
+	}
+	for _, note := range notes {
+		loc := sarifPhysical{ArtifactLocation: sarifArtifact{URI: sarifURI(note.File)}}
+		if note.Line > 0 {
+			loc.Region = &sarifRegion{StartLine: note.Line}
+		}
+		inv.ToolExecutionNotifications = append(inv.ToolExecutionNotifications, sarifNotification{
+			Level: "warning", Message: sarifMessage{Text: note.Message}, Locations: []sarifLocation{{PhysicalLocation: loc}},
+		})
+	}
 	log := sarifLog{
 		Schema:  SARIFSchema,
 		Version: "2.1.0",
 		Runs: []sarifRun{{
-			Tool:       sarifTool{Driver: sarifDriver{Name: tool, Version: version, InformationURI: "https://github.com/vaultpipe/vaultpipe", Rules: rules}},
-			Results:    results,
-			ColumnKind: "unicodeCodePoints",
+			Tool:        sarifTool{Driver: sarifDriver{Name: tool, Version: version, InformationURI: "https://github.com/vaultpipe/vaultpipe", Rules: rules}},
+			Results:     results,
+			ColumnKind:  "unicodeCodePoints",
+			Invocations: []sarifInvocation{inv},
 		}},
 	}
 	return command.WriteJSON(w, log)

@@ -2,6 +2,7 @@ package scan
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -10,7 +11,9 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -40,6 +43,9 @@ type Scanner struct {
 	// All also reports plain configuration entries and env-var reads of
 	// non-secret names (confidence none).
 	All bool
+	// EnvHelper, when set (HelperPattern), finds the project's own
+	// env-reading helpers in Python and JavaScript/TypeScript files.
+	EnvHelper *regexp.Regexp
 	// Workers is the number of files scanned at once (default 2×GOMAXPROCS).
 	Workers     int
 	MaxFileSize int64
@@ -68,9 +74,27 @@ func (e *FileError) Unwrap() error { return e.Err }
 // Result is what a scan found.
 type Result struct {
 	Findings []Finding
-	// Errors are files that could not be read or parsed; the rest of the
-	// tree was still scanned.
+	// Errors are files that could not be read; the rest of the tree was
+	// still scanned.
 	Errors []error
+	// Notices are lines skipped and files not (fully) scanned.
+	Notices []Notice
+}
+
+// Notice is something a scan did not do fully: a .env line it skipped
+// (Line > 0) or a file one of its detectors did not read (Line 0). It never
+// holds any text of the file.
+type Notice struct {
+	File    string
+	Line    int
+	Message string
+}
+
+func (n Notice) String() string {
+	if n.Line > 0 {
+		return fmt.Sprintf("%s:%d: %s", n.File, n.Line, n.Message)
+	}
+	return n.File + ": " + n.Message
 }
 
 // ScanPaths scans files and directory trees. Directories are walked in
@@ -162,9 +186,10 @@ func (s *Scanner) ScanSources(ctx context.Context, srcs <-chan Source) *Result {
 				if ctx.Err() != nil {
 					continue
 				}
-				fs, err := s.scanOne(ctx, src, &buf)
+				fs, notes, err := s.scanOne(ctx, src, &buf)
 				mu.Lock()
 				res.Findings = append(res.Findings, fs...)
+				res.Notices = append(res.Notices, notes...)
 				if err != nil && ctx.Err() == nil {
 					res.Errors = append(res.Errors, &FileError{Path: src.Path, Err: err})
 				}
@@ -174,6 +199,9 @@ func (s *Scanner) ScanSources(ctx context.Context, srcs <-chan Source) *Result {
 	}
 	wg.Wait()
 	Sort(res.Findings)
+	slices.SortFunc(res.Notices, func(a, b Notice) int {
+		return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line))
+	})
 	return &res
 }
 
@@ -186,10 +214,10 @@ func IsDotenvName(name string) bool {
 // isBinary says whether the first bytes of a file look like a binary.
 func isBinary(head []byte) bool { return bytes.IndexByte(head, 0) >= 0 }
 
-func (s *Scanner) scanOne(ctx context.Context, src Source, buf *[]byte) ([]Finding, error) {
+func (s *Scanner) scanOne(ctx context.Context, src Source, buf *[]byte) ([]Finding, []Notice, error) {
 	f, err := src.Open()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer f.Close()
 	max := s.MaxFileSize
@@ -201,10 +229,10 @@ func (s *Scanner) scanOne(ctx context.Context, src Source, buf *[]byte) ([]Findi
 	n, err := readUpTo(f, &b, max+1)
 	*buf = b[:0]
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if n == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
 	s.files.Add(1)
 	var findings []Finding
@@ -221,31 +249,40 @@ func (s *Scanner) scanOne(ctx context.Context, src Source, buf *[]byte) ([]Findi
 		cr := &countReader{r: r}
 		err := s.Engine.ScanReader(ctx, src.Path, cr, found)
 		s.bytes.Add(cr.n)
-		return findings, err
+		var notes []Notice
+		if IsDotenvName(src.Path) || EnvRefKind(src.Path) != "" {
+			notes = append(notes, Notice{File: src.Path, Message: fmt.Sprintf("larger than %d bytes: scanned for hard-coded secrets only", max)})
+		}
+		return findings, notes, err
 	}
 	s.bytes.Add(int64(n))
 	if err := s.Engine.Scan(ctx, src.Path, b, found); err != nil {
-		return findings, err
+		return findings, nil, err
 	}
 	if isBinary(b[:min(n, 8000)]) {
 		// the engine decides on binaries itself (path rules match them)
-		return findings, nil
+		return findings, nil, nil
 	}
-	var perr error
+	var notes []Notice
 	if IsDotenvName(src.Path) {
-		var (
-			dfs   []Finding
-			spans []entrySpan
-		)
-		dfs, spans, perr = s.dotenvFindings(src.Path, b)
-		findings = mergeDotenv(findings, dfs, spans)
+		if IsDiff(b) {
+			notes = append(notes, Notice{File: src.Path, Message: "a diff, not read as a .env file (scanned for hard-coded secrets only)"})
+		} else {
+			dfs, spans, bad := s.dotenvFindings(src.Path, b)
+			findings = mergeDotenv(findings, dfs, spans)
+			notes = append(notes, bad...)
+		}
 	}
 	if kind := EnvRefKind(src.Path); kind != "" {
 		engineLines := map[int]bool{}
 		for _, f := range findings {
 			engineLines[f.Line] = true
 		}
-		for _, r := range FindEnvRefs(kind, b) {
+		refs := FindEnvRefs(kind, b)
+		if s.EnvHelper != nil && (kind == "python" || kind == "javascript") {
+			refs = append(refs, FindHelperRefs(s.EnvHelper, b)...)
+		}
+		for _, r := range refs {
 			if r.HasValue && engineLines[r.Line] {
 				// the engine already reported the literal value set here
 				continue
@@ -255,7 +292,7 @@ func (s *Scanner) scanOne(ctx context.Context, src Source, buf *[]byte) ([]Findi
 			}
 		}
 	}
-	return findings, perr
+	return findings, notes, nil
 }
 
 func readUpTo(r io.Reader, b *[]byte, limit int64) (int, error) {
@@ -293,23 +330,35 @@ func (c *countReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// IsDiff reports whether content is a diff or patch (a unified or git
+// diff): its + and - lines are not .env entries.
+func IsDiff(content []byte) bool {
+	head := content[:min(len(content), 64<<10)]
+	if bytes.HasPrefix(head, []byte("diff --git ")) || bytes.Contains(head, []byte("\ndiff --git ")) {
+		return true
+	}
+	for _, marker := range [][]byte{[]byte("--- "), []byte("+++ "), []byte("@@ -")} {
+		if !bytes.HasPrefix(head, marker) && !bytes.Contains(head, append([]byte("\n"), marker...)) {
+			return false
+		}
+	}
+	return true
+}
+
 // entrySpan is the lines a .env entry covers.
 type entrySpan struct {
 	line, endLine int
 	key           string
 }
 
-// dotenvFindings classifies every entry of a .env file.
-func (s *Scanner) dotenvFindings(name string, src []byte) ([]Finding, []entrySpan, error) {
-	f, err := dotenv.Parse(name, src)
-	if err != nil {
-		var perr *dotenv.Error
-		if errors.As(err, &perr) {
-			// the parser's message may quote the malformed line, which can be
-			// a secret pasted without its key: give the position only
-			return nil, nil, fmt.Errorf("line %d column %d: not a valid .env entry (KEY=VALUE)", perr.Line, perr.Column)
-		}
-		return nil, nil, errors.New("not a valid .env file")
+// dotenvFindings classifies every entry of a .env file. A malformed line is
+// skipped with a notice naming its line only: the parser's message may quote
+// it, and it can be a secret pasted without its key.
+func (s *Scanner) dotenvFindings(name string, src []byte) ([]Finding, []entrySpan, []Notice) {
+	f, errs := dotenv.ParseLenient(name, src)
+	var notes []Notice
+	for _, e := range errs {
+		notes = append(notes, Notice{File: name, Line: e.Line, Message: "not a .env entry (KEY=VALUE): line skipped"})
 	}
 	lines := splitLines(src)
 	var (
@@ -339,7 +388,7 @@ func (s *Scanner) dotenvFindings(name string, src []byte) ([]Finding, []entrySpa
 			description: ".env value: " + classDescriptions[class],
 		})
 	}
-	return out, spans, nil
+	return out, spans, notes
 }
 
 func lineAt(lines []string, n int) string {
@@ -357,38 +406,49 @@ func lineAt(lines []string, n int) string {
 // of that key (keeping the engine's more specific rule), and drops the
 // entry's own classification then.
 func mergeDotenv(engine, dot []Finding, spans []entrySpan) []Finding {
-	covered := map[string]bool{}
-	for i := range engine {
-		for _, sp := range spans {
-			if engine[i].Line >= sp.line && engine[i].Line <= sp.endLine {
-				engine[i].Kind = KindDotenv
-				engine[i].Name = sp.key
-				covered[sp.key] = true
-				break
+	covered := map[int]bool{} // by the entry's first line: a key may be set twice
+	var out []Finding
+	for _, f := range engine {
+		i := slices.IndexFunc(spans, func(sp entrySpan) bool { return f.Line >= sp.line && f.Line <= sp.endLine })
+		if i >= 0 {
+			if covered[spans[i].line] {
+				continue // one entry, one finding
 			}
+			f.Kind = KindDotenv
+			f.Name = spans[i].key
+			covered[spans[i].line] = true
 		}
+		out = append(out, f)
 	}
 	for _, d := range dot {
-		if !covered[d.Name] {
-			engine = append(engine, d)
+		if !covered[d.Line] {
+			out = append(out, d)
 		}
 	}
-	return engine
+	return out
 }
+
+// interpDefault matches a whole ${X:-default} (or ${X-default}, ${X:=…}).
+var interpDefault = regexp.MustCompile(`^\$\{` + envName + `:?[-=]([^}]*)\}$`)
 
 func (s *Scanner) envRefFinding(file string, r EnvRef) (Finding, bool) {
 	var (
-		conf   Confidence
-		secret = r.Name
+		conf    Confidence
+		secret  = r.Name
+		literal bool
 	)
+	value := r.Value
+	if m := interpDefault.FindStringSubmatch(value); m != nil {
+		value = m[1] // ${X:-default}: the default is written here
+	}
 	switch {
 	case r.File:
 		conf = None
-	case r.HasValue && r.Value != "" && !IsReference(r.Value):
+	case r.HasValue && value != "" && !IsReference(value):
 		var class Class
-		class, conf = Classify(r.Name, r.Value)
+		class, conf = Classify(r.Name, value)
 		if conf != None && class != ClassConfig {
-			secret = r.Value
+			secret, literal = value, true
 		}
 	default:
 		switch ClassifyName(r.Name) {
@@ -406,5 +466,6 @@ func (s *Scanner) envRefFinding(file string, r EnvRef) (Finding, bool) {
 	return Finding{
 		File: file, Line: r.Line, Column: r.Column, Kind: KindEnvRef, Rule: r.Rule, Name: r.Name,
 		Confidence: conf, Fingerprint: s.Keyer.Sum(r.Rule, secret), description: envRefDescriptions[r.Rule],
+		literal: literal,
 	}, true
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"strings"
 	"sync"
 	"unicode"
@@ -167,7 +168,7 @@ func (e *Engine) detect(ctx context.Context, fr sources.Fragment, found func(sca
 	// non-deprecated way to hand it one fragment.
 	//lint:ignore SA1019 see above
 	for _, f := range det.DetectContext(ctx, detect.Fragment(fr)) {
-		found(convert(f))
+		found(convert(fr, f))
 	}
 }
 
@@ -214,8 +215,13 @@ func fragmentEnd(content []byte, start, size int) int {
 }
 
 // convert keeps what env-scan reports and the secret for its fingerprint;
-// gitleaks' Line and Match (which hold the secret) go no further.
-func convert(f report.Finding) scan.Secret {
+// gitleaks' Line and Match (which hold the secret) go no further. The
+// location is taken from the match's offset in the fragment: gitleaks'
+// StartLine is right (1-based in a file scan), but its StartColumn counts
+// the preceding newline on all but a fragment's first line, and its Line
+// holds the whole fragment when the match is on a last line without a
+// trailing newline.
+func convert(fr sources.Fragment, f report.Finding) scan.Secret {
 	s := scan.Secret{
 		Rule:        f.RuleID,
 		Description: f.Description,
@@ -223,54 +229,98 @@ func convert(f report.Finding) scan.Secret {
 		Column:      f.StartColumn,
 		Value:       f.Secret,
 	}
-	// f.Line starts at the newline before the match on all but a
-	// fragment's first line
-	text := f.Line
-	if strings.HasPrefix(text, "\n") {
-		text = text[1:]
-		if s.Column > 1 {
-			s.Column--
+	raw := fr.Raw
+	if raw == "" {
+		return s // a path-only rule
+	}
+	first := max(fr.StartLine, 1)
+	idx := f.StartLine - first // 0-based line within the fragment
+	lineStart := 0
+	for range idx {
+		nl := strings.IndexByte(raw[lineStart:], '\n')
+		if nl < 0 {
+			return s
 		}
+		lineStart += nl + 1
 	}
-	idx := -1
-	if f.Secret != "" {
-		idx = strings.Index(text, f.Secret)
+	// gitleaks' column is relative to the newline before the line
+	matchAt := lineStart + f.StartColumn - 1
+	if idx > 0 {
+		matchAt--
 	}
-	if idx < 0 {
-		return s
+	matchAt = min(max(matchAt, lineStart), len(raw))
+	at := matchAt
+	// gitleaks trims newlines off a match that begins with one
+	p := matchAt
+	for p < len(raw) && (raw[p] == '\n' || raw[p] == '\r') {
+		p++
 	}
-	before := text[:idx]
+	if f.Match != "" && strings.HasPrefix(raw[p:], f.Match) {
+		at = p
+		if i := strings.Index(f.Match, f.Secret); f.Secret != "" && i > 0 {
+			at += i
+		}
+	} // else a decoded match: the encoded text's start is the location
+	// the secret may begin on a later line than the match (a multi-line rule)
+	before := raw[lineStart:at]
+	line := f.StartLine
 	if nl := strings.LastIndexByte(before, '\n'); nl >= 0 {
-		s.Line += strings.Count(before, "\n")
+		line += strings.Count(before, "\n")
 		before = before[nl+1:]
 	}
+	s.Line = line
 	s.Column = utf8.RuneCountInString(before) + 1
 	s.Name = nameBefore(before)
 	return s
 }
 
-// nameBefore finds the identifier a value is assigned to: the last word
-// before the = or : that precedes it.
+// assignment matches the end of the text before a value that is assigned
+// to a name: the identifier (quoted or not), "=", ":", ":=" or "=>", an
+// opening quote, and at most one scheme word ("Bearer ", "FlyV1 ").
+var assignment = regexp.MustCompile(`([\pL_][\pL\pN_.\-]*)["'\x60\]]?\s*(?::=|=>|[=:])\s*["'\x60]?(?:[A-Za-z][A-Za-z0-9]{0,15}\s+)?$`)
+
+// nameBefore finds the identifier a value is assigned to. It is "" unless
+// the text before the value ends in an assignment: never the text of a
+// token (the part before a comma in a multi-part token, say).
 func nameBefore(prefix string) string {
-	p := strings.TrimRightFunc(prefix, func(r rune) bool {
-		return unicode.IsSpace(r) || strings.ContainsRune(`"'`+"`"+`=:<>,([{`, r)
-	})
-	if p == "" || len(p) == len(prefix) {
-		// nothing separates the value from what precedes it: not an assignment
+	m := assignment.FindStringSubmatch(prefix)
+	if m == nil {
 		return ""
 	}
-	end := len(p)
-	start := end
-	for start > 0 {
-		r, size := utf8.DecodeLastRuneInString(p[:start])
-		if !(unicode.IsLetter(r) || unicode.IsDigit(r) || r == '_' || r == '-' || r == '.') {
-			break
-		}
-		start -= size
-	}
-	name := strings.Trim(p[start:end], ".-")
-	if len(name) > 128 {
+	name := strings.Trim(m[1], ".-")
+	if name == "" || tokenLike(name) {
 		return ""
 	}
 	return name
+}
+
+// tokenLike reports whether an identifier looks like part of a random
+// token rather than a name someone wrote: too long, or a segment mixing
+// letters with digits or changing case at random.
+func tokenLike(name string) bool {
+	if utf8.RuneCountInString(name) > 64 {
+		return true
+	}
+	for _, seg := range strings.FieldsFunc(name, func(r rune) bool { return r == '_' || r == '.' || r == '-' }) {
+		var letters, digits, changes int
+		prevUpper, first := false, true
+		for _, r := range seg {
+			switch {
+			case unicode.IsDigit(r):
+				digits++
+			case unicode.IsLetter(r):
+				letters++
+				up := unicode.IsUpper(r)
+				if !first && up != prevUpper {
+					changes++
+				}
+				prevUpper, first = up, false
+			}
+		}
+		n := letters + digits
+		if n >= 12 && ((digits >= 2 && letters > 0) || changes*5 > n*2) {
+			return true
+		}
+	}
+	return false
 }

@@ -10,6 +10,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/zricethezav/gitleaks/v8/detect"
+	"github.com/zricethezav/gitleaks/v8/sources"
+
 	"github.com/vaultpipe/vaultpipe/lib/scan"
 )
 
@@ -182,9 +185,18 @@ func TestNameBefore(t *testing.T) {
 		`"client.secret": '`:           "client.secret",
 		`export TOKEN=`:                "TOKEN",
 		`https://hooks.example.com/x/`: "",
-		`foo(`:                         "foo",
-		`  `:                           "",
-		`clé_secrète := "`:             "clé_secrète",
+		`foo(`:                         "",
+		`ENV FLY_API_TOKEN="FlyV1 `:    "FLY_API_TOKEN",
+		`Authorization: Bearer `:       "Authorization",
+		`password => '`:                "password",
+		`"fm2_lJPECAAAAAAAAMqcxBBLMJKXYKJiT0CI58XmukX/wr,`: "",
+		`x = "fm2_lJPECAAAAAAAAMqcxBBLMJKXYKJiT0CI58Xmuk=`: "",
+		`lJPECAAAAAAAAMqcxBBLMJKXYKJiT0CI58Xmuk=`:          "",
+		`AWS_SECRET_ACCESS_KEY=`:                           "AWS_SECRET_ACCESS_KEY",
+		`awsSecretAccessKey: `:                             "awsSecretAccessKey",
+		`S3_BUCKET_KEY2=`:                                  "S3_BUCKET_KEY2",
+		`  `:                                               "",
+		`clé_secrète := "`:                                 "clé_secrète",
 	} {
 		if got := nameBefore(prefix); got != want {
 			t.Errorf("nameBefore(%q) = %q; want %q", prefix, got, want)
@@ -220,4 +232,64 @@ func FuzzScan(f *testing.F) {
 			}
 		})
 	})
+}
+
+// Locations come from the match's offset: a secret on a last line without
+// a trailing newline, and each occurrence of a repeated secret, get their
+// own line, column and name — the lines gitleaks' own file scan (its CLI's
+// path) reports.
+func TestLocationsFromOffsets(t *testing.T) {
+	cases := []struct {
+		name, src string
+		want      []string // line:column:name
+	}{
+		{"last line, no newline", "a = 1\nb = 2\n\nc = 3\ntoken = \"" + awsCanary + "\"", []string{"5:10:token"}},
+		{"one line, no newline", "token = \"" + awsCanary + "\"", []string{"1:10:token"}},
+		{"repeated on one line", "x = 1\nfirst = \"" + awsCanary + "\"; second = \"" + awsCanary + "\"\n", []string{"2:10:first", "2:43:second"}},
+		{"repeated on two lines", "k1 = '" + awsCanary + "'\n  key_two: " + awsCanary + "\n", []string{"1:7:k1", "2:12:key_two"}},
+		{"after a blank-line cut", strings.Repeat("filler line of text\n", 200) + "\nsecret_key = \"" + awsCanary + "\"", []string{"202:15:secret_key"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var got []string
+			for _, s := range scanString(t, engine, "f.py", c.src) {
+				got = append(got, fmt.Sprintf("%d:%d:%s", s.Line, s.Column, s.Name))
+			}
+			slices.Sort(got)
+			if !slices.Equal(got, c.want) {
+				t.Errorf("Scan located %v; want %v", got, c.want)
+			}
+			var lines []string
+			for _, w := range c.want {
+				lines = append(lines, strings.SplitN(w, ":", 2)[0])
+			}
+			if ref := referenceLines(t, c.src); !slices.Equal(ref, lines) {
+				t.Errorf("gitleaks' file scan reports lines %v; want %v", ref, lines)
+			}
+		})
+	}
+}
+
+// referenceLines scans src as the gitleaks CLI does (a directory source,
+// default rules) and returns the 1-based lines it reports.
+func referenceLines(t *testing.T, src string) []string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "f.py"), []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	det, err := detect.NewDetectorDefaultConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs, err := det.DetectSource(context.Background(), &sources.Files{Config: &det.Config, Path: dir, Sema: det.Sema})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, f := range fs {
+		out = append(out, fmt.Sprint(f.StartLine))
+	}
+	slices.Sort(out)
+	return out
 }
