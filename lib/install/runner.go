@@ -212,7 +212,7 @@ func (r *Runner) Apply(ctx context.Context) (*Report, error) {
 	if o.Transit.Address != "" {
 		if p := r.sealPending(ctx, vc, st); p != nil {
 			rep.Next = p.Next
-			return rep, p
+			return rep, fault.WithHint(p, "docs/runbooks/transit-unseal.md has the steps")
 		}
 	}
 	if st.Sealed {
