@@ -6,6 +6,7 @@
 //	vault-install plan   [install flags]
 //	vault-install apply  [install flags]
 //	vault-install unseal [--migrate] [--share-file FILE]... [connection flags] < shares
+//	vault-install transit-token [--root DIR] [--min-ttl DURATION]
 //
 // plan prints, as one JSON document, what apply would change. apply gets a
 // verified Vault binary, lays out /usr/local/bin/vault, /etc/vault.d
@@ -48,10 +49,18 @@
 // unseal --migrate takes the recovery shares). See
 // docs/runbooks/transit-unseal.md.
 //
+// transit-token (as root, from a timer) looks up the token in vault.hcl's
+// transit seal on the transit Vault and exits 3 when its TTL is under
+// --min-ttl (default: half its period): the seal renews a periodic token
+// itself, so a falling TTL means renewals stopped.
+//
 // Output (stdout): plan and apply print {"root", "node_id", "api_addr",
 // "changes": [{"step", "action", "path", "detail"}], "changed", "vault":
 // {"reachable", "initialized", "sealed", "standby"}, "ca_cert", "init_file",
-// "next"}; unseal prints {"sealed", "progress", "threshold", "submitted"}.
+// "next"}; unseal prints {"sealed", "progress", "threshold", "submitted"};
+// transit-token prints {"transit_address", "key", "ttl_seconds",
+// "period_seconds", "renewable", "expire_time", "last_renewal", "expiring",
+// "min_ttl_seconds"} (never the token).
 //
 // Exit status:
 //
@@ -63,10 +72,12 @@
 //	   the same PGP key for two shares (--allow-shared-holder), threshold 1
 //	   with several shares (--allow-threshold-1), no --root-token-pgp-key
 //	3  the bootstrap needs the root token (--token-file; "next": "bootstrap"),
-//	   or a seal migration needs a restart ("next": "migrate")
+//	   or a seal migration needs a restart ("next": "migrate"), or the
+//	   transit seal's token expires soon (transit-token)
 //	4  vault is sealed: unseal it (after init, a restart, or to join a
 //	   cluster; "next": "unseal"; "migrate": unseal --migrate)
 //	6  permission denied: the token given for the bootstrap is not valid
+//	   (transit-token: the transit seal's token is revoked or expired)
 //
 // Example:
 //
@@ -104,10 +115,12 @@ Exit status:
      the same PGP key for two shares (--allow-shared-holder), threshold 1
      with several shares (--allow-threshold-1), no --root-token-pgp-key
   3  the bootstrap needs the root token (--token-file; "next": "bootstrap"),
-     or a seal migration needs a restart ("next": "migrate")
+     or a seal migration needs a restart ("next": "migrate"), or the
+     transit seal's token expires soon (transit-token)
   4  vault is sealed: unseal it (after init, a restart, or to join a
      cluster; "next": "unseal"; "migrate": unseal --migrate)
   6  permission denied: the token given for the bootstrap is not valid
+     (transit-token: the transit seal's token is revoked or expired)
 
 Example:
   vault-install plan --pgp-key alice.asc --pgp-key bob.asc --pgp-key carol.asc --root-token-pgp-key alice.asc --key-shares 3 --key-threshold 2`
@@ -167,6 +180,12 @@ type cli struct {
 	Plan  installFlags `cmd:"" help:"Print what apply would change, as JSON."`
 	Apply installFlags `cmd:"" help:"Converge the host: install, configure, initialise, bootstrap."`
 	Unsl  unsealFlags  `cmd:"" name:"unseal" help:"Unseal with key shares read from stdin or --share-file."`
+	Token tokenFlags   `cmd:"" name:"transit-token" help:"Check the TTL of the transit seal's token (reads vault.hcl: run as root)."`
+}
+
+type tokenFlags struct {
+	Root   string        `default:"/" type:"path" help:"Installation root whose etc/vault.d/vault.hcl holds the transit seal."`
+	MinTTL time.Duration `name:"min-ttl" help:"Exit 3 when the token has less than this left (default: half its period, 12h without one)."`
 }
 
 type unsealFlags struct {
@@ -190,6 +209,14 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 		return runInstall(ctx, &c.Apply, true, stdout, stderr)
 	case "unseal":
 		return runUnseal(ctx, &c.Unsl, stdin, stdout)
+	case "transit-token":
+		rep, err := install.CheckTransitToken(ctx, c.Token.Root, c.Token.MinTTL)
+		if rep != nil {
+			if werr := command.WriteJSON(stdout, rep); werr != nil && err == nil {
+				err = werr
+			}
+		}
+		return err
 	}
 	return fault.Usagef("unknown command %q", kctx.Command())
 }

@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/hashicorp/hcl/v2/hclwrite"
 	"github.com/zclconf/go-cty/cty"
 )
@@ -174,4 +176,47 @@ func Render(s Server) ([]byte, error) {
 	t.SetAttributeValue("disable_hostname", cty.True)
 
 	return hclwrite.Format(f.Bytes()), nil
+}
+
+// ParseTransit returns the seal "transit" stanza of a rendered vault.hcl,
+// or nil when it has none. Only literal string attributes are read.
+func ParseTransit(src []byte, name string) (*TransitSeal, error) {
+	f, diags := hclsyntax.ParseConfig(src, name, hcl.InitialPos)
+	if diags.HasErrors() {
+		return nil, fmt.Errorf("%s: %v", name, diags)
+	}
+	for _, b := range f.Body.(*hclsyntax.Body).Blocks {
+		if b.Type != "seal" || len(b.Labels) != 1 || b.Labels[0] != "transit" {
+			continue
+		}
+		str := func(k string) (string, error) {
+			a := b.Body.Attributes[k]
+			if a == nil {
+				return "", nil
+			}
+			v, d := a.Expr.Value(nil)
+			if d.HasErrors() || v.Type() != cty.String || v.IsNull() {
+				return "", fmt.Errorf("%s:%d: seal %s: want a string", name, a.SrcRange.Start.Line, k)
+			}
+			return v.AsString(), nil
+		}
+		t := &TransitSeal{}
+		for _, f := range []struct {
+			k string
+			p *string
+		}{{"address", &t.Address}, {"mount_path", &t.MountPath}, {"key_name", &t.KeyName}, {"tls_ca_cert", &t.CACert}, {"token", &t.Token}} {
+			v, err := str(f.k)
+			if err != nil {
+				return nil, err
+			}
+			*f.p = v
+		}
+		d, err := str("disabled")
+		if err != nil {
+			return nil, err
+		}
+		t.Disabled = d == "true"
+		return t, nil
+	}
+	return nil, nil
 }

@@ -139,6 +139,17 @@ func TestRenderTransitSeal(t *testing.T) {
 	if _, ok := seal.Body.Attributes["disabled"]; ok {
 		t.Errorf("an enabled seal renders disabled")
 	}
+	back, err := config.ParseTransit(out, "vault.hcl")
+	if err != nil || back == nil || *back != (config.TransitSeal{Address: "https://127.0.0.1:8300", MountPath: "transit/",
+		KeyName: "vault-unseal", CACert: "/etc/vault.d/transit-ca.pem", Token: `hvs."quoted"`}) {
+		t.Errorf("ParseTransit = %+v, %v", back, err)
+	}
+	if none, err := config.ParseTransit([]byte("ui = true\n"), "x.hcl"); none != nil || err != nil {
+		t.Errorf("ParseTransit(no seal) = %+v, %v", none, err)
+	}
+	if _, err := config.ParseTransit([]byte("seal \"transit\" {\n  token = 3\n}\n"), "x.hcl"); err == nil || !strings.Contains(err.Error(), "x.hcl:2") {
+		t.Errorf("ParseTransit(token = 3) error = %v, want one naming x.hcl:2", err)
+	}
 	s.Transit.Disabled = true
 	out, _ = config.Render(s)
 	if !regexp.MustCompile(`(?m)^\s*disabled\s*=\s*"true"$`).Match(out) {
