@@ -13,6 +13,8 @@ package testscripts
 //	vault-serve ROOT HOST:PORT
 //	                   start `vault server -config=ROOT/etc/vault.d/vault.hcl`
 //	                   and wait until HOST:PORT accepts connections
+//	                   negated: succeed only if vault exits before it
+//	                   listens (its log stays in vault-server.log)
 //	vault-serve-kill   kill the server vault-serve started (SIGKILL)
 //	http-probe HOST:PORT
 //	                   succeed if plain HTTP gets a Vault answer; negated,
@@ -122,7 +124,7 @@ func cmdInitDecrypt(ts *testscript.TestScript, neg bool, args []string) {
 		keys[release.Fingerprint(k.Entity)] = k
 	}
 	var shares []string
-	for _, s := range f.UnsealShares {
+	for _, s := range append(f.UnsealShares, f.RecoveryShares...) {
 		k := keys[s.Fingerprint]
 		if k == nil {
 			continue
@@ -149,7 +151,7 @@ func cmdInitDecrypt(ts *testscript.TestScript, neg bool, args []string) {
 }
 
 func cmdVaultServe(ts *testscript.TestScript, neg bool, args []string) {
-	if neg || len(args) != 2 {
+	if len(args) != 2 {
 		ts.Fatalf("usage: vault-serve ROOT HOST:PORT")
 	}
 	bin, err := vaulttest.Binary()
@@ -164,10 +166,17 @@ func cmdVaultServe(ts *testscript.TestScript, neg bool, args []string) {
 		c, err := net.DialTimeout("tcp", args[1], time.Second)
 		if err == nil {
 			c.Close()
+			if neg {
+				ts.Fatalf("vault-serve: vault listens on %s; want it to exit", args[1])
+			}
 			return
 		}
 		select {
 		case <-p.Exited():
+			if neg {
+				serving.Delete(ts)
+				return
+			}
 			ts.Fatalf("vault-serve: vault exited:\n%s", p.LogTail(20))
 		case <-time.After(100 * time.Millisecond):
 		}

@@ -5,7 +5,8 @@
 //
 //	vault-install plan   [install flags]
 //	vault-install apply  [install flags]
-//	vault-install unseal [--share-file FILE]... [connection flags] < shares
+//	vault-install unseal [--migrate] [--share-file FILE]... [connection flags] < shares
+//	vault-install transit-token [--root DIR] [--min-ttl DURATION]
 //
 // plan prints, as one JSON document, what apply would change. apply gets a
 // verified Vault binary, lays out /usr/local/bin/vault, /etc/vault.d
@@ -36,10 +37,30 @@
 // --share-file and submits them until the server is unsealed. Shares are
 // never accepted as arguments and never printed.
 //
+// --seal transit renders a seal "transit" stanza (--transit-address,
+// --transit-key, --transit-mount, --transit-ca-cert; the token from
+// --transit-token-file goes into vault.hcl, root:vault 0640) so that Vault
+// unseals itself at every start; initialisation then makes recovery shares
+// (encrypted like unseal shares, "seal": "transit" in the init file). On
+// an initialised Shamir node it is a migration: apply rewrites the config
+// and says "next": "migrate"; restart Vault and run unseal --migrate with
+// the unseal shares, which become the recovery shares. --seal shamir with
+// the --transit-* flags is the way back (the stanza is rendered disabled;
+// unseal --migrate takes the recovery shares). See
+// docs/runbooks/transit-unseal.md.
+//
+// transit-token (as root, from a timer) looks up the token in vault.hcl's
+// transit seal on the transit Vault and exits 3 when its TTL is under
+// --min-ttl (default: half its period): the seal renews a periodic token
+// itself, so a falling TTL means renewals stopped.
+//
 // Output (stdout): plan and apply print {"root", "node_id", "api_addr",
 // "changes": [{"step", "action", "path", "detail"}], "changed", "vault":
 // {"reachable", "initialized", "sealed", "standby"}, "ca_cert", "init_file",
-// "next"}; unseal prints {"sealed", "progress", "threshold", "submitted"}.
+// "next"}; unseal prints {"sealed", "progress", "threshold", "submitted"};
+// transit-token prints {"transit_address", "key", "ttl_seconds",
+// "period_seconds", "renewable", "expire_time", "last_renewal", "expiring",
+// "min_ttl_seconds"} (never the token).
 //
 // Exit status:
 //
@@ -50,10 +71,13 @@
 //	2  usage error, including split knowledge given up without saying so:
 //	   the same PGP key for two shares (--allow-shared-holder), threshold 1
 //	   with several shares (--allow-threshold-1), no --root-token-pgp-key
-//	3  the bootstrap needs the root token (--token-file; "next": "bootstrap")
+//	3  the bootstrap needs the root token (--token-file; "next": "bootstrap"),
+//	   or a seal migration needs a restart ("next": "migrate"), or the
+//	   transit seal's token expires soon (transit-token)
 //	4  vault is sealed: unseal it (after init, a restart, or to join a
-//	   cluster; "next": "unseal")
+//	   cluster; "next": "unseal"; "migrate": unseal --migrate)
 //	6  permission denied: the token given for the bootstrap is not valid
+//	   (transit-token: the transit seal's token is revoked or expired)
 //
 // Example:
 //
@@ -90,10 +114,13 @@ Exit status:
   2  usage error, including split knowledge given up without saying so:
      the same PGP key for two shares (--allow-shared-holder), threshold 1
      with several shares (--allow-threshold-1), no --root-token-pgp-key
-  3  the bootstrap needs the root token (--token-file; "next": "bootstrap")
+  3  the bootstrap needs the root token (--token-file; "next": "bootstrap"),
+     or a seal migration needs a restart ("next": "migrate"), or the
+     transit seal's token expires soon (transit-token)
   4  vault is sealed: unseal it (after init, a restart, or to join a
-     cluster; "next": "unseal")
+     cluster; "next": "unseal"; "migrate": unseal --migrate)
   6  permission denied: the token given for the bootstrap is not valid
+     (transit-token: the transit seal's token is revoked or expired)
 
 Example:
   vault-install plan --pgp-key alice.asc --pgp-key bob.asc --pgp-key carol.asc --root-token-pgp-key alice.asc --key-shares 3 --key-threshold 2`
@@ -138,6 +165,13 @@ type installFlags struct {
 	SecondAudit     string        `name:"second-audit" enum:"file,syslog" default:"file" help:"Second audit device: file (audit-secondary.log) or syslog."`
 	WaitStart       time.Duration `name:"wait" default:"60s" help:"How long to wait for the service after starting it."`
 
+	Seal             string `enum:"shamir,transit" default:"shamir" help:"How Vault unseals: shamir (a threshold of key shares after every start) or transit (itself, with a key of another Vault; the shares become recovery shares). Changing it on an initialised node is a seal migration: restart, then unseal --migrate."`
+	TransitAddress   string `name:"transit-address" help:"https:// URL of the Vault holding the transit key (with --seal shamir: the transit seal being migrated away from)."`
+	TransitKey       string `name:"transit-key" default:"vault-unseal" help:"Transit key name."`
+	TransitMount     string `name:"transit-mount" default:"transit" help:"Transit mount path on that Vault."`
+	TransitCACert    string `name:"transit-ca-cert" type:"existingfile" help:"CA of the transit Vault's certificate (copied to /etc/vault.d/transit-ca.pem)."`
+	TransitTokenFile string `name:"transit-token-file" type:"existingfile" help:"File (0600) with a periodic token of policies/transit-seal.hcl on the transit Vault; it is written into vault.hcl (root:vault 0640), never argv or environment."`
+
 	Conn vaultclient.Conn `embed:""`
 	Auth vaultclient.Auth `embed:""`
 }
@@ -146,10 +180,17 @@ type cli struct {
 	Plan  installFlags `cmd:"" help:"Print what apply would change, as JSON."`
 	Apply installFlags `cmd:"" help:"Converge the host: install, configure, initialise, bootstrap."`
 	Unsl  unsealFlags  `cmd:"" name:"unseal" help:"Unseal with key shares read from stdin or --share-file."`
+	Token tokenFlags   `cmd:"" name:"transit-token" help:"Check the TTL of the transit seal's token (reads vault.hcl: run as root)."`
+}
+
+type tokenFlags struct {
+	Root   string        `default:"/" type:"path" help:"Installation root whose etc/vault.d/vault.hcl holds the transit seal."`
+	MinTTL time.Duration `name:"min-ttl" help:"Exit 3 when the token has less than this left (default: half its period, 12h without one)."`
 }
 
 type unsealFlags struct {
 	ShareFile []string         `name:"share-file" type:"existingfile" help:"File holding one or more key shares, one per line (repeatable)."`
+	Migrate   bool             `help:"Submit the shares for a seal migration (after a restart with a changed --seal: the unseal shares to go to transit, the recovery shares to go back)."`
 	Conn      vaultclient.Conn `embed:""`
 }
 
@@ -168,6 +209,14 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 		return runInstall(ctx, &c.Apply, true, stdout, stderr)
 	case "unseal":
 		return runUnseal(ctx, &c.Unsl, stdin, stdout)
+	case "transit-token":
+		rep, err := install.CheckTransitToken(ctx, c.Token.Root, c.Token.MinTTL)
+		if rep != nil {
+			if werr := command.WriteJSON(stdout, rep); werr != nil && err == nil {
+				err = werr
+			}
+		}
+		return err
 	}
 	return fault.Usagef("unknown command %q", kctx.Command())
 }
@@ -189,6 +238,8 @@ func (f *installFlags) options() *install.Options {
 		Shares: f.KeyShares, Threshold: f.KeyThreshold, PGPKeys: f.PGPKey, RootTokenPGPKey: f.RootTokenPGPKey,
 		AllowSharedHolder: f.SharedHolder, AllowThreshold1: f.Threshold1,
 		KeepRoot: f.KeepRoot, Policies: f.Policies, SecondAudit: f.SecondAudit,
+		Seal: f.Seal, Transit: install.Transit{Address: f.TransitAddress, Key: f.TransitKey, Mount: f.TransitMount,
+			CACert: f.TransitCACert, TokenFile: f.TransitTokenFile},
 	}
 }
 
@@ -286,7 +337,7 @@ func runUnseal(ctx context.Context, f *unsealFlags, stdin io.Reader, stdout io.W
 	if err != nil {
 		return err
 	}
-	res, err := install.Unseal(ctx, vc, shares)
+	res, err := install.UnsealMigrate(ctx, vc, shares, f.Migrate)
 	if res != nil {
 		if werr := command.WriteJSON(stdout, res); werr != nil && err == nil {
 			err = werr

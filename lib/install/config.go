@@ -25,6 +25,7 @@ func (o *Options) serverConfig() config.Server {
 		UI:             o.UI,
 		Join:           o.Join,
 		JoinCACertFile: joinCA,
+		Transit:        o.transitSeal(),
 	}
 }
 

@@ -15,13 +15,17 @@ import (
 
 // InitFile is what initialisation writes (mode 0600): every share and the
 // root token encrypted to a recipient's PGP key. Nothing in it is usable
-// without the recipients' private keys.
+// without the recipients' private keys. With the transit seal the shares
+// are recovery shares (they make a root token or migrate the seal back,
+// but do not unseal); Seal says which.
 type InitFile struct {
-	InitializedAt string        `json:"initialized_at"`
-	Shares        int           `json:"shares"`
-	Threshold     int           `json:"threshold"`
-	UnsealShares  []InitShare   `json:"unseal_shares"`
-	RootToken     InitRootToken `json:"root_token"`
+	InitializedAt  string        `json:"initialized_at"`
+	Seal           string        `json:"seal"`
+	Shares         int           `json:"shares"`
+	Threshold      int           `json:"threshold"`
+	UnsealShares   []InitShare   `json:"unseal_shares,omitempty"`
+	RecoveryShares []InitShare   `json:"recovery_shares,omitempty"`
+	RootToken      InitRootToken `json:"root_token"`
 }
 
 // InitShare is one unseal key share encrypted to Recipient.
@@ -48,26 +52,45 @@ func (r *Runner) initialize(ctx context.Context, vc *vaultclient.Client) error {
 	if err := safefile.Write(initPath, []byte("{}\n"), 0o600); err != nil {
 		return err
 	}
-	req := &api.InitRequest{SecretShares: o.Shares, SecretThreshold: o.Threshold, RootTokenPGPKey: rootKey.b64}
+	req := &api.InitRequest{RootTokenPGPKey: rootKey.b64}
+	transit := o.Seal == "transit"
 	for _, rc := range recips {
-		req.PGPKeys = append(req.PGPKeys, rc.b64)
+		if transit {
+			req.RecoveryPGPKeys = append(req.RecoveryPGPKeys, rc.b64)
+		} else {
+			req.PGPKeys = append(req.PGPKeys, rc.b64)
+		}
 	}
-	r.logf("initialising vault: %d shares, threshold %d", o.Shares, o.Threshold)
+	if transit {
+		req.RecoveryShares, req.RecoveryThreshold = o.Shares, o.Threshold
+	} else {
+		req.SecretShares, req.SecretThreshold = o.Shares, o.Threshold
+	}
+	r.logf("initialising vault (%s seal): %d shares, threshold %d", o.Seal, o.Shares, o.Threshold)
 	resp, err := vc.Sys().InitWithContext(ctx, req)
 	if err != nil {
 		os.Remove(initPath)
 		return vaultclient.Classify(err, "initialising", "sys/init")
 	}
-	if len(resp.KeysB64) != len(recips) {
-		return fmt.Errorf("vault returned %d shares for %d keys", len(resp.KeysB64), len(recips))
+	keys := resp.KeysB64
+	if transit {
+		keys = resp.RecoveryKeysB64
+	}
+	if len(keys) != len(recips) {
+		return fmt.Errorf("vault returned %d shares for %d keys", len(keys), len(recips))
 	}
 	f := InitFile{
-		InitializedAt: o.now().UTC().Format(time.RFC3339),
-		Shares:        o.Shares, Threshold: o.Threshold,
+		InitializedAt: o.now().UTC().Format(time.RFC3339), Seal: o.Seal,
+		Shares: o.Shares, Threshold: o.Threshold,
 		RootToken: InitRootToken{Recipient: rootKey, EncryptedB64: resp.RootToken},
 	}
 	for i, rc := range recips {
-		f.UnsealShares = append(f.UnsealShares, InitShare{Recipient: rc, EncryptedB64: resp.KeysB64[i]})
+		sh := InitShare{Recipient: rc, EncryptedB64: keys[i]}
+		if transit {
+			f.RecoveryShares = append(f.RecoveryShares, sh)
+		} else {
+			f.UnsealShares = append(f.UnsealShares, sh)
+		}
 	}
 	data, _ := json.MarshalIndent(f, "", "  ")
 	if err := safefile.Write(initPath, append(data, '\n'), 0o600); err != nil {

@@ -62,8 +62,12 @@ type Options struct {
 	// knowledge, so neither is the default.
 	AllowSharedHolder, AllowThreshold1 bool
 	KeepRoot                           bool
-	Policies                           string // directory with acl/*.hcl
-	SecondAudit                        string // "file" or "syslog"
+	// Seal is "shamir" (key shares, the default) or "transit" (unsealed by
+	// Transit's key; the shares become recovery shares).
+	Seal        string
+	Transit     Transit
+	Policies    string // directory with acl/*.hcl
+	SecondAudit string // "file" or "syslog"
 
 	// Now is the clock (tests); time.Now when nil.
 	Now func() time.Time
@@ -154,6 +158,9 @@ func (o *Options) Validate() error {
 	}
 	if o.ClusterAddr == "" {
 		o.ClusterAddr = "https://" + advertised(o.ClusterListen, o.NodeID)
+	}
+	if err := o.validateSeal(); err != nil {
+		return err
 	}
 	sc := o.serverConfig()
 	if err := sc.Validate(); err != nil {

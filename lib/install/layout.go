@@ -86,6 +86,9 @@ func (o *Options) filePlan() ([]dirSpec, []fileSpec, []Change, error) {
 		}
 	}
 
+	if err := o.checkSealKept(); err != nil {
+		return nil, nil, nil, err
+	}
 	cfg, err := config.Render(o.serverConfig())
 	if err != nil {
 		return nil, nil, nil, err
@@ -94,6 +97,7 @@ func (o *Options) filePlan() ([]dirSpec, []fileSpec, []Change, error) {
 		{step: "config", path: Layout.Config, mode: 0o640, data: cfg, owner: "root:vault"},
 		{step: "systemd-unit", path: Layout.Unit, mode: 0o644, data: o.unit().Render(), owner: "root"},
 	}
+	files = append(files, o.transitFiles()...)
 	for _, f := range files {
 		if c, ok := o.compareFile(f); ok {
 			changes = append(changes, c)

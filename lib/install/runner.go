@@ -32,8 +32,11 @@ type Report struct {
 // without an operator: the server must be started, or unsealed, or the
 // bootstrap needs the root token.
 type Pending struct {
-	Next string // start, unseal, bootstrap
+	Next string // start, unseal, bootstrap, migrate
 	Msg  string
+	// Kind, when set, is the exit code's kind (a seal migration waiting
+	// for a restart is not a sealed server).
+	Kind fault.Kind
 }
 
 func (p *Pending) Error() string { return p.Msg }
@@ -41,6 +44,9 @@ func (p *Pending) Error() string { return p.Msg }
 // FaultKind gives the exit code: a server to start is a failure, a sealed
 // one is sealed, a bootstrap waiting for the root token needs attention.
 func (p *Pending) FaultKind() fault.Kind {
+	if p.Kind != "" {
+		return p.Kind
+	}
 	switch p.Next {
 	case "unseal":
 		return fault.Sealed
@@ -115,7 +121,10 @@ func (r *Runner) Plan(ctx context.Context) (*Report, error) {
 		rep.Changes = append(rep.Changes, Change{Step: "join", Action: "wait", Detail: "joins " + strings.Join(o.Join, ", ") + " once unsealed"})
 	case !st.Initialized:
 		rep.Changes = append(rep.Changes, Change{Step: "init", Action: "create", Path: Layout.InitFile,
-			Detail: fmt.Sprintf("%d shares, threshold %d, encrypted to PGP keys", o.Shares, o.Threshold)})
+			Detail: o.initDetail()})
+	case o.Transit.Address != "" && r.sealPending(ctx, vc, st) != nil:
+		p := r.sealPending(ctx, vc, st)
+		rep.Changes = append(rep.Changes, Change{Step: "seal", Action: "wait", Detail: p.Msg})
 	case st.Sealed:
 		rep.Changes = append(rep.Changes, Change{Step: "unseal", Action: "wait", Detail: "needs a threshold of key shares (vault-install unseal)"})
 	case !st.Standby:
@@ -175,7 +184,11 @@ func (r *Runner) Apply(ctx context.Context) (*Report, error) {
 	rep.Vault = st
 	if err != nil || !st.Reachable {
 		rep.Next = "start"
-		return rep, &Pending{Next: "start", Msg: fmt.Sprintf("vault is not running at %s: start it (vault server -config=%s), then run apply again", vc.Address(), o.Path(Layout.Config))}
+		msg := fmt.Sprintf("vault is not running at %s: start it (vault server -config=%s), then run apply again", vc.Address(), o.Path(Layout.Config))
+		if o.Seal == "transit" {
+			msg += fmt.Sprintf("; with the transit seal vault does not start while the transit Vault at %s (key %s/%s) is unreachable or sealed, or the token is not valid: see vault's log", o.Transit.Address, o.Transit.Mount, o.Transit.Key)
+		}
+		return rep, &Pending{Next: "start", Msg: msg}
 	}
 	if !st.Initialized {
 		if len(o.Join) > 0 {
@@ -187,10 +200,20 @@ func (r *Runner) Apply(ctx context.Context) (*Report, error) {
 			return rep, err
 		}
 		rep.Changes = append(rep.Changes, Change{Step: "init", Action: "create", Path: Layout.InitFile,
-			Detail: fmt.Sprintf("%d shares, threshold %d, encrypted to PGP keys", o.Shares, o.Threshold)})
+			Detail: o.initDetail()})
 		rep.Vault.Initialized, rep.Vault.Sealed = true, true
+		if o.Seal == "transit" {
+			rep.Next = "bootstrap"
+			return rep, &Pending{Next: "bootstrap", Msg: fmt.Sprintf("vault is initialised and unseals itself through the transit seal at %s: the recovery shares and the root token are encrypted in %s; run apply again with the decrypted root token (--token-file)", o.Transit.Address, o.Path(Layout.InitFile))}
+		}
 		rep.Next = "unseal"
 		return rep, &Pending{Next: "unseal", Msg: fmt.Sprintf("vault is initialised and sealed: have %d share holders decrypt their shares from %s and run vault-install unseal", o.Threshold, o.Path(Layout.InitFile))}
+	}
+	if o.Transit.Address != "" {
+		if p := r.sealPending(ctx, vc, st); p != nil {
+			rep.Next = p.Next
+			return rep, fault.WithHint(p, "docs/runbooks/transit-unseal.md has the steps")
+		}
 	}
 	if st.Sealed {
 		rep.Next = "unseal"

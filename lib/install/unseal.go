@@ -51,6 +51,13 @@ func ReadShares(r io.Reader, name string) ([]string, error) {
 
 // Unseal submits shares until the server is unsealed or they run out.
 func Unseal(ctx context.Context, vc *vaultclient.Client, shares []string) (*UnsealResult, error) {
+	return UnsealMigrate(ctx, vc, shares, false)
+}
+
+// UnsealMigrate is Unseal with migrate set on every share: the server was
+// restarted with a changed seal (Shamir to transit, or back) and migrates
+// once a threshold of the old seal's shares (unseal or recovery) is in.
+func UnsealMigrate(ctx context.Context, vc *vaultclient.Client, shares []string, migrate bool) (*UnsealResult, error) {
 	res := &UnsealResult{Sealed: true}
 	ss, err := vc.Sys().SealStatusWithContext(ctx)
 	if err != nil {
@@ -66,7 +73,7 @@ func Unseal(ctx context.Context, vc *vaultclient.Client, shares []string) (*Unse
 		// join attempt (every few seconds) is under way.
 		deadline := time.Now().Add(15 * time.Second)
 		for {
-			ss, err = vc.Sys().UnsealWithContext(ctx, s)
+			ss, err = vc.Sys().UnsealWithOptionsWithContext(ctx, &api.UnsealOpts{Key: s, Migrate: migrate})
 			err = vaultclient.Classify(err, "submitting key share", fmt.Sprintf("#%d", res.Submitted+1))
 			if !fault.Is(err, fault.Uninitialized) || time.Now().After(deadline) {
 				break

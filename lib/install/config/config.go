@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/hashicorp/hcl/v2/hclwrite"
 	"github.com/zclconf/go-cty/cty"
 )
@@ -30,6 +32,21 @@ type Server struct {
 	JoinCACertFile string
 	// PluginDir is optional.
 	PluginDir string
+	// Transit, when set, adds a seal "transit" stanza: Vault unseals
+	// itself with a key of another Vault. Disabled renders it with
+	// disabled = "true", the way back to Shamir shares (seal migration).
+	Transit *TransitSeal
+}
+
+// TransitSeal is the seal "transit" stanza. Token is the transit Vault's
+// token; it ends up in vault.hcl, which only root and the vault group read.
+type TransitSeal struct {
+	Address   string // https URL of the transit Vault
+	MountPath string // transit mount, e.g. "transit"
+	KeyName   string
+	CACert    string // CA file for the transit Vault's certificate (optional)
+	Token     string
+	Disabled  bool
 }
 
 // Validate checks what Render cannot fix up.
@@ -53,6 +70,20 @@ func (s *Server) Validate() error {
 	}
 	if len(s.Join) > 0 && s.JoinCACertFile == "" {
 		return fmt.Errorf("joining peers needs the CA certificate that signed their TLS certificates")
+	}
+	if t := s.Transit; t != nil {
+		p, err := url.Parse(t.Address)
+		if err != nil || p.Scheme != "https" || p.Host == "" || p.Path != "" && p.Path != "/" {
+			return fmt.Errorf("transit address %q: want an https:// URL of the transit Vault", t.Address)
+		}
+		for _, w := range []struct{ name, v string }{{"transit key", t.KeyName}, {"transit mount", strings.Trim(t.MountPath, "/")}} {
+			if w.v == "" || strings.ContainsAny(w.v, " \t\n\"/?#") {
+				return fmt.Errorf("%s %q: want a non-empty name without spaces or slashes", w.name, w.v)
+			}
+		}
+		if t.Token == "" {
+			return fmt.Errorf("the transit seal needs a token")
+		}
 	}
 	return nil
 }
@@ -123,9 +154,69 @@ func Render(s Server) ([]byte, error) {
 	}
 	root.AppendNewline()
 
+	if ts := s.Transit; ts != nil {
+		b := root.AppendNewBlock("seal", []string{"transit"}).Body()
+		b.SetAttributeValue("address", cty.StringVal(strings.TrimSuffix(ts.Address, "/")))
+		b.SetAttributeValue("mount_path", cty.StringVal(strings.Trim(ts.MountPath, "/")+"/"))
+		b.SetAttributeValue("key_name", cty.StringVal(ts.KeyName))
+		if ts.CACert != "" {
+			b.SetAttributeValue("tls_ca_cert", cty.StringVal(ts.CACert))
+		}
+		// The seal renews this (periodic) token itself; renewal stays on.
+		b.SetAttributeValue("token", cty.StringVal(ts.Token))
+		if ts.Disabled {
+			// Vault takes the string, as in its seal migration docs.
+			b.SetAttributeValue("disabled", cty.StringVal("true"))
+		}
+		root.AppendNewline()
+	}
+
 	t := root.AppendNewBlock("telemetry", nil).Body()
 	t.SetAttributeValue("prometheus_retention_time", cty.StringVal("24h"))
 	t.SetAttributeValue("disable_hostname", cty.True)
 
 	return hclwrite.Format(f.Bytes()), nil
+}
+
+// ParseTransit returns the seal "transit" stanza of a rendered vault.hcl,
+// or nil when it has none. Only literal string attributes are read.
+func ParseTransit(src []byte, name string) (*TransitSeal, error) {
+	f, diags := hclsyntax.ParseConfig(src, name, hcl.InitialPos)
+	if diags.HasErrors() {
+		return nil, fmt.Errorf("%s: %v", name, diags)
+	}
+	for _, b := range f.Body.(*hclsyntax.Body).Blocks {
+		if b.Type != "seal" || len(b.Labels) != 1 || b.Labels[0] != "transit" {
+			continue
+		}
+		str := func(k string) (string, error) {
+			a := b.Body.Attributes[k]
+			if a == nil {
+				return "", nil
+			}
+			v, d := a.Expr.Value(nil)
+			if d.HasErrors() || v.Type() != cty.String || v.IsNull() {
+				return "", fmt.Errorf("%s:%d: seal %s: want a string", name, a.SrcRange.Start.Line, k)
+			}
+			return v.AsString(), nil
+		}
+		t := &TransitSeal{}
+		for _, f := range []struct {
+			k string
+			p *string
+		}{{"address", &t.Address}, {"mount_path", &t.MountPath}, {"key_name", &t.KeyName}, {"tls_ca_cert", &t.CACert}, {"token", &t.Token}} {
+			v, err := str(f.k)
+			if err != nil {
+				return nil, err
+			}
+			*f.p = v
+		}
+		d, err := str("disabled")
+		if err != nil {
+			return nil, err
+		}
+		t.Disabled = d == "true"
+		return t, nil
+	}
+	return nil, nil
 }

@@ -102,3 +102,69 @@ func TestValidate(t *testing.T) {
 		}
 	}
 }
+
+func TestRenderTransitSeal(t *testing.T) {
+	s := base()
+	s.Transit = &config.TransitSeal{Address: "https://127.0.0.1:8300/", MountPath: "transit", KeyName: "vault-unseal",
+		CACert: "/etc/vault.d/transit-ca.pem", Token: `hvs."quoted"`}
+	out, err := config.Render(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, diags := hclsyntax.ParseConfig(out, "vault.hcl", hcl.InitialPos)
+	if diags.HasErrors() {
+		t.Fatalf("rendered config does not parse: %v\n%s", diags, out)
+	}
+	var seal *hclsyntax.Block
+	for _, b := range f.Body.(*hclsyntax.Body).Blocks {
+		if b.Type == "seal" {
+			seal = b
+		}
+	}
+	if seal == nil || len(seal.Labels) != 1 || seal.Labels[0] != "transit" {
+		t.Fatalf("no seal \"transit\" block in\n%s", out)
+	}
+	want := map[string]string{"address": "https://127.0.0.1:8300", "mount_path": "transit/", "key_name": "vault-unseal",
+		"tls_ca_cert": "/etc/vault.d/transit-ca.pem", "token": `hvs."quoted"`}
+	for k, v := range want {
+		a := seal.Body.Attributes[k]
+		if a == nil {
+			t.Fatalf("seal has no %s", k)
+		}
+		got, d := a.Expr.Value(nil)
+		if d.HasErrors() || got.AsString() != v {
+			t.Errorf("seal %s = %#v, want %q", k, got, v)
+		}
+	}
+	if _, ok := seal.Body.Attributes["disabled"]; ok {
+		t.Errorf("an enabled seal renders disabled")
+	}
+	back, err := config.ParseTransit(out, "vault.hcl")
+	if err != nil || back == nil || *back != (config.TransitSeal{Address: "https://127.0.0.1:8300", MountPath: "transit/",
+		KeyName: "vault-unseal", CACert: "/etc/vault.d/transit-ca.pem", Token: `hvs."quoted"`}) {
+		t.Errorf("ParseTransit = %+v, %v", back, err)
+	}
+	if none, err := config.ParseTransit([]byte("ui = true\n"), "x.hcl"); none != nil || err != nil {
+		t.Errorf("ParseTransit(no seal) = %+v, %v", none, err)
+	}
+	if _, err := config.ParseTransit([]byte("seal \"transit\" {\n  token = 3\n}\n"), "x.hcl"); err == nil || !strings.Contains(err.Error(), "x.hcl:2") {
+		t.Errorf("ParseTransit(token = 3) error = %v, want one naming x.hcl:2", err)
+	}
+	s.Transit.Disabled = true
+	out, _ = config.Render(s)
+	if !regexp.MustCompile(`(?m)^\s*disabled\s*=\s*"true"$`).Match(out) {
+		t.Errorf("disabled seal: no disabled = \"true\" in\n%s", out)
+	}
+
+	for _, bad := range []config.TransitSeal{
+		{Address: "http://127.0.0.1:8300", MountPath: "transit", KeyName: "k", Token: "t"},
+		{Address: "https://127.0.0.1:8300", MountPath: "transit", KeyName: "a/b", Token: "t"},
+		{Address: "https://127.0.0.1:8300", MountPath: "", KeyName: "k", Token: "t"},
+		{Address: "https://127.0.0.1:8300", MountPath: "transit", KeyName: "k"},
+	} {
+		s.Transit = &bad
+		if _, err := config.Render(s); err == nil {
+			t.Errorf("Render(%+v) = nil error", bad)
+		}
+	}
+}
