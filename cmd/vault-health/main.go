@@ -5,7 +5,7 @@
 // Usage:
 //
 //	vault-health [--wait DURATION] [--standby-ok] [--sealed-ok] [--timeout DURATION]
-//	             [--textfile FILE] [connection flags]
+//	             [--textfile FILE] [--config FILE] [connection flags]
 //
 // It reads sys/health and sys/seal-status without a token. With --wait it
 // polls until the server is active (or a standby, with --standby-ok; or
@@ -18,6 +18,11 @@
 // _seal_info{type}, …; atomically, 0644). The file is also its memory: a
 // server that was sealed at the previous check keeps its "sealed_since", so
 // an alert can say how long a seal has been stuck (docs/prometheus).
+//
+// A server that is down or sealed gets a hint naming its transit seal when
+// --config (default /etc/vault.d/vault.hcl, where this user may read it)
+// declares one: with the transit seal, Vault does not start while its
+// transit Vault is unreachable.
 //
 // Output (stdout): {"address", "status", "initialized", "sealed", "standby",
 // "performance_standby", "version", "cluster_name", "cluster_id",
@@ -47,6 +52,7 @@ import (
 	"time"
 
 	"github.com/vaultpipe/vaultpipe/lib/command"
+	"github.com/vaultpipe/vaultpipe/lib/fault"
 	"github.com/vaultpipe/vaultpipe/lib/health"
 	"github.com/vaultpipe/vaultpipe/lib/vaultclient"
 )
@@ -71,6 +77,7 @@ type cli struct {
 	StandbyOK bool          `name:"standby-ok" help:"Count a standby node as healthy (exit 0)."`
 	SealedOK  bool          `name:"sealed-ok" help:"Count a sealed server as up (exit 0): the listener answers."`
 	Textfile  string        `type:"path" help:"Also write the state as node_exporter textfile metrics to FILE." placeholder:"FILE"`
+	Config    string        `type:"path" default:"/etc/vault.d/vault.hcl" help:"The server's config, read (where allowed) to name its transit seal when it is down or sealed." placeholder:"FILE"`
 	Timeout   time.Duration `default:"5s" help:"Time allowed for each check."`
 
 	Vault vaultclient.Conn `embed:""`
@@ -109,11 +116,14 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 	if werr := command.WriteJSON(stdout, rep); werr != nil {
 		return werr
 	}
-	if err != nil {
-		return err
-	}
-	if c.SealedOK && rep.Status == health.Sealed {
+	if c.SealedOK && rep.Status == health.Sealed && err == nil {
 		return nil
 	}
-	return rep.Err(c.StandbyOK)
+	if err == nil {
+		err = rep.Err(c.StandbyOK)
+	}
+	if hint := health.TransitHint(rep, c.Config); hint != "" && err != nil {
+		err = fault.WithHint(err, hint)
+	}
+	return err
 }

@@ -1,8 +1,10 @@
 package health
 
 import (
+	"os"
 	"time"
 
+	"github.com/vaultpipe/vaultpipe/lib/install/config"
 	"github.com/vaultpipe/vaultpipe/lib/textfile"
 )
 
@@ -50,4 +52,23 @@ func Metrics(r *Report, sealedSince, now time.Time) *textfile.Set {
 	}
 	s.Gauge(MetricChecked, "When vault-health last checked the server.", float64(now.Unix()))
 	return &s
+}
+
+// TransitHint says where to look when a server with a transit seal (as the
+// Vault config at configPath declares, when this process may read it) is
+// down or sealed: Vault 1.21 does not even start while its transit Vault is
+// unreachable. It is "" otherwise.
+func TransitHint(r *Report, configPath string) string {
+	if configPath == "" || r == nil || r.Status != Unreachable && r.Status != Sealed {
+		return ""
+	}
+	src, err := os.ReadFile(configPath)
+	if err != nil {
+		return ""
+	}
+	t, err := config.ParseTransit(src, configPath)
+	if err != nil || t == nil || t.Address == "" {
+		return ""
+	}
+	return "the transit seal at " + t.Address + " (" + configPath + ") must answer before vault can start or unseal: check that Vault (docs/runbooks/transit-unseal.md)"
 }
