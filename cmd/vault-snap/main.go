@@ -7,7 +7,7 @@
 //	vault-snap save    --dir DIR [--age-recipient KEY]... [--age-recipients-file FILE] [--metrics-dir DIR] [connection flags]
 //	vault-snap verify  FILE|DIR [--manifest FILE] [--age-identity FILE]
 //	vault-snap drill   FILE|DIR --share-file FILE... [--canary PATH]... [--vault-binary PATH] [--report FILE] [--metrics-dir DIR]
-//	vault-snap restore FILE [--force] [--no-safety-snapshot | --safety-dir DIR] [--share-file FILE]... [connection flags]
+//	vault-snap restore FILE|DIR [--force] [--no-safety-snapshot | --safety-dir DIR] [--share-file FILE]... [connection flags]
 //	vault-snap prune   --dir DIR [--keep-last N] [--keep-daily 7] [--keep-weekly 4] [--keep-monthly 12] [--dry-run]
 //
 // save streams sys/storage/raft/snapshot into DIR as vault-TIMESTAMP.snap,
@@ -161,7 +161,7 @@ type drillCmd struct {
 }
 
 type restoreCmd struct {
-	File        string   `arg:"" type:"existingfile" help:"Snapshot file (or .age copy, with --age-identity)."`
+	File        string   `arg:"" help:"Snapshot file (or .age copy, with --age-identity), or a directory (its newest snapshot)."`
 	Manifest    string   `type:"existingfile" help:"Manifest file (default: FILE.json beside it)."`
 	Force       bool     `help:"Restore a snapshot of another cluster: the target's data, keyring, unseal keys and tokens become the snapshot's."`
 	NoSafety    bool     `name:"no-safety-snapshot" help:"Do not save a snapshot of the target first."`
@@ -339,7 +339,13 @@ func resolve(path string) (string, error) {
 		return "", fault.New(fault.BadInput, "", path, errors.New("no snapshot with a vault-snap manifest here"))
 	}
 	sort.Slice(entries, func(i, j int) bool { return entries[i].CreatedAt.After(entries[j].CreatedAt) })
-	return filepath.Join(path, entries[0].File), nil
+	p := filepath.Join(path, entries[0].File)
+	if _, err := os.Stat(p); err != nil {
+		if _, aerr := os.Stat(p + snapshot.AgeExt); aerr == nil {
+			return p + snapshot.AgeExt, nil // only the age copy is here
+		}
+	}
+	return p, nil
 }
 
 func runVerify(v *verifyCmd, stdout io.Writer) error {
@@ -408,6 +414,10 @@ func runRestore(ctx context.Context, c *cli, stdout, stderr io.Writer) error {
 	if r.NoSafety && r.SafetyDir != "" {
 		return fault.Usagef("--no-safety-snapshot and --safety-dir contradict each other")
 	}
+	file, err := resolve(r.File)
+	if err != nil {
+		return err
+	}
 	ids, err := identities(r.AgeIdentity)
 	if err != nil {
 		return err
@@ -424,9 +434,9 @@ func runRestore(ctx context.Context, c *cli, stdout, stderr io.Writer) error {
 	// nothing to revoke, so vc is not closed.
 	safety := r.SafetyDir
 	if safety == "" && !r.NoSafety {
-		safety = filepath.Dir(r.File)
+		safety = filepath.Dir(file)
 	}
-	rep, rerr := snapshot.Restore(ctx, vc, r.File, snapshot.RestoreOptions{
+	rep, rerr := snapshot.Restore(ctx, vc, file, snapshot.RestoreOptions{
 		Force: r.Force, SafetyDir: safety, Identities: ids, Manifest: r.Manifest, Shares: shares,
 	})
 	if rep.Restored && rep.Forced {

@@ -112,7 +112,10 @@ func Drill(ctx context.Context, path string, o DrillOptions) (rep *DrillReport, 
 	fail := func(e error) error {
 		return fmt.Errorf("%w%s", e, t.logTail())
 	}
-	tok, err := t.initialise(ctx)
+	// Vault keeps the seal configuration it started with in memory after a
+	// restore: a server split like the snapshot's cluster unseals with that
+	// cluster's shares at once; any other is restarted after the restore.
+	tok, err := t.initialise(ctx, m.SealShares, m.SealThreshold)
 	if err != nil {
 		return rep, fail(err)
 	}
@@ -131,9 +134,19 @@ func Drill(ctx context.Context, path string, o DrillOptions) (rep *DrillReport, 
 	}
 	rep.Restored = true
 	rep.SealedAfter, _ = waitSealed(ctx, vc, 30*time.Second)
+	if m.SealShares == 0 || m.SealThreshold == 0 {
+		if err := t.restart(ctx); err != nil {
+			return rep, fail(fmt.Errorf("restarting the drill server after the restore: %w", err))
+		}
+		rep.SealedAfter = true
+	}
 	if rep.SealedAfter {
 		if rep.SharesUsed, err = unseal(ctx, vc, o.Shares); err != nil {
-			return rep, fault.WithHint(fail(fmt.Errorf("unsealing the restored snapshot: %w", err)), "give shares of the cluster the snapshot was taken from")
+			if fault.Is(err, fault.BadRequest) { // "invalid key": not this cluster's shares
+				err = fault.New(fault.Sealed, "", "", err)
+			}
+			return rep, fault.WithHint(fault.New(fault.KindOf(err), "", "", fail(fmt.Errorf("unsealing the restored snapshot: %w", err))),
+				"give shares of the cluster the snapshot was taken from")
 		}
 	}
 	rep.Unsealed = true

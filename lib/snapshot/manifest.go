@@ -34,11 +34,15 @@ type Manifest struct {
 	VaultVersion string    `json:"vault_version"`
 	ClusterID    string    `json:"cluster_id"`
 	ClusterName  string    `json:"cluster_name"`
-	RaftIndex    uint64    `json:"raft_index"`
-	RaftTerm     uint64    `json:"raft_term"`
-	RaftID       string    `json:"raft_snapshot_id"`
-	Size         int64     `json:"size"`
-	SHA256       string    `json:"sha256"`
+	// SealShares and SealThreshold are the cluster's Shamir split: a server
+	// the snapshot is restored into unseals with a threshold of its shares.
+	SealShares    int    `json:"seal_shares,omitempty"`
+	SealThreshold int    `json:"seal_threshold,omitempty"`
+	RaftIndex     uint64 `json:"raft_index"`
+	RaftTerm      uint64 `json:"raft_term"`
+	RaftID        string `json:"raft_snapshot_id"`
+	Size          int64  `json:"size"`
+	SHA256        string `json:"sha256"`
 	// SHA256Sums are the lines of the archive's own SHA256SUMS.
 	SHA256Sums []string `json:"sha256sums"`
 	Members    []Member `json:"members"`

@@ -68,6 +68,9 @@ func Save(ctx context.Context, vc *vaultclient.Client, o SaveOptions) (*Manifest
 		return nil, fault.New(fault.Sealed, "", "", errors.New("vault is sealed"))
 	}
 	m := &Manifest{Format: Format, VaultVersion: h.Version, ClusterID: h.ClusterID, ClusterName: h.ClusterName}
+	if ss, err := vc.Sys().SealStatusWithContext(ctx); err == nil && ss.Type == "shamir" {
+		m.SealShares, m.SealThreshold = ss.N, ss.T
+	}
 	var before map[string]int
 	if !o.NoKVCount {
 		if before, err = CountKV(ctx, vc); err != nil {
@@ -131,9 +134,9 @@ func Save(ctx context.Context, vc *vaultclient.Client, o SaveOptions) (*Manifest
 	res := <-checked
 	switch {
 	case snap.writeErr != nil:
-		return nil, fmt.Errorf("writing snapshot to %s: %w", o.Dir, snap.writeErr)
+		return nil, fmt.Errorf("writing snapshot to %s: %w", o.Dir, bare(snap.writeErr))
 	case ageFile != nil && ageFile.writeErr != nil:
-		return nil, fmt.Errorf("writing the age copy to %s: %w", o.Dir, ageFile.writeErr)
+		return nil, fmt.Errorf("writing the age copy to %s: %w", o.Dir, bare(ageFile.writeErr))
 	case copyErr != nil && (res.err == nil || !errors.Is(copyErr, res.err)):
 		return nil, fault.New(fault.Unreachable, "streaming", "sys/storage/raft/snapshot",
 			fmt.Errorf("the stream broke after %d bytes: %w", n, copyErr))
@@ -256,6 +259,16 @@ func (p *pending) discard() {
 	if p.tmpName != "" {
 		os.Remove(p.tmpName)
 	}
+}
+
+// bare drops the *os.PathError around a write error: the file has no name
+// yet, the directory is said by the caller.
+func bare(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 func syncDir(dir string) error {

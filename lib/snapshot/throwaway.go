@@ -27,6 +27,8 @@ type throwaway struct {
 	dir    string
 	addr   string
 	caFile string
+	binary string
+	ports  []int
 	cmd    *exec.Cmd
 	exited chan struct{}
 }
@@ -36,14 +38,14 @@ func startThrowaway(ctx context.Context, binary, tempDir string) (*throwaway, er
 	if err != nil {
 		return nil, fmt.Errorf("creating the drill directory: %w", err)
 	}
-	t := &throwaway{dir: dir}
+	t := &throwaway{dir: dir, binary: binary}
 	if err := t.prepare(); err != nil {
 		t.close()
 		return nil, err
 	}
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ { // a port taken in between: new ports
-		if lastErr = t.start(ctx, binary); lastErr == nil {
+		if lastErr = t.start(ctx, nil); lastErr == nil {
 			return t, nil
 		}
 		t.stop()
@@ -93,11 +95,17 @@ func freePorts(n int) ([]int, error) {
 	return ports, nil
 }
 
-func (t *throwaway) start(ctx context.Context, binary string) error {
-	ports, err := freePorts(2)
-	if err != nil {
-		return err
+// start writes the configuration and starts the server, on new free
+// ports, or on ports (a restart keeps the raft address).
+func (t *throwaway) start(ctx context.Context, ports []int) error {
+	binary := t.binary
+	if ports == nil {
+		var err error
+		if ports, err = freePorts(2); err != nil {
+			return err
+		}
 	}
+	t.ports = ports
 	t.addr = fmt.Sprintf("https://127.0.0.1:%d", ports[0])
 	cfg := fmt.Sprintf(`storage "raft" {
   path    = %q
@@ -174,14 +182,24 @@ func (t *throwaway) client(token string) (*vaultclient.Client, error) {
 	return vc, nil
 }
 
-// initialise makes the server a one-share cluster of its own and returns
-// its root token: restoring needs an unsealed server.
-func (t *throwaway) initialise(ctx context.Context) (string, error) {
+// restart stops the server and starts it again on the same ports and data;
+// it comes up sealed, with the seal configuration its storage holds.
+func (t *throwaway) restart(ctx context.Context) error {
+	t.stop()
+	return t.start(ctx, t.ports)
+}
+
+// initialise makes the server a cluster of its own with the given Shamir
+// split and returns its root token: restoring needs an unsealed server.
+func (t *throwaway) initialise(ctx context.Context, shares, threshold int) (string, error) {
 	vc, err := t.client("")
 	if err != nil {
 		return "", err
 	}
-	resp, err := vc.Sys().InitWithContext(ctx, &api.InitRequest{SecretShares: 1, SecretThreshold: 1})
+	if shares < 1 || threshold < 1 || threshold > shares {
+		shares, threshold = 1, 1
+	}
+	resp, err := vc.Sys().InitWithContext(ctx, &api.InitRequest{SecretShares: shares, SecretThreshold: threshold})
 	if err != nil {
 		return "", vc.Classify(err, "initialising the drill server", "")
 	}
