@@ -65,7 +65,7 @@
 //	         "shares_used", "restored_cluster_id", "canaries": [{"path", "ok", "error"}],
 //	         "kv_counts", "kv_counts_expected", "kv_counts_match", "torn_down", "error"}
 //	restore: {"file", "target", "target_cluster_id", "snapshot_cluster_id", "raft_index",
-//	         "forced", "safety_snapshot", "restored", "sealed", "shares_used"}
+//	         "forced", "safety_snapshot", "restored", "sealed", "shares_used", "restart_needed"}
 //	prune:   {"dir", "dry_run", "policy", "decisions": [{"file", "created_at", "verified",
 //	         "keep", "reasons"}], "deleted", "ignored"}
 //
@@ -441,7 +441,10 @@ func runRestore(ctx context.Context, c *cli, stdout, stderr io.Writer) error {
 	})
 	if rep.Restored && rep.Forced {
 		fmt.Fprintf(stderr, "%s: warning: restored a snapshot of cluster %s into %s: from now on the snapshot's unseal keys and tokens apply there, not the ones this server had\n", name, rep.SnapshotCluster, rep.Target)
-		if rep.Sealed {
+		switch {
+		case rep.RestartNeeded:
+			fmt.Fprintf(stderr, "%s: warning: the server is sealed and its key split differs from the snapshot's cluster's: restart vault (systemctl restart vault), then unseal it with the snapshot's shares (vault-install unseal)\n", name)
+		case rep.Sealed:
 			fmt.Fprintf(stderr, "%s: warning: the server is sealed: unseal it with the shares of the snapshot's cluster (vault-install unseal)\n", name)
 		}
 	}

@@ -33,6 +33,9 @@ type RestoreReport struct {
 	SafetySnapshot  string `json:"safety_snapshot,omitempty"`
 	Restored        bool   `json:"restored"`
 	Sealed          bool   `json:"sealed"`
+	// RestartNeeded: the target's Shamir split differs from the snapshot's
+	// cluster's, and Vault keeps the split it started with until restarted.
+	RestartNeeded bool `json:"restart_needed,omitempty"`
 	SharesUsed      int    `json:"shares_used,omitempty"`
 }
 
@@ -67,6 +70,10 @@ func Restore(ctx context.Context, vc *vaultclient.Client, path string, o Restore
 	}
 	rep.TargetCluster = h.ClusterID
 	other := h.ClusterID != m.ClusterID
+	if ss, err := vc.Sys().SealStatusWithContext(ctx); err == nil && other && m.SealShares > 0 &&
+		(ss.N != m.SealShares || ss.T != m.SealThreshold) {
+		rep.RestartNeeded = true
+	}
 	if other && !o.Force {
 		return rep, fault.WithHint(fault.New(fault.Usage, "", "", fmt.Errorf("%w (%s; the target is %s)", ErrOtherCluster, m.ClusterID, h.ClusterID)),
 			"pass --force to replace the target's data, keyring and tokens with the snapshot's")
@@ -90,7 +97,7 @@ func Restore(ctx context.Context, vc *vaultclient.Client, path string, o Restore
 	rep.Restored = true
 	if other {
 		rep.Sealed, _ = waitSealed(ctx, vc, 30*time.Second)
-		if rep.Sealed && len(o.Shares) > 0 {
+		if rep.Sealed && len(o.Shares) > 0 && !rep.RestartNeeded {
 			n, err := unseal(ctx, vc, o.Shares)
 			rep.SharesUsed = n
 			if err != nil {
