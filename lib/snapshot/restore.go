@@ -36,7 +36,7 @@ type RestoreReport struct {
 	// RestartNeeded: the target's Shamir split differs from the snapshot's
 	// cluster's, and Vault keeps the split it started with until restarted.
 	RestartNeeded bool `json:"restart_needed,omitempty"`
-	SharesUsed      int    `json:"shares_used,omitempty"`
+	SharesUsed    int  `json:"shares_used,omitempty"`
 }
 
 // ErrOtherCluster is returned when the snapshot comes from another cluster
