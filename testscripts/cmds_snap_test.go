@@ -8,9 +8,10 @@ package testscripts
 //	kv-fill MOUNT PREFIX N SIZE
 //	                   write N secrets of SIZE random bytes (base64) each to
 //	                   MOUNT/PREFIX/i with the script's root token
-//	stallproxy N       a TCP proxy to $VAULT_ADDR that forwards N bytes from
+//	stallproxy [-cut] N
+//	                   a TCP proxy to $VAULT_ADDR that forwards N bytes from
 //	                   the server, then stops forwarding (the connections stay
-//	                   open); exports STALL_ADDR
+//	                   open; with -cut they are closed); exports STALL_ADDR
 //	kill-on-stall PROG ARGS...
 //	                   run PROG in the background and SIGKILL it once the
 //	                   stallproxy has stalled
@@ -108,8 +109,12 @@ func cmdKVFill(ts *testscript.TestScript, neg bool, args []string) {
 }
 
 func cmdStallProxy(ts *testscript.TestScript, neg bool, args []string) {
+	cut := len(args) == 2 && args[0] == "-cut"
+	if cut {
+		args = args[1:]
+	}
 	if neg || len(args) != 1 {
-		ts.Fatalf("usage: stallproxy N")
+		ts.Fatalf("usage: stallproxy [-cut] N")
 	}
 	limit, err := strconv.ParseInt(args[0], 10, 64)
 	if err != nil {
@@ -170,6 +175,10 @@ func cmdStallProxy(ts *testscript.TestScript, neg bool, args []string) {
 						}
 						if m < n {
 							once.Do(func() { close(st.stalled) })
+							if cut {
+								c.Close()
+								up.Close()
+							}
 							return // hold the connection open, forward nothing more
 						}
 					}

@@ -166,7 +166,7 @@ func Drill(ctx context.Context, path string, o DrillOptions) (rep *DrillReport, 
 		switch {
 		case err != nil:
 			cr.Error = err.Error()
-		case s.Data == nil || len(s.Data) == 0:
+		case len(s.Data) == 0:
 			cr.Error = "no data"
 		default:
 			cr.OK = true

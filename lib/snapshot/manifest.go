@@ -2,7 +2,6 @@ package snapshot
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -109,5 +108,3 @@ func MarkVerified(manifestPath string, t time.Time) error {
 	m.Verified = &t
 	return WriteManifest(manifestPath, m)
 }
-
-var errNoManifest = errors.New("no manifest")

@@ -3,7 +3,6 @@ package snapshot
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -75,5 +74,3 @@ func restoreStream(ctx context.Context, vc *vaultclient.Client, r io.Reader, for
 	resp.Body.Close()
 	return nil
 }
-
-func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }
