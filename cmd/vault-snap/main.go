@@ -70,7 +70,7 @@
 //	         "keep", "reasons"}], "deleted", "ignored"}
 //
 // --metrics-dir writes node_exporter textfile metrics atomically:
-// vault_snap.prom (save) and vault_snap_drill.prom (drill).
+// vault-snap.prom (save) and vault-snap-drill.prom (drill).
 //
 // Exit status:
 //
@@ -135,7 +135,7 @@ type saveCmd struct {
 	AgeRecipient   []string `name:"age-recipient" sep:"none" placeholder:"KEY" help:"Also write an age-encrypted copy (NAME.snap.age) to this age public key (repeatable)."`
 	AgeRecipients  string   `name:"age-recipients-file" env:"VAULT_SNAP_AGE_RECIPIENTS_FILE" type:"existingfile" help:"File of age public keys, one a line."`
 	NoKVCount      bool     `name:"no-kv-count" help:"Do not count KV secrets for the manifest."`
-	MetricsDir     string   `name:"metrics-dir" env:"VAULT_SNAP_METRICS_DIR" type:"existingdir" help:"Write textfile metrics (vault_snap.prom) here."`
+	MetricsDir     string   `name:"metrics-dir" env:"VAULT_SNAP_METRICS_DIR" type:"existingdir" help:"Write textfile metrics (vault-snap.prom) here."`
 	Prefix         string   `default:"vault-" help:"File name prefix."`
 	VerifyAfter    bool     `name:"verify" help:"Verify the file as verify does once it is written (records verified_at)."`
 	recipientNames []string
@@ -156,7 +156,7 @@ type drillCmd struct {
 	VaultBinary string   `name:"vault-binary" env:"VAULT_BINARY" type:"existingfile" help:"Vault server binary (default: vault on PATH)."`
 	AgeIdentity []string `name:"age-identity" env:"VAULT_SNAP_AGE_IDENTITY" sep:"none" type:"existingfile" placeholder:"FILE" help:"age identity file, for an .age copy (repeatable)."`
 	Report      string   `name:"report" env:"VAULT_SNAP_DRILL_REPORT" placeholder:"FILE" help:"Also write the JSON report to FILE (atomically)."`
-	MetricsDir  string   `name:"metrics-dir" env:"VAULT_SNAP_METRICS_DIR" type:"existingdir" help:"Write textfile metrics (vault_snap_drill.prom) here."`
+	MetricsDir  string   `name:"metrics-dir" env:"VAULT_SNAP_METRICS_DIR" type:"existingdir" help:"Write textfile metrics (vault-snap-drill.prom) here."`
 	TempDir     string   `name:"temp-dir" env:"VAULT_SNAP_TEMP_DIR" type:"existingdir" help:"Parent directory of the throwaway server's files (default: $TMPDIR)."`
 }
 
