@@ -56,7 +56,8 @@
 // Output (stdout, one JSON document):
 //
 //	save:    the manifest: {"format", "file", "created_at", "vault_version", "cluster_id",
-//	         "cluster_name", "raft_index", "raft_term", "raft_snapshot_id", "size", "sha256",
+//	         "cluster_name", "seal_shares", "seal_threshold", "raft_peers": [{"node_id", "address",
+//	         "leader", "voter"}], "raft_index", "raft_term", "raft_snapshot_id", "size", "sha256",
 //	         "sha256sums", "members", "kv_counts", "kv_counts_note", "age", "verified_at"}
 //	verify:  {"file", "manifest", "ok", "encrypted", "contents_checked", "size", "sha256",
 //	         "raft_index", "raft_term", "members", "error"}

@@ -35,13 +35,16 @@ type Manifest struct {
 	ClusterName  string    `json:"cluster_name"`
 	// SealShares and SealThreshold are the cluster's Shamir split: a server
 	// the snapshot is restored into unseals with a threshold of its shares.
-	SealShares    int    `json:"seal_shares,omitempty"`
-	SealThreshold int    `json:"seal_threshold,omitempty"`
-	RaftIndex     uint64 `json:"raft_index"`
-	RaftTerm      uint64 `json:"raft_term"`
-	RaftID        string `json:"raft_snapshot_id"`
-	Size          int64  `json:"size"`
-	SHA256        string `json:"sha256"`
+	SealShares    int `json:"seal_shares,omitempty"`
+	SealThreshold int `json:"seal_threshold,omitempty"`
+	// RaftPeers is the cluster's membership when the snapshot was taken
+	// (sys/storage/raft/configuration), when the token may read it.
+	RaftPeers []RaftPeer `json:"raft_peers,omitempty"`
+	RaftIndex uint64     `json:"raft_index"`
+	RaftTerm  uint64     `json:"raft_term"`
+	RaftID    string     `json:"raft_snapshot_id"`
+	Size      int64      `json:"size"`
+	SHA256    string     `json:"sha256"`
 	// SHA256Sums are the lines of the archive's own SHA256SUMS.
 	SHA256Sums []string `json:"sha256sums"`
 	Members    []Member `json:"members"`
@@ -54,6 +57,14 @@ type Manifest struct {
 	Age          *AgeCopy       `json:"age,omitempty"`
 	// Verified is set by verify: the last time the file passed.
 	Verified *time.Time `json:"verified_at,omitempty"`
+}
+
+// RaftPeer is one member of the raft cluster.
+type RaftPeer struct {
+	NodeID  string `json:"node_id"`
+	Address string `json:"address"`
+	Leader  bool   `json:"leader"`
+	Voter   bool   `json:"voter"`
 }
 
 // AgeCopy describes the age-encrypted copy written beside the snapshot.

@@ -71,6 +71,7 @@ func Save(ctx context.Context, vc *vaultclient.Client, o SaveOptions) (*Manifest
 	if ss, err := vc.Sys().SealStatusWithContext(ctx); err == nil && ss.Type == "shamir" {
 		m.SealShares, m.SealThreshold = ss.N, ss.T
 	}
+	m.RaftPeers = raftPeers(ctx, vc)
 	var before map[string]int
 	if !o.NoKVCount {
 		if before, err = CountKV(ctx, vc); err != nil {
@@ -386,4 +387,25 @@ func equalCounts(a, b map[string]int) bool {
 		}
 	}
 	return true
+}
+
+// raftPeers reads the raft membership; nil when it cannot.
+func raftPeers(ctx context.Context, vc *vaultclient.Client) []RaftPeer {
+	sec, err := vc.Logical().ReadWithContext(ctx, "sys/storage/raft/configuration")
+	if err != nil || sec == nil {
+		return nil
+	}
+	cfg, _ := sec.Data["config"].(map[string]any)
+	servers, _ := cfg["servers"].([]any)
+	var out []RaftPeer
+	for _, s := range servers {
+		m, _ := s.(map[string]any)
+		p := RaftPeer{}
+		p.NodeID, _ = m["node_id"].(string)
+		p.Address, _ = m["address"].(string)
+		p.Leader, _ = m["leader"].(bool)
+		p.Voter, _ = m["voter"].(bool)
+		out = append(out, p)
+	}
+	return out
 }
