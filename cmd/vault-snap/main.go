@@ -86,10 +86,10 @@
 //
 // Example:
 //
-//	vault-snap save --dir /var/backups/vault --role-id-file role_id --secret-id-file secret_id |
-//	  jq -r .file | xargs -I{} vault-snap verify /var/backups/vault/{}
-//	vault-snap drill /var/backups/vault --share-file share1 --share-file share2 --canary secret/data/canary
-//	vault-snap prune --dir /var/backups/vault --dry-run | jq -r '.decisions[] | select(.keep|not) | .file'
+//	vault-snap save --dir /var/lib/vault-snap --role-id-file role_id --secret-id-file secret_id |
+//	  jq -r .file | xargs -I{} vault-snap verify /var/lib/vault-snap/{}
+//	vault-snap drill /var/lib/vault-snap --share-file share1 --share-file share2 --canary secret/data/canary
+//	vault-snap prune --dir /var/lib/vault-snap --dry-run | jq -r '.decisions[] | select(.keep|not) | .file'
 package main
 
 import (
@@ -127,9 +127,18 @@ Exit status:
   5  Vault is not initialised
   6  permission denied
 
+Output (one JSON document, snake_case):
+  save     the manifest: file, created_at, vault_version, cluster_id, seal_shares, seal_threshold,
+           raft_peers, raft_index, raft_term, size, sha256, sha256sums, members, kv_counts, age
+  verify   file, ok, encrypted, contents_checked, size, sha256, raft_index, raft_term, members, error
+  drill    file, ok, duration_seconds, verified, restored, unsealed, shares_used, canaries,
+           kv_counts, kv_counts_expected, kv_counts_match, torn_down, error
+  restore  file, target, forced, safety_snapshot, restored, sealed, shares_used, restart_needed
+  prune    dir, dry_run, policy, decisions [file, created_at, verified, keep, reasons], deleted, ignored
+
 Example:
-  vault-snap save --dir /var/backups/vault && vault-snap verify /var/backups/vault
-  vault-snap drill /var/backups/vault --share-file share1 --share-file share2 --canary secret/data/canary`
+  vault-snap save --dir /var/lib/vault-snap && vault-snap verify /var/lib/vault-snap
+  vault-snap drill /var/lib/vault-snap --share-file share1 --share-file share2 --canary secret/data/canary`
 
 type saveCmd struct {
 	Dir            string   `required:"" env:"VAULT_SNAP_DIR" type:"existingdir" help:"Directory of the snapshots."`
