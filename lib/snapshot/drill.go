@@ -47,7 +47,10 @@ type DrillReport struct {
 	KVCountsExpected map[string]int `json:"kv_counts_expected,omitempty"`
 	KVCountsMatch    *bool          `json:"kv_counts_match,omitempty"`
 	TornDown         bool           `json:"torn_down"`
-	Error            string         `json:"error,omitempty"`
+	// Phases are the seconds each step took: verify, start, init, restore,
+	// seal (Vault's own wait after a restore), unseal, check, teardown.
+	Phases map[string]float64 `json:"phases_seconds"`
+	Error  string             `json:"error,omitempty"`
 }
 
 // CanaryResult says whether one canary path was readable.
@@ -81,7 +84,13 @@ func FindBinary(flag string) (string, error) {
 // everything down. The report is returned even on failure.
 func Drill(ctx context.Context, path string, o DrillOptions) (rep *DrillReport, err error) {
 	start := time.Now()
-	rep = &DrillReport{File: path, StartedAt: start.UTC().Truncate(time.Second), Canaries: []CanaryResult{}}
+	rep = &DrillReport{File: path, StartedAt: start.UTC().Truncate(time.Second), Canaries: []CanaryResult{}, Phases: map[string]float64{}}
+	mark := time.Now()
+	phase := func(name string) {
+		now := time.Now()
+		rep.Phases[name] = now.Sub(mark).Round(time.Millisecond).Seconds()
+		mark = now
+	}
 	defer func() {
 		rep.DurationSeconds = time.Since(start).Round(time.Millisecond).Seconds()
 		rep.OK = err == nil
@@ -97,13 +106,17 @@ func Drill(ctx context.Context, path string, o DrillOptions) (rep *DrillReport, 
 		return rep, err
 	}
 	rep.Verified, rep.SnapshotCluster, rep.RaftIndex = true, m.ClusterID, m.RaftIndex
+	phase("verify")
 
 	t, err := startThrowaway(ctx, o.Binary, o.TempDir)
 	if err != nil {
 		return rep, err
 	}
+	phase("start")
 	defer func() {
+		mark = time.Now()
 		cerr := t.close()
+		phase("teardown")
 		rep.TornDown = cerr == nil
 		if cerr != nil && err == nil {
 			err = fmt.Errorf("removing the drill directory: %w", cerr)
@@ -119,6 +132,7 @@ func Drill(ctx context.Context, path string, o DrillOptions) (rep *DrillReport, 
 	if err != nil {
 		return rep, fail(err)
 	}
+	phase("init")
 	vc, err := t.client(tok)
 	if err != nil {
 		return rep, err
@@ -133,6 +147,7 @@ func Drill(ctx context.Context, path string, o DrillOptions) (rep *DrillReport, 
 		return rep, fail(fmt.Errorf("restoring into the drill server: %w", err))
 	}
 	rep.Restored = true
+	phase("restore")
 	rep.SealedAfter, _ = waitSealed(ctx, vc, 30*time.Second)
 	if m.SealShares == 0 || m.SealThreshold == 0 {
 		if err := t.restart(ctx); err != nil {
@@ -140,6 +155,7 @@ func Drill(ctx context.Context, path string, o DrillOptions) (rep *DrillReport, 
 		}
 		rep.SealedAfter = true
 	}
+	phase("seal")
 	if rep.SealedAfter {
 		if rep.SharesUsed, err = unseal(ctx, vc, o.Shares); err != nil {
 			if fault.Is(err, fault.BadRequest) { // "invalid key": not this cluster's shares
@@ -150,6 +166,7 @@ func Drill(ctx context.Context, path string, o DrillOptions) (rep *DrillReport, 
 		}
 	}
 	rep.Unsealed = true
+	phase("unseal")
 	if h, err := vc.Sys().HealthWithContext(ctx); err == nil {
 		rep.RestoredCluster, rep.VaultVersion = h.ClusterID, h.Version
 	}
@@ -180,6 +197,7 @@ func Drill(ctx context.Context, path string, o DrillOptions) (rep *DrillReport, 
 	if cerr == nil {
 		rep.KVCounts = counts
 	}
+	phase("check")
 	if len(failed) > 0 {
 		return rep, fault.New(fault.NotFound, "", "", fmt.Errorf("canary not readable after the restore: %s", strings.Join(failed, ", ")))
 	}
