@@ -73,8 +73,9 @@ func Save(ctx context.Context, vc *vaultclient.Client, o SaveOptions) (*Manifest
 	}
 	m.RaftPeers = raftPeers(ctx, vc)
 	var before map[string]int
+	var denied []string
 	if !o.NoKVCount {
-		if before, err = CountKV(ctx, vc); err != nil {
+		if before, denied, err = CountKV(ctx, vc); err != nil {
 			m.KVCountsNote = "not counted: " + err.Error()
 		}
 	}
@@ -153,7 +154,7 @@ func Save(ctx context.Context, vc *vaultclient.Client, o SaveOptions) (*Manifest
 	m.SHA256Sums, m.Members = SortedSums(a.Sums), a.Members
 
 	if before != nil {
-		after, err := CountKV(ctx, vc)
+		after, _, err := CountKV(ctx, vc)
 		switch {
 		case err != nil:
 			m.KVCountsNote = "not counted: " + err.Error()
@@ -161,6 +162,9 @@ func Save(ctx context.Context, vc *vaultclient.Client, o SaveOptions) (*Manifest
 			m.KVCountsNote = "not recorded: secrets were written while the snapshot was taken"
 		default:
 			m.KVCounts = after
+			if len(denied) > 0 {
+				m.KVCountsNote = "not counted (permission denied): " + strings.Join(denied, ", ")
+			}
 		}
 	}
 
@@ -324,13 +328,14 @@ func exists(path string) bool {
 // CountKV counts the secrets of every KV mount: for KV v2 the keys listed
 // recursively under MOUNT/metadata/ (a secret whose versions are all
 // deleted still counts, as its metadata lives on), for KV v1 those under
-// MOUNT/. It needs read on sys/mounts and list on the mounts' paths.
-func CountKV(ctx context.Context, vc *vaultclient.Client) (map[string]int, error) {
+// MOUNT/. It needs read on sys/mounts and list on the mounts' paths; a
+// mount the token may not list is left out and named in denied.
+func CountKV(ctx context.Context, vc *vaultclient.Client) (counts map[string]int, denied []string, err error) {
 	mounts, err := vc.Sys().ListMountsWithContext(ctx)
 	if err != nil {
-		return nil, vc.Classify(err, "reading", "sys/mounts")
+		return nil, nil, vc.Classify(err, "reading", "sys/mounts")
 	}
-	counts := map[string]int{}
+	counts = map[string]int{}
 	names := make([]string, 0, len(mounts))
 	for n := range mounts {
 		names = append(names, n)
@@ -346,12 +351,16 @@ func CountKV(ctx context.Context, vc *vaultclient.Client) (map[string]int, error
 			base = mount + "metadata/"
 		}
 		n, err := countTree(ctx, vc, base, "")
+		if fault.Is(err, fault.Denied) {
+			denied = append(denied, mount)
+			continue
+		}
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		counts[mount] = n
 	}
-	return counts, nil
+	return counts, denied, nil
 }
 
 func countTree(ctx context.Context, vc *vaultclient.Client, base, prefix string) (int, error) {
