@@ -21,9 +21,9 @@
 // copy NAME.snap.age is written in the same pass, for off-site storage.
 // The manifest records the time, Vault version, cluster id, raft index and
 // term, size, SHA-256, the archive's SHA256SUMS, and the number of secrets
-// per KV mount (listed recursively before and after the snapshot; omitted,
-// with kv_counts_note saying why, when the token may not list or a write
-// happened in between).
+// per KV mount (listed recursively before and after the snapshot; a mount
+// the token may not list is left out, and all counts are when a write
+// happened in between; kv_counts_note says which).
 //
 // verify checks a file without Vault, streaming in constant memory: size
 // and SHA-256 against the manifest, gzip and tar decoding, every member
