@@ -6,7 +6,7 @@
 //
 //	vault-snap save    --dir DIR [--age-recipient KEY]... [--age-recipients-file FILE] [--metrics-dir DIR] [connection flags]
 //	vault-snap verify  FILE|DIR [--manifest FILE] [--age-identity FILE]
-//	vault-snap drill   FILE|DIR --share-file FILE... [--canary PATH]... [--vault-binary PATH] [--report FILE] [--metrics-dir DIR]
+//	vault-snap drill   FILE|DIR --share-file FILE... [--canary PATH]... [--expect-kv-count MOUNT=N]... [--vault-binary PATH] [--report FILE] [--metrics-dir DIR]
 //	vault-snap restore FILE|DIR [--force] [--no-safety-snapshot | --safety-dir DIR] [--share-file FILE]... [connection flags]
 //	vault-snap prune   --dir DIR [--keep-last N] [--keep-daily 7] [--keep-weekly 4] [--keep-monthly 12] [--dry-run]
 //
@@ -80,6 +80,7 @@
 //	   Vault unreachable, a canary not readable after the drill's restore
 //	2  usage error, or a snapshot of another cluster without --force
 //	3  the drill restored the snapshot but its KV secret counts differ from the manifest's
+//	   (or --expect-kv-count)
 //	4  Vault (or the restored snapshot, with the shares given) is sealed
 //	5  Vault is not initialised
 //	6  permission denied
@@ -100,6 +101,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -107,9 +109,9 @@ import (
 
 	"github.com/vaultpipe/vaultpipe/lib/command"
 	"github.com/vaultpipe/vaultpipe/lib/fault"
-	"github.com/vaultpipe/vaultpipe/lib/install"
 	"github.com/vaultpipe/vaultpipe/lib/safefile"
 	"github.com/vaultpipe/vaultpipe/lib/snapshot"
+	"github.com/vaultpipe/vaultpipe/lib/unseal"
 	"github.com/vaultpipe/vaultpipe/lib/vaultclient"
 )
 
@@ -123,6 +125,7 @@ Exit status:
      Vault unreachable, a canary not readable after the drill's restore
   2  usage error, or a snapshot of another cluster without --force
   3  the drill restored the snapshot but its KV secret counts differ from the manifest's
+     (or --expect-kv-count)
   4  Vault (or the restored snapshot, with the shares given) is sealed
   5  Vault is not initialised
   6  permission denied
@@ -167,6 +170,7 @@ type drillCmd struct {
 	AgeIdentity []string `name:"age-identity" env:"VAULT_SNAP_AGE_IDENTITY" sep:"none" type:"existingfile" placeholder:"FILE" help:"age identity file, for an .age copy (repeatable)."`
 	Report      string   `name:"report" env:"VAULT_SNAP_DRILL_REPORT" placeholder:"FILE" help:"Also write the JSON report to FILE (atomically)."`
 	MetricsDir  string   `name:"metrics-dir" env:"VAULT_SNAP_METRICS_DIR" type:"existingdir" help:"Write textfile metrics (vault-snap-drill.prom) here."`
+	ExpectKV    []string `name:"expect-kv-count" sep:"none" placeholder:"MOUNT=N" help:"Also require N secrets in KV mount MOUNT (e.g. secret/=120) after the restore (repeatable)."`
 	TempDir     string   `name:"temp-dir" env:"VAULT_SNAP_TEMP_DIR" type:"existingdir" help:"Parent directory of the throwaway server's files (default: $TMPDIR)."`
 }
 
@@ -315,21 +319,13 @@ func identities(files []string) ([]age.Identity, error) {
 	return out, nil
 }
 
+// readShares reads the share files (lib/unseal: one share a line; errors
+// name the file and line, never the text); none given, none read.
 func readShares(files []string) ([]string, error) {
-	var shares []string
-	for _, p := range files {
-		f, err := os.Open(p)
-		if err != nil {
-			return nil, fault.New(fault.Usage, "reading share file", p, errors.Unwrap(err))
-		}
-		s, err := install.ReadShares(f, p)
-		f.Close()
-		if err != nil {
-			return nil, fault.New(fault.BadInput, "", "", err)
-		}
-		shares = append(shares, s...)
+	if len(files) == 0 {
+		return nil, nil
 	}
-	return shares, nil
+	return unseal.ReadFiles(files)
 }
 
 // resolve turns a directory into its newest snapshot with a manifest.
@@ -395,12 +391,21 @@ func runDrill(ctx context.Context, d *drillCmd, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	expect := map[string]int{}
+	for _, e := range d.ExpectKV {
+		mount, n, ok := strings.Cut(e, "=")
+		v, err := strconv.Atoi(n)
+		if !ok || err != nil || v < 0 || mount == "" {
+			return fault.Usagef("--expect-kv-count %q: want MOUNT=N, e.g. secret/=120", e)
+		}
+		expect[strings.TrimSuffix(mount, "/")+"/"] = v
+	}
 	bin, err := snapshot.FindBinary(d.VaultBinary)
 	if err != nil {
 		return err
 	}
 	rep, derr := snapshot.Drill(ctx, path, snapshot.DrillOptions{
-		Binary: bin, Shares: shares, Canaries: d.Canary, Identities: ids, Manifest: d.Manifest, TempDir: d.TempDir,
+		Binary: bin, Shares: shares, Canaries: d.Canary, ExpectKV: expect, Identities: ids, Manifest: d.Manifest, TempDir: d.TempDir,
 	})
 	if d.Report != "" {
 		werr := safefile.WriteFunc(d.Report, 0o600, func(w io.Writer) error { return command.WriteJSON(w, rep) })

@@ -25,6 +25,9 @@ type DrillOptions struct {
 	Identities []age.Identity // for an age copy
 	Manifest   string         // manifest path; beside the file when empty
 	TempDir    string         // parent of the drill's directory; os.TempDir() when empty
+	// ExpectKV are counts the restored secrets must have too, per mount
+	// ("secret/": 120), on top of the manifest's.
+	ExpectKV map[string]int
 }
 
 // DrillReport is the drill's JSON report.
@@ -204,16 +207,23 @@ func Drill(ctx context.Context, path string, o DrillOptions) (rep *DrillReport, 
 	if cerr != nil {
 		return rep, fmt.Errorf("counting KV secrets: %w", cerr)
 	}
-	if m.KVCounts != nil {
+	if m.KVCounts != nil || len(o.ExpectKV) > 0 {
 		// Only the mounts the manifest counted: save's token may list fewer.
-		rep.KVCountsExpected = m.KVCounts
+		want := map[string]int{}
+		for k, v := range m.KVCounts {
+			want[k] = v
+		}
+		for k, v := range o.ExpectKV {
+			want[k] = v
+		}
+		rep.KVCountsExpected = want
 		match := true
-		for k, w := range m.KVCounts {
+		for k, w := range want {
 			match = match && counts[k] == w
 		}
 		rep.KVCountsMatch = &match
 		if !match {
-			return rep, fault.New(fault.Mismatch, "", "", fmt.Errorf("KV secret counts differ from the manifest's: %s", diffCounts(m.KVCounts, counts)))
+			return rep, fault.New(fault.Mismatch, "", "", fmt.Errorf("KV secret counts differ from the expected: %s", diffCounts(want, counts)))
 		}
 	}
 	return rep, nil
@@ -223,7 +233,7 @@ func diffCounts(want, got map[string]int) string {
 	var out []string
 	for k, w := range want {
 		if got[k] != w {
-			out = append(out, fmt.Sprintf("%s %d, manifest %d", k, got[k], w))
+			out = append(out, fmt.Sprintf("%s %d, expected %d", k, got[k], w))
 		}
 	}
 	sort.Strings(out)
