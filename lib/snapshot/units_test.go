@@ -18,7 +18,9 @@ func TestUnitsPassSystemdAnalyzeVerify(t *testing.T) {
 		}
 		t.Skip("systemd-analyze not installed")
 	}
-	units, _ := filepath.Glob("../../systemd/vault-snap*")
+	services, _ := filepath.Glob("../../systemd/vault-snap*.service")
+	timers, _ := filepath.Glob("../../systemd/vault-snap*.timer")
+	units := append(services, timers...)
 	if len(units) != 4 {
 		t.Fatalf("found units %v; want vault-snap and vault-snap-drill, .service and .timer", units)
 	}
