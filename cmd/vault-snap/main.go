@@ -39,7 +39,10 @@
 // a line, as for vault-install unseal), makes a root token there with the
 // same shares, reads each --canary API path, counts KV secrets per mount
 // against the manifest, and tears everything down: nothing keeps running,
-// nothing stays on disk but the report.
+// nothing stays on disk but the report. The restored server opens the
+// cluster's file audit devices when it unseals: systemd/vault-snap-drill.service
+// gives it a private, empty /var/log/vault; run by hand as root, it would
+// append to the live audit logs.
 //
 // restore verifies the file and refuses it, changing nothing, if that
 // fails. A snapshot of another cluster needs --force: afterwards the
