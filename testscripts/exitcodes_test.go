@@ -107,6 +107,18 @@ func exitCases(t *testing.T, s *servers) map[string]map[int]exitCase {
 			4: {args: []string{"--share-file", "share"}, env: s.env(s.sealed, ""), files: map[string]string{"share": s.sealed.UnsealKeys[0] + "\n"}},
 			5: {args: []string{"--share-file", "share"}, env: s.env(s.uninit, ""), files: map[string]string{"share": s.active.UnsealKeys[0] + "\n"}},
 		},
+		"vault-snap": {
+			0: {args: []string{"prune", "--dir", "snaps", "--dry-run"}, files: map[string]string{"snaps/README": "no snapshots yet\n"}},
+			1: {args: []string{"verify", "stray.snap"}, files: map[string]string{"stray.snap": "not a snapshot\n"}},
+			2: {args: []string{"--no-such-flag"}},
+			3: {args: []string{"drill", "snaps", "--share-file", "shares", "--expect-kv-count", "secret/=999999"},
+				env:    withEnv(root, "VAULT_BINARY="+vaultBinary),
+				files:  map[string]string{"snaps/.keep": "", "shares": strings.Join(s.active.UnsealKeys, "\n") + "\n"},
+				before: []string{"save", "--dir", "snaps"}},
+			4: {args: []string{"save", "--dir", "snaps"}, env: s.env(s.sealed, s.sealed.Token), files: map[string]string{"snaps/.keep": ""}},
+			5: {args: []string{"save", "--dir", "snaps"}, env: s.env(s.uninit, bogus), files: map[string]string{"snaps/.keep": ""}},
+			6: {args: []string{"save", "--dir", "snaps"}, env: s.env(s.active, bogus), files: map[string]string{"snaps/.keep": ""}},
+		},
 		"audit-filter": {
 			0: {args: []string{"audit.log"}, files: map[string]string{"audit.log": auditLine}},
 			1: {args: []string{"missing.log"}},
