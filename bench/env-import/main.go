@@ -48,14 +48,8 @@ func run() error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	root, err := vaulttest.RepoRoot()
-	if err != nil {
+	if _, err := vaulttest.BuildCommand(dir, "env-import"); err != nil {
 		return err
-	}
-	build := exec.Command("go", "build", "-o", dir+"/", "./cmd/env-import")
-	build.Dir, build.Stderr = root, os.Stderr
-	if err := build.Run(); err != nil {
-		return fmt.Errorf("building env-import: %w", err)
 	}
 	vaultBin, err := vaulttest.Binary()
 	if err != nil {

@@ -72,16 +72,10 @@ func run() error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	root, err := vaulttest.RepoRoot()
+	snapBin, err := vaulttest.BuildCommand(dir, "vault-snap")
 	if err != nil {
 		return err
 	}
-	build := exec.Command("go", "build", "-o", dir+"/", "./cmd/vault-snap")
-	build.Dir, build.Stderr = root, os.Stderr
-	if err := build.Run(); err != nil {
-		return fmt.Errorf("building vault-snap: %w", err)
-	}
-	snapBin := filepath.Join(dir, "vault-snap")
 	vaultBin, err := vaulttest.Binary()
 	if err != nil {
 		return err

@@ -202,3 +202,18 @@ func RepoRoot() (string, error) {
 		dir = parent
 	}
 }
+
+// BuildCommand builds vaultpipe's cmd/<name> into dir (for benchmarks that
+// drive a binary as users do) and returns the binary's path.
+func BuildCommand(dir, name string) (string, error) {
+	root, err := RepoRoot()
+	if err != nil {
+		return "", err
+	}
+	build := exec.Command("go", "build", "-o", dir+string(filepath.Separator), "./cmd/"+name)
+	build.Dir, build.Stderr = root, os.Stderr
+	if err := build.Run(); err != nil {
+		return "", fmt.Errorf("building %s: %w", name, err)
+	}
+	return filepath.Join(dir, name), nil
+}
