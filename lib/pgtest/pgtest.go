@@ -10,7 +10,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -18,6 +17,8 @@ import (
 	"sort"
 	"strconv"
 	"syscall"
+
+	"github.com/vaultpipe/vaultpipe/lib/vaulttest"
 )
 
 // Server is a running cluster. Password is the superuser's, generated.
@@ -87,11 +88,12 @@ func Start() (*Server, error) {
 	}
 	os.Remove(pwfile)
 	for attempt := 0; ; attempt++ {
-		s.Port, err = freePort()
+		ports, err := vaulttest.FreePorts(1)
 		if err != nil {
 			s.Close()
 			return nil, err
 		}
+		s.Port = ports[0]
 		err = s.run(filepath.Join(bin, "pg_ctl"), "-D", data, "-l", filepath.Join(dir, "log"), "-w", "-t", "60",
 			"-o", fmt.Sprintf("-c listen_addresses=127.0.0.1 -c port=%d -c unix_socket_directories=%s -c fsync=off", s.Port, dir), "start")
 		if err == nil {
@@ -125,13 +127,4 @@ func (s *Server) Close() {
 		_ = s.run(filepath.Join(s.bin, "pg_ctl"), "-D", filepath.Join(s.Dir, "data"), "-m", "immediate", "-w", "stop")
 	}
 	os.RemoveAll(s.Dir)
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
