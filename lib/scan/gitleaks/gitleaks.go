@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"regexp"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	ahocorasick "github.com/BobuSumisu/aho-corasick"
 	"github.com/h2non/filetype"
 	"github.com/mholt/archives"
 	"github.com/rs/zerolog"
@@ -22,6 +24,7 @@ import (
 	"github.com/zricethezav/gitleaks/v8/config"
 	"github.com/zricethezav/gitleaks/v8/detect"
 	"github.com/zricethezav/gitleaks/v8/logging"
+	gregexp "github.com/zricethezav/gitleaks/v8/regexp"
 	"github.com/zricethezav/gitleaks/v8/report"
 	"github.com/zricethezav/gitleaks/v8/sources"
 
@@ -39,11 +42,18 @@ type Engine struct {
 	// extended to the next blank line.
 	FragmentSize int
 
-	det *detect.Detector
-	// plain shares det's rules but does not decode: it scans the fragments
-	// where mayDecode says decoding would find nothing.
-	plain   *detect.Detector
-	buffers sync.Pool
+	cfg config.Config
+	// det decodes, plain does not: plain scans the fragments where
+	// mayDecode says decoding would find nothing. Both hold the rules but
+	// for windowed: those an anchor matches, when anchored matching is on.
+	det      *detect.Detector
+	plain    *detect.Detector
+	windowed []*windowed
+	keywords *ahocorasick.Trie
+	// keepPaths hands the detector every fragment's path (see detectorPath)
+	keepPaths bool
+	pathPats  sync.Map // *config.Allowlist → *anchor of its paths, or nil
+	buffers   sync.Pool
 }
 
 // DefaultFragmentSize: 1–4 kB were fastest on the Vault source tree
@@ -63,13 +73,30 @@ var configMu sync.Mutex
 // New returns an engine using the gitleaks rules in configPath (a
 // .gitleaks.toml), or gitleaks' default rules when configPath is "".
 func New(configPath string) (*Engine, error) {
+	return newEngine(configPath, anchoredByDefault)
+}
+
+// newEngine is New with anchored matching on or off; off, the engine hands
+// every fragment to gitleaks whole, with its path, as the reference the
+// tests compare it to.
+func newEngine(configPath string, anchored bool) (*Engine, error) {
 	cfg, err := load(configPath)
 	if err != nil {
 		return nil, err
 	}
-	det := detect.NewDetector(cfg)
+	rest := cfg
+	rest.Rules = maps.Clone(cfg.Rules)
+	var ws []*windowed
+	if anchored {
+		ws = split(&rest)
+	}
+	det := detect.NewDetector(rest)
 	det.MaxDecodeDepth = MaxDecodeDepth
-	e := &Engine{det: det, plain: detect.NewDetector(cfg), FragmentSize: DefaultFragmentSize}
+	e := &Engine{
+		cfg: cfg, det: det, plain: detect.NewDetector(rest),
+		windowed: ws, keywords: keywordTrie(cfg.Rules), keepPaths: !anchored,
+		FragmentSize: DefaultFragmentSize,
+	}
 	e.buffers.New = func() any { b := make([]byte, 100_000); return &b }
 	return e, nil
 }
@@ -103,12 +130,12 @@ func load(path string) (config.Config, error) {
 }
 
 // RuleCount returns the number of rules loaded.
-func (e *Engine) RuleCount() int { return len(e.det.Config.Rules) }
+func (e *Engine) RuleCount() int { return len(e.cfg.Rules) }
 
 // Skip applies gitleaks' global path allowlists, as its own directory walk does.
 func (e *Engine) Skip(path string) bool {
-	for _, a := range e.det.Config.Allowlists {
-		if a.PathAllowed(path) {
+	for _, a := range e.cfg.Allowlists {
+		if e.pathAllowed(a, path) {
 			return true
 		}
 	}
@@ -120,9 +147,13 @@ func (e *Engine) ScanReader(ctx context.Context, path string, r io.Reader, found
 	bp := e.buffers.Get().(*[]byte)
 	defer e.buffers.Put(bp)
 	src := &sources.File{Content: r, Path: path, Config: &e.det.Config, Buffer: *bp}
+	fp := e.detectorPath(path)
 	return src.Fragments(ctx, func(fr sources.Fragment, err error) error {
 		if err != nil {
 			return err
+		}
+		if fr.Raw != "" {
+			fr.FilePath = fp
 		}
 		e.detect(ctx, fr, found)
 		return nil
@@ -142,6 +173,7 @@ func (e *Engine) Scan(ctx context.Context, path string, content []byte, found fu
 		e.detect(ctx, sources.Fragment{FilePath: path}, found)
 		return nil
 	}
+	fp := e.detectorPath(path)
 	line := 1
 	for start := 0; start < len(content); {
 		if err := ctx.Err(); err != nil {
@@ -149,7 +181,7 @@ func (e *Engine) Scan(ctx context.Context, path string, content []byte, found fu
 		}
 		end := fragmentEnd(content, start, e.FragmentSize)
 		raw := content[start:end]
-		e.detect(ctx, sources.Fragment{Raw: string(raw), FilePath: path, StartLine: line}, found)
+		e.detect(ctx, sources.Fragment{Raw: string(raw), FilePath: fp, StartLine: line}, found)
 		line += bytes.Count(raw, []byte{'\n'})
 		start = end
 	}
@@ -160,16 +192,89 @@ func (e *Engine) detect(ctx context.Context, fr sources.Fragment, found func(sca
 	if fr.Raw == "" && fr.FilePath == "" {
 		return
 	}
-	det := e.det
-	if !mayDecode(fr.Raw) {
-		det = e.plain
+	var findings []report.Finding
+	decodes := mayDecode(fr.Raw)
+	switch {
+	case len(e.windowed) == 0 && decodes:
+		findings = run(ctx, e.det, fr)
+	case len(e.windowed) == 0:
+		findings = run(ctx, e.plain, fr)
+	case decodes:
+		present := e.present(fr.Raw)
+		var rest bool
+		findings, rest = e.detectWindowedDecoding(ctx, fr, present)
+		if rest {
+			findings = append(findings, run(ctx, e.det, fr)...)
+		}
+		findings = preferSpecific(findings)
+	default:
+		present := e.present(fr.Raw)
+		findings = e.detectWindowed(ctx, fr, present)
+		if e.restWanted(present, fr.FilePath) {
+			findings = append(findings, run(ctx, e.plain, fr)...)
+		}
+		findings = preferSpecific(findings)
 	}
-	// DetectContext takes detect.Fragment until gitleaks v9; v8.30 has no
-	// non-deprecated way to hand it one fragment.
-	//lint:ignore SA1019 see above
-	for _, f := range det.DetectContext(ctx, detect.Fragment(fr)) {
+	for _, f := range findings {
 		found(convert(fr, f))
 	}
+}
+
+// detectorPath returns the path to hand the detector with a file's
+// fragments: "" where no allowlist allows path and every rule's path
+// pattern says of it what it says of "". gitleaks then skips the
+// allowlists' path patterns, which it would otherwise run for every
+// fragment and every rule that applies to it.
+func (e *Engine) detectorPath(path string) string {
+	if e.keepPaths || path == "" || path == e.cfg.Path {
+		return path
+	}
+	for _, a := range e.cfg.Allowlists {
+		if e.pathAllowed(a, path) {
+			return path
+		}
+	}
+	for _, r := range e.cfg.Rules {
+		for _, a := range r.Allowlists {
+			if e.pathAllowed(a, path) {
+				return path
+			}
+		}
+		if r.Path != nil && r.Path.MatchString(path) != r.Path.MatchString("") {
+			return path
+		}
+	}
+	return ""
+}
+
+// pathAllowed is a.PathAllowed(path), through an anchor for the pattern
+// gitleaks joins a.Paths into when there is one.
+func (e *Engine) pathAllowed(a *config.Allowlist, path string) bool {
+	if a == nil || path == "" || len(a.Paths) == 0 {
+		return false
+	}
+	m, ok := e.pathPats.Load(a)
+	if !ok {
+		m, _ = e.pathPats.LoadOrStore(a, pathAnchor(a.Paths))
+	}
+	if m := m.(*anchor); m != nil && m.Exact(path) {
+		return len(m.FindAll(path, lowerASCIIString(path))) > 0
+	}
+	return a.PathAllowed(path)
+}
+
+// pathAnchor returns the anchor of the pattern an allowlist's paths are
+// joined into (config.Allowlist's pathPat), or nil.
+func pathAnchor(paths []*gregexp.Regexp) *anchor {
+	srcs := make([]string, len(paths))
+	for i, p := range paths {
+		srcs[i] = p.String()
+	}
+	re, err := compile("(?:" + strings.Join(srcs, "|") + ")")
+	if err != nil {
+		return nil
+	}
+	return newAnchor(re)
 }
 
 // skipContent mirrors gitleaks' file source: archives (not opened) and
