@@ -46,6 +46,7 @@ type anchor struct {
 	// the rune before a start so that \b and (?m)^ see the real context.
 	at0, atN *gregexp.Regexp
 	heads    []head
+	repeats  bool   // every head is a repeat head
 	folds    []rune // non-ASCII runes that match an anchor letter under (?i)
 	maxLen   int    // of a whole match in bytes; < 0: unbounded
 	maxNL    int    // newlines in a whole match; < 0: unbounded
@@ -81,6 +82,10 @@ func newAnchor(re *gregexp.Regexp) *anchor {
 		}
 		a.heads = append(a.heads, hs...)
 	}
+	a.repeats = true
+	for _, h := range a.heads {
+		a.repeats = a.repeats && h.repeat
+	}
 	if a.at0, err = compile(`^(?:` + src + `)`); err != nil {
 		return nil
 	}
@@ -97,6 +102,50 @@ type head struct {
 	minA, maxA int
 	inA        [256]bool
 	after      []*syntax.Regexp
+	// repeat: the prefix is one repetition of a class (or nothing), minA
+	// and maxA count its runes and inA holds exactly its ASCII runes (its
+	// others are folds Exact keeps out of the text). A match that has its
+	// K at an occurrence can then start at the leftmost start allowed,
+	// if anywhere: the prefix can take any more of the class's runes.
+	repeat bool
+}
+
+// repeatOf makes h a repeat head when its prefix p is a repetition of a
+// class with at most maxFolds non-ASCII runes.
+func (h *head) repeatOf(p *syntax.Regexp, folds *[]rune) {
+	lo, hi := 0, -1
+	switch p.Op {
+	case syntax.OpStar:
+	case syntax.OpPlus:
+		lo = 1
+	case syntax.OpQuest:
+		hi = 1
+	case syntax.OpRepeat:
+		lo, hi = p.Min, p.Max
+	default:
+		return
+	}
+	class := p.Sub[0]
+	if class.Op != syntax.OpCharClass {
+		return
+	}
+	nonASCII, n := fewNonASCII(class), 0
+	for i := 0; i+1 < len(class.Rune); i += 2 {
+		if class.Rune[i+1] >= utf8.RuneSelf {
+			n += int(class.Rune[i+1] - max(class.Rune[i], utf8.RuneSelf) + 1)
+		}
+	}
+	if n != len(nonASCII) {
+		return // too many to keep out of the text
+	}
+	var in [256]bool
+	for i := 0; i+1 < len(class.Rune); i += 2 {
+		for r := class.Rune[i]; r <= class.Rune[i+1] && r < utf8.RuneSelf; r++ {
+			in[r] = true
+		}
+	}
+	*folds = append(*folds, nonASCII...)
+	h.minA, h.maxA, h.inA, h.repeat = lo, hi, in, true
 }
 
 // headsOf returns the heads of one branch: its K is the part (or the
@@ -141,10 +190,14 @@ func headsOf(branch *syntax.Regexp, folds *[]rune) ([]head, bool) {
 					score = len(l)
 				}
 			}
-			hs = append(hs, head{
+			h := head{
 				lits: dedupe(lits), minA: minLen(prefix), maxA: maxBytes(prefix),
-				inA: prefixChars(prefix), after: al.after,
-			})
+				inA: prefixChars(prefix), after: al.after, repeat: i == 0,
+			}
+			if i == 1 {
+				h.repeatOf(parts[0], &fs)
+			}
+			hs = append(hs, h)
 		}
 		if score > bestScore {
 			best, bestScore, bestFolds = hs, score, fs
@@ -584,6 +637,9 @@ func (a *anchor) FindAll(text, lower string) [][]int {
 		return nil
 	}
 	slices.SortFunc(spans, func(x, y [2]int) int { return x[0] - y[0] })
+	if a.repeats {
+		return a.findAtLeftmost(text, spans)
+	}
 	merged := spans[:1]
 	for _, sp := range spans[1:] {
 		if last := &merged[len(merged)-1]; sp[0] <= last[1]+1 {
@@ -604,6 +660,36 @@ func (a *anchor) FindAll(text, lower string) [][]int {
 				pos = e
 				s = e - 1
 			}
+		}
+	}
+	return out
+}
+
+// findAtLeftmost is FindAll's last step when every head is a repeat head:
+// one attempt per occurrence, at the leftmost start its range allows.
+// After a match, a range already passed that reaches beyond its end makes
+// the end itself the next start to try.
+func (a *anchor) findAtLeftmost(text string, spans [][2]int) [][]int {
+	var out [][]int
+	pos, last, reach := 0, -1, -1
+	for _, sp := range spans {
+		reach = max(reach, sp[1])
+		s := max(sp[0], pos)
+		if s > sp[1] || s == last {
+			continue
+		}
+		for {
+			last = s
+			e, ok := a.matchAt(text, s)
+			if !ok {
+				break
+			}
+			out = append(out, []int{s, e})
+			pos = e
+			if reach < pos {
+				break
+			}
+			s = pos
 		}
 	}
 	return out

@@ -157,6 +157,9 @@ func TestAnchorShapes(t *testing.T) {
 		{`\d{2}-(?:a|b)`, "12-a 3-b 45-c 67-b"},
 		{`(?s)BEGIN.{0,20}?END`, "BEGIN\nx\nEND BEGIN" + strings.Repeat("y", 30) + "END"},
 		{`\x60[a-z]{2}\x60|'[a-z]{2}'`, "`ab` 'cd' `e`"},
+		{`(?i)[\w.-]{0,5}?key=(\d+)`, "abcdefgkey=1 éakey=2 a.b-key=3key=4 " + strings.Repeat("k", 9) + "key=5"},
+		{`[a-z]{2,4}ab(?:c|$)`, "xxxxxabc ab zzab zab"},
+		{`(?i)[a-z]*?token:(\w+)`, "mytoken:a TOKEN:b xtokentoken:c"},
 	}
 	for _, c := range cases {
 		a := newAnchor(gregexp.MustCompile(c.re))
