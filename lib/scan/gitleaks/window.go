@@ -5,6 +5,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	ahocorasick "github.com/BobuSumisu/aho-corasick"
 	"github.com/zricethezav/gitleaks/v8/config"
@@ -32,6 +33,8 @@ type windowed struct {
 	// det holds this rule alone, its keywords cleared: they are checked on
 	// the whole fragment, and a piece need not contain one.
 	det *detect.Detector
+	// lineLists are the allowlists that apply to the rule and match lines
+	lineLists []*config.Allowlist
 	// decoding holds this rule alone, keywords kept, and decodes as the
 	// engine's full detector does: for a fragment where a decoded pass
 	// gives the rule a match
@@ -60,7 +63,7 @@ func split(cfg *config.Config) []*windowed {
 		if a == nil {
 			continue
 		}
-		w := &windowed{anchor: a}
+		w := &windowed{anchor: a, lineLists: targetingLines(cfg.Allowlists, r.Allowlists)}
 		for _, k := range r.Keywords {
 			w.keywords = append(w.keywords, strings.ToLower(k))
 		}
@@ -82,6 +85,29 @@ func split(cfg *config.Config) []*windowed {
 	}
 	cfg.Rules = rest
 	return out
+}
+
+func targetingLines(lists ...[]*config.Allowlist) []*config.Allowlist {
+	var out []*config.Allowlist
+	for _, as := range lists {
+		for _, a := range as {
+			if a.RegexTarget == "line" {
+				out = append(out, a)
+			}
+		}
+	}
+	return out
+}
+
+// sameOnLines reports whether the allowlists that match lines say the same
+// of a whole line and of a piece of it.
+func (w *windowed) sameOnLines(line, piece string) bool {
+	for _, a := range w.lineLists {
+		if a.RegexAllowed(line) != a.RegexAllowed(piece) {
+			return false
+		}
+	}
+	return true
 }
 
 // keywordTrie finds the rules' keywords in a lower-cased fragment, as
@@ -261,6 +287,29 @@ func (w *windowed) inPieces(ctx context.Context, fr sources.Fragment, ms [][]int
 				to = ms[j][1] + nl + 1
 			}
 		}
+		shift := 0 // to add to a piece's columns
+		if to-from > longLine && !strings.Contains(raw[ms[i][0]:ms[j-1][1]], "\n") &&
+			!strings.Contains(raw[from:to], gitleaksAllow) {
+			// one long line: a piece of it around the matches, whose
+			// columns are shifted back to the line's
+			line, end := from, to
+			from, to = runeBack(raw, max(ms[i][0]-margin, from)), runeAhead(raw, min(ms[j-1][1]+margin, to))
+			if raw[from] == '\n' {
+				from++
+			}
+			if to > 0 && raw[to-1] == '\n' {
+				to--
+			}
+			// the line gitleaks would check allowlists on, and the piece's
+			if end > line && raw[end-1] == '\n' {
+				end--
+			}
+			if w.sameOnLines(raw[line:end], raw[from:to]) {
+				shift = from - line
+			} else {
+				from, to = line, end
+			}
+		}
 		piece := fr
 		piece.Raw = raw[from:to]
 		piece.StartLine = fr.StartLine + strings.Count(raw[:from], "\n")
@@ -270,10 +319,40 @@ func (w *windowed) inPieces(ctx context.Context, fr sources.Fragment, ms [][]int
 		if !sameMatches(got, ms[i:j], from) {
 			return run(ctx, w.det, fr)
 		}
-		findings = append(findings, run(ctx, w.det, piece)...)
+		for _, f := range run(ctx, w.det, piece) {
+			f.StartColumn += shift
+			f.EndColumn += shift
+			findings = append(findings, f)
+		}
 		i = j
 	}
 	return findings
+}
+
+// A line longer than longLine is cut to the matches on it, with margin
+// bytes either side, unless the line holds gitleaks:allow or an allowlist
+// that matches lines says something else of the piece than of the line
+// (gitleaks checks both on the line of a match).
+const (
+	longLine      = 1024
+	margin        = 64
+	gitleaksAllow = "gitleaks:allow"
+)
+
+// runeBack and runeAhead move i to the start of the rune it falls in, or
+// after it.
+func runeBack(s string, i int) int {
+	for i > 0 && i < len(s) && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return i
+}
+
+func runeAhead(s string, i int) int {
+	for i < len(s) && !utf8.RuneStart(s[i]) {
+		i++
+	}
+	return i
 }
 
 func sameMatches(got, want [][]int, off int) bool {
