@@ -101,7 +101,7 @@ type head struct {
 	lits       []string
 	minA, maxA int
 	inA        [256]bool
-	after      []*syntax.Regexp
+	after      []*part
 	// repeat: the prefix is one repetition of a class (or nothing), minA
 	// and maxA count its runes and inA holds exactly its ASCII runes (its
 	// others are folds Exact keeps out of the text). A match that has its
@@ -190,9 +190,13 @@ func headsOf(branch *syntax.Regexp, folds *[]rune) ([]head, bool) {
 					score = len(l)
 				}
 			}
+			for _, p := range al.after {
+				language(p, &fs) // what the literals after K fold to
+				fs = append(fs, fewNonASCII(p)...)
+			}
 			h := head{
 				lits: dedupe(lits), minA: minLen(prefix), maxA: maxBytes(prefix),
-				inA: prefixChars(prefix), after: al.after, repeat: i == 0,
+				inA: prefixChars(prefix), after: compileParts(al.after), repeat: i == 0,
 			}
 			if i == 1 {
 				h.repeatOf(parts[0], &fs)
@@ -207,13 +211,33 @@ func headsOf(branch *syntax.Regexp, folds *[]rune) ([]head, bool) {
 		return nil, false
 	}
 	*folds = append(*folds, bestFolds...)
-	for _, h := range best {
-		for _, p := range h.after {
-			language(p, folds) // what the literals after K fold to
-			*folds = append(*folds, fewNonASCII(p)...)
+	return best, true
+}
+
+// maxFolds is how many non-ASCII runes a class may hold and still be
+// followed: (?i) adds U+212A and U+017F to classes with k or s, and the
+// anchor only answers for texts without them (Exact).
+const maxFolds = 8
+
+// fewNonASCII returns the non-ASCII runes of re's classes that hold at most
+// maxFolds of them.
+func fewNonASCII(re *syntax.Regexp) []rune {
+	var out []rune
+	if re.Op == syntax.OpCharClass {
+		var rs []rune
+		for i := 0; i+1 < len(re.Rune); i += 2 {
+			for r := max(re.Rune[i], utf8.RuneSelf); r <= re.Rune[i+1] && len(rs) <= maxFolds; r++ {
+				rs = append(rs, r)
+			}
+		}
+		if len(rs) <= maxFolds {
+			out = rs
 		}
 	}
-	return best, true
+	for _, s := range re.Sub {
+		out = append(out, fewNonASCII(s)...)
+	}
+	return out
 }
 
 func compile(src string) (re *gregexp.Regexp, err error) {
@@ -699,10 +723,10 @@ func (a *anchor) findAtLeftmost(text string, spans [][2]int) [][]int {
 // relaxation of the expression — literals, ASCII classes and their
 // repetitions are followed, any other part (or a class with non-ASCII
 // runes) is taken to match — so a false answer is certain.
-func plausible(after []*syntax.Regexp, text, lower string, q int) bool {
+func plausible(after []*part, text, lower string, q int) bool {
 	cur := []int{q}
 	for _, p := range after {
-		next, known := ends(p, text, lower, cur)
+		next, known := p.ends(text, lower, cur)
 		if !known {
 			return true
 		}
@@ -714,29 +738,48 @@ func plausible(after []*syntax.Regexp, text, lower string, q int) bool {
 	return true
 }
 
-// maxEnds bounds the positions ends tracks; more, and it gives up.
+// A part is one piece of the expression after K, as plausible follows it.
+type part struct {
+	op     partOp
+	lits   []string  // partLits: lower-cased
+	in     [128]bool // partClass: its ASCII runes
+	lo, hi int       // partClass, partRepeat: counts (hi < 0: unbounded)
+	subs   []*part   // partSeq, partAlt, partRepeat (one)
+}
+
+type partOp uint8
+
+const (
+	partUnknown partOp = iota // taken to match anything
+	partEmpty                 // an assertion: not checked
+	partLits
+	partClass
+	partRepeat
+	partSeq
+	partAlt
+)
+
+// maxEnds bounds the positions a part tracks; more, and it gives up.
 const maxEnds = 512
 
-// ends returns where re can end a match that starts at one of from (sorted),
-// or known false when re is not a part it follows.
-func ends(re *syntax.Regexp, text, lower string, from []int) (out []int, known bool) {
+func compileParts(res []*syntax.Regexp) []*part {
+	out := make([]*part, len(res))
+	for i, re := range res {
+		out[i] = compilePart(re)
+	}
+	return out
+}
+
+func compilePart(re *syntax.Regexp) *part {
 	switch re.Op {
 	case syntax.OpEmptyMatch, syntax.OpBeginLine, syntax.OpEndLine, syntax.OpBeginText,
 		syntax.OpEndText, syntax.OpWordBoundary, syntax.OpNoWordBoundary:
-		return from, true // assertions are not checked
+		return &part{op: partEmpty}
 	case syntax.OpLiteral:
-		var folds []rune
-		lits, _ := language(re, &folds)
-		for _, q := range from {
-			for _, l := range lits {
-				if strings.HasPrefix(lower[q:], l) {
-					out = append(out, q+len(l))
-				}
-			}
-		}
-		return sortedSet(out), true
+		lits, _ := language(re, new([]rune))
+		return &part{op: partLits, lits: lits}
 	case syntax.OpCharClass:
-		return classEnds(re, 1, 1, text, from)
+		return classPart(re, 1, 1)
 	case syntax.OpStar, syntax.OpPlus, syntax.OpQuest, syntax.OpRepeat:
 		lo, hi := 0, -1
 		switch re.Op {
@@ -748,32 +791,96 @@ func ends(re *syntax.Regexp, text, lower string, from []int) (out []int, known b
 			lo, hi = re.Min, re.Max
 		}
 		if re.Sub[0].Op == syntax.OpCharClass {
-			return classEnds(re.Sub[0], lo, hi, text, from)
+			return classPart(re.Sub[0], lo, hi)
 		}
 		if hi < 0 || hi > 8 {
+			return &part{}
+		}
+		return &part{op: partRepeat, lo: lo, hi: hi, subs: []*part{compilePart(re.Sub[0])}}
+	case syntax.OpCapture:
+		return compilePart(re.Sub[0])
+	case syntax.OpConcat, syntax.OpAlternate:
+		p := &part{op: partSeq}
+		if re.Op == syntax.OpAlternate {
+			p.op = partAlt
+		}
+		for _, s := range re.Sub {
+			p.subs = append(p.subs, compilePart(s))
+		}
+		return p
+	}
+	return &part{}
+}
+
+// classPart follows lo..hi runes of a class that is ASCII but for at most
+// maxFolds runes, which Exact keeps out of the text.
+func classPart(class *syntax.Regexp, lo, hi int) *part {
+	p := &part{op: partClass, lo: lo, hi: hi}
+	nonASCII := 0
+	for i := 0; i+1 < len(class.Rune); i += 2 {
+		if class.Rune[i+1] >= utf8.RuneSelf {
+			nonASCII += int(class.Rune[i+1] - max(class.Rune[i], utf8.RuneSelf) + 1)
+			if nonASCII > maxFolds {
+				return &part{}
+			}
+		}
+		for r := class.Rune[i]; r <= class.Rune[i+1] && r < utf8.RuneSelf; r++ {
+			p.in[r] = true
+		}
+	}
+	return p
+}
+
+// ends returns where p can end a match that starts at one of from (sorted),
+// or known false when p is not a part plausible follows.
+func (p *part) ends(text, lower string, from []int) (out []int, known bool) {
+	switch p.op {
+	case partEmpty:
+		return from, true
+	case partLits:
+		for _, q := range from {
+			for _, l := range p.lits {
+				if strings.HasPrefix(lower[q:], l) {
+					out = append(out, q+len(l))
+				}
+			}
+		}
+		return sortedSet(out), true
+	case partClass:
+		for _, q := range from {
+			n := 0
+			for q+n < len(text) && (p.hi < 0 || n < p.hi) && text[q+n] < utf8.RuneSelf && p.in[text[q+n]] {
+				n++
+			}
+			for k := p.lo; k <= n; k++ {
+				out = append(out, q+k)
+			}
+		}
+		out = sortedSet(out)
+		if len(out) > maxEnds {
 			return nil, false
 		}
+		return out, true
+	case partRepeat:
 		cur := from
-		if lo == 0 {
+		if p.lo == 0 {
 			out = slices.Clone(from)
 		}
-		for n := 1; n <= hi && len(cur) > 0; n++ {
-			next, ok := ends(re.Sub[0], text, lower, cur)
+		for n := 1; n <= p.hi && len(cur) > 0; n++ {
+			next, ok := p.subs[0].ends(text, lower, cur)
 			if !ok {
 				return nil, false
 			}
-			if n >= lo {
+			if n >= p.lo {
 				out = append(out, next...)
 			}
 			cur = next
 		}
 		return sortedSet(out), true
-	case syntax.OpCapture:
-		return ends(re.Sub[0], text, lower, from)
-	case syntax.OpConcat:
+	case partSeq:
 		cur := from
-		for _, s := range re.Sub {
-			next, ok := ends(s, text, lower, cur)
+		for _, s := range p.subs {
+			next, ok := s.ends(text, lower, cur)
 			if !ok {
 				return nil, false
 			}
@@ -783,9 +890,9 @@ func ends(re *syntax.Regexp, text, lower string, from []int) (out []int, known b
 			cur = next
 		}
 		return cur, true
-	case syntax.OpAlternate:
-		for _, s := range re.Sub {
-			next, ok := ends(s, text, lower, from)
+	case partAlt:
+		for _, s := range p.subs {
+			next, ok := s.ends(text, lower, from)
 			if !ok {
 				return nil, false
 			}
@@ -796,68 +903,12 @@ func ends(re *syntax.Regexp, text, lower string, from []int) (out []int, known b
 	return nil, false
 }
 
-// maxFolds is how many non-ASCII runes a class may hold and still be
-// followed: (?i) adds U+212A and U+017F to classes with k or s, and the
-// anchor only answers for texts without them (Exact).
-const maxFolds = 8
-
-// fewNonASCII returns the non-ASCII runes of re's classes that hold at most
-// maxFolds of them.
-func fewNonASCII(re *syntax.Regexp) []rune {
-	var out []rune
-	if re.Op == syntax.OpCharClass {
-		var rs []rune
-		for i := 0; i+1 < len(re.Rune); i += 2 {
-			for r := max(re.Rune[i], utf8.RuneSelf); r <= re.Rune[i+1] && len(rs) <= maxFolds; r++ {
-				rs = append(rs, r)
-			}
-		}
-		if len(rs) <= maxFolds {
-			out = rs
-		}
-	}
-	for _, s := range re.Sub {
-		out = append(out, fewNonASCII(s)...)
-	}
-	return out
-}
-
-// classEnds follows lo..hi (hi < 0: unbounded) runes of a class that is
-// ASCII but for at most maxFolds runes, which Exact keeps out of the text.
-func classEnds(class *syntax.Regexp, lo, hi int, text string, from []int) ([]int, bool) {
-	var in [128]bool
-	nonASCII := 0
-	for i := 0; i+1 < len(class.Rune); i += 2 {
-		if class.Rune[i+1] >= utf8.RuneSelf {
-			nonASCII += int(class.Rune[i+1] - max(class.Rune[i], utf8.RuneSelf) + 1)
-			if nonASCII > maxFolds {
-				return nil, false
-			}
-		}
-		for r := class.Rune[i]; r <= class.Rune[i+1] && r < utf8.RuneSelf; r++ {
-			in[r] = true
-		}
-	}
-	var out []int
-	for _, q := range from {
-		n := 0
-		for q+n < len(text) && (hi < 0 || n < hi) && text[q+n] < utf8.RuneSelf && in[text[q+n]] {
-			n++
-		}
-		for k := lo; k <= n; k++ {
-			out = append(out, q+k)
-		}
-	}
-	out = sortedSet(out)
-	if len(out) > maxEnds {
-		return nil, false
-	}
-	return out, true
-}
-
 func sortedSet(s []int) []int {
-	slices.Sort(s)
-	return slices.Compact(s)
+	if len(s) > 1 {
+		slices.Sort(s)
+		s = slices.Compact(s)
+	}
+	return s
 }
 
 // matchAt returns the end of the leftmost-first match starting at s.
