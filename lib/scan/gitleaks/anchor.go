@@ -4,6 +4,7 @@ import (
 	"regexp/syntax"
 	"slices"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -45,6 +46,7 @@ type anchor struct {
 	// at0 is ^(?:re), tried at offset 0; atN is ^(?s:.)(?:re), tried from
 	// the rune before a start so that \b and (?m)^ see the real context.
 	at0, atN *gregexp.Regexp
+	once     sync.Once
 	heads    []head
 	repeats  bool   // every head is a repeat head
 	folds    []rune // non-ASCII runes that match an anchor letter under (?i)
@@ -86,13 +88,20 @@ func newAnchor(re *gregexp.Regexp) *anchor {
 	for _, h := range a.heads {
 		a.repeats = a.repeats && h.repeat
 	}
-	if a.at0, err = compile(`^(?:` + src + `)`); err != nil {
-		return nil
-	}
-	if a.atN, err = compile(`^(?s:.)(?:` + src + `)`); err != nil {
-		return nil
-	}
 	return a
+}
+
+// anchored compiles at0 and atN on first use: a short run meets few of a
+// rule set's literals, and RE2 compiles slowly enough for 222 rules twice
+// over to show in its start-up. Wrapping a pattern that compiled in a
+// group cannot make it fail to.
+func (a *anchor) anchored() (at0, atN *gregexp.Regexp) {
+	a.once.Do(func() {
+		src := a.re.String()
+		a.at0 = gregexp.MustCompile(`^(?:` + src + `)`)
+		a.atN = gregexp.MustCompile(`^(?s:.)(?:` + src + `)`)
+	})
+	return a.at0, a.atN
 }
 
 // A head is one way a match can have its K: one of lits, preceded by a
@@ -934,14 +943,16 @@ func (a *anchor) matchAt(text string, s int) (int, bool) {
 		end = min(end, p)
 	}
 	if s == 0 {
-		loc := a.at0.FindStringIndex(text[:end])
+		at0, _ := a.anchored()
+		loc := at0.FindStringIndex(text[:end])
 		if loc == nil {
 			return 0, false
 		}
 		return loc[1], true
 	}
 	_, w := utf8.DecodeLastRuneInString(text[:s])
-	loc := a.atN.FindStringIndex(text[s-w : end])
+	_, atN := a.anchored()
+	loc := atN.FindStringIndex(text[s-w : end])
 	if loc == nil {
 		return 0, false
 	}

@@ -11,16 +11,15 @@ import (
 	"github.com/zricethezav/gitleaks/v8/config"
 	"github.com/zricethezav/gitleaks/v8/detect"
 	"github.com/zricethezav/gitleaks/v8/detect/codec"
-	gregexp "github.com/zricethezav/gitleaks/v8/regexp"
 	"github.com/zricethezav/gitleaks/v8/report"
 	"github.com/zricethezav/gitleaks/v8/sources"
 )
 
-// Anchored matching is on where gitleaks' rules compile with Go's regexp
-// (a build without the gore2regex tag): there an unanchored search of the
-// generic-api-key rule alone costs more than the rest of a scan, while RE2
-// builds a DFA and gains little.
-var anchoredByDefault = gregexp.Version == "stdlib"
+// Anchored matching is on in every build. With Go's regexp (a build
+// without the gore2regex tag) an unanchored search of the generic-api-key
+// rule alone costs more than the rest of a scan; RE2 builds a DFA and
+// gains less, but still some.
+const anchoredByDefault = true
 
 // windowed is a rule whose matches an anchor finds. A fragment where it has
 // none is not handed to gitleaks for it; a fragment where it has some is
