@@ -337,3 +337,31 @@ func TestSyntaxBounds(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkScan scans gitleaks' own test data and rule sources with and
+// without anchors, in whichever regex engine the build compiles rules with:
+//
+//	go test -run '^$' -bench Scan ./lib/scan/gitleaks/                       # Go's regexp
+//	go test -run '^$' -bench Scan -tags gore2regex,re2_cgo ./lib/scan/gitleaks/  # native RE2
+func BenchmarkScan(b *testing.B) {
+	files := corpus(b)
+	size := 0
+	for _, text := range files {
+		size += len(text)
+	}
+	for _, c := range []struct {
+		name string
+		e    *Engine
+	}{{"anchored", anchored}, {"reference", reference}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.SetBytes(int64(size))
+			for b.Loop() {
+				for p, text := range files {
+					if err := c.e.Scan(context.Background(), p, []byte(text), func(scan.Secret) {}); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+		})
+	}
+}
