@@ -122,16 +122,8 @@ type head struct {
 // repeatOf makes h a repeat head when its prefix p is a repetition of a
 // class with at most maxFolds non-ASCII runes.
 func (h *head) repeatOf(p *syntax.Regexp, folds *[]rune) {
-	lo, hi := 0, -1
-	switch p.Op {
-	case syntax.OpStar:
-	case syntax.OpPlus:
-		lo = 1
-	case syntax.OpQuest:
-		hi = 1
-	case syntax.OpRepeat:
-		lo, hi = p.Min, p.Max
-	default:
+	lo, hi, ok := counts(p)
+	if !ok {
 		return
 	}
 	class := p.Sub[0]
@@ -155,6 +147,21 @@ func (h *head) repeatOf(p *syntax.Regexp, folds *[]rune) {
 	}
 	*folds = append(*folds, nonASCII...)
 	h.minA, h.maxA, h.inA, h.repeat = lo, hi, in, true
+}
+
+// counts returns how many times a repetition repeats (hi < 0: unbounded).
+func counts(re *syntax.Regexp) (lo, hi int, ok bool) {
+	switch re.Op {
+	case syntax.OpStar:
+		return 0, -1, true
+	case syntax.OpPlus:
+		return 1, -1, true
+	case syntax.OpQuest:
+		return 0, 1, true
+	case syntax.OpRepeat:
+		return re.Min, re.Max, true
+	}
+	return 0, 0, false
 }
 
 // headsOf returns the heads of one branch: its K is the part (or the
@@ -456,113 +463,74 @@ func minLen(re *syntax.Regexp) int {
 
 // maxBytes is the most bytes a match of re holds, or -1 when unbounded.
 func maxBytes(re *syntax.Regexp) int {
-	switch re.Op {
-	case syntax.OpLiteral:
-		return len(re.Rune) * utf8.UTFMax
-	case syntax.OpCharClass:
-		n := 0
-		for i := 1; i < len(re.Rune); i += 2 {
-			n = max(n, utf8.RuneLen(re.Rune[i]))
-		}
-		if n < 0 {
-			n = utf8.UTFMax
-		}
-		return n
-	case syntax.OpAnyChar, syntax.OpAnyCharNotNL:
-		return utf8.UTFMax
-	case syntax.OpCapture, syntax.OpQuest:
-		return maxBytes(re.Sub[0])
-	case syntax.OpStar, syntax.OpPlus:
-		if maxBytes(re.Sub[0]) == 0 {
-			return 0
-		}
-		return -1
-	case syntax.OpRepeat:
-		m := maxBytes(re.Sub[0])
-		if m == 0 {
-			return 0
-		}
-		if m < 0 || re.Max < 0 {
-			return -1
-		}
-		return m * re.Max
-	case syntax.OpConcat:
-		n := 0
-		for _, s := range re.Sub {
-			m := maxBytes(s)
-			if m < 0 {
-				return -1
+	return most(re, func(leaf *syntax.Regexp) int {
+		switch leaf.Op {
+		case syntax.OpLiteral:
+			return len(leaf.Rune) * utf8.UTFMax
+		case syntax.OpCharClass:
+			n := 0
+			for i := 1; i < len(leaf.Rune); i += 2 {
+				n = max(n, utf8.RuneLen(leaf.Rune[i]))
 			}
-			n += m
+			return n
+		case syntax.OpAnyChar, syntax.OpAnyCharNotNL:
+			return utf8.UTFMax
 		}
-		return n
-	case syntax.OpAlternate:
-		n := 0
-		for _, s := range re.Sub {
-			m := maxBytes(s)
-			if m < 0 {
-				return -1
-			}
-			n = max(n, m)
-		}
-		return n
-	}
-	return 0
+		return 0
+	})
 }
 
 // maxNewlines is the most newlines a match of re holds, or -1 when
 // unbounded.
 func maxNewlines(re *syntax.Regexp) int {
-	switch re.Op {
-	case syntax.OpLiteral:
-		return strings.Count(string(re.Rune), "\n")
-	case syntax.OpCharClass:
-		for i := 0; i+1 < len(re.Rune); i += 2 {
-			if re.Rune[i] <= '\n' && '\n' <= re.Rune[i+1] {
-				return 1
+	return most(re, func(leaf *syntax.Regexp) int {
+		switch leaf.Op {
+		case syntax.OpLiteral:
+			return strings.Count(string(leaf.Rune), "\n")
+		case syntax.OpCharClass:
+			for i := 0; i+1 < len(leaf.Rune); i += 2 {
+				if leaf.Rune[i] <= '\n' && '\n' <= leaf.Rune[i+1] {
+					return 1
+				}
 			}
+		case syntax.OpAnyChar:
+			return 1
 		}
 		return 0
-	case syntax.OpAnyChar:
-		return 1
+	})
+}
+
+// most is the greatest total of leaf over the leaves a match of re goes
+// through, or -1 when unbounded.
+func most(re *syntax.Regexp, leaf func(*syntax.Regexp) int) int {
+	switch re.Op {
 	case syntax.OpCapture, syntax.OpQuest:
-		return maxNewlines(re.Sub[0])
-	case syntax.OpStar, syntax.OpPlus:
-		if maxNewlines(re.Sub[0]) == 0 {
+		return most(re.Sub[0], leaf)
+	case syntax.OpStar, syntax.OpPlus, syntax.OpRepeat:
+		m := most(re.Sub[0], leaf)
+		switch {
+		case m == 0:
 			return 0
-		}
-		return -1
-	case syntax.OpRepeat:
-		m := maxNewlines(re.Sub[0])
-		if m == 0 {
-			return 0
-		}
-		if m < 0 || re.Max < 0 {
+		case m < 0 || re.Op != syntax.OpRepeat || re.Max < 0:
 			return -1
 		}
 		return m * re.Max
-	case syntax.OpConcat:
+	case syntax.OpConcat, syntax.OpAlternate:
 		n := 0
 		for _, s := range re.Sub {
-			m := maxNewlines(s)
+			m := most(s, leaf)
 			if m < 0 {
 				return -1
 			}
-			n += m
-		}
-		return n
-	case syntax.OpAlternate:
-		n := 0
-		for _, s := range re.Sub {
-			m := maxNewlines(s)
-			if m < 0 {
-				return -1
+			if re.Op == syntax.OpConcat {
+				n += m
+			} else {
+				n = max(n, m)
 			}
-			n = max(n, m)
 		}
 		return n
 	}
-	return 0
+	return leaf(re)
 }
 
 // prefixChars returns the bytes that can occur in a match of re: each ASCII
@@ -790,15 +758,7 @@ func compilePart(re *syntax.Regexp) *part {
 	case syntax.OpCharClass:
 		return classPart(re, 1, 1)
 	case syntax.OpStar, syntax.OpPlus, syntax.OpQuest, syntax.OpRepeat:
-		lo, hi := 0, -1
-		switch re.Op {
-		case syntax.OpPlus:
-			lo = 1
-		case syntax.OpQuest:
-			hi = 1
-		case syntax.OpRepeat:
-			lo, hi = re.Min, re.Max
-		}
+		lo, hi, _ := counts(re)
 		if re.Sub[0].Op == syntax.OpCharClass {
 			return classPart(re.Sub[0], lo, hi)
 		}
