@@ -20,6 +20,7 @@ import (
 
 	"github.com/vaultpipe/vaultpipe/lib/install"
 	"github.com/vaultpipe/vaultpipe/lib/install/installtest"
+	"github.com/vaultpipe/vaultpipe/lib/unseal"
 	"github.com/vaultpipe/vaultpipe/lib/vaultclient"
 	"github.com/vaultpipe/vaultpipe/lib/vaulttest"
 )
@@ -149,7 +150,7 @@ func installToUnsealed(b *testing.B, binary, keyFile string, key *installtest.Ke
 		}
 		shares = append(shares, v)
 	}
-	if res, err := install.Unseal(ctx, vc, shares); err != nil || res.Sealed {
+	if res, err := unseal.Submit(ctx, vc, shares); err != nil || res.Sealed {
 		return fmt.Errorf("unseal: %+v %v", res, err)
 	}
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {

@@ -99,6 +99,7 @@ import (
 	"github.com/vaultpipe/vaultpipe/lib/command"
 	"github.com/vaultpipe/vaultpipe/lib/fault"
 	"github.com/vaultpipe/vaultpipe/lib/install"
+	"github.com/vaultpipe/vaultpipe/lib/unseal"
 	"github.com/vaultpipe/vaultpipe/lib/vaultclient"
 )
 
@@ -315,7 +316,7 @@ func progress(stderr io.Writer) io.Writer {
 func runUnseal(ctx context.Context, f *unsealFlags, stdin io.Reader, stdout io.Writer) error {
 	var shares []string
 	if len(f.ShareFile) == 0 {
-		s, err := install.ReadShares(stdin, "stdin")
+		s, err := unseal.ReadShares(stdin, "stdin")
 		if err != nil {
 			return fault.New(fault.BadInput, "", "", err)
 		}
@@ -326,7 +327,7 @@ func runUnseal(ctx context.Context, f *unsealFlags, stdin io.Reader, stdout io.W
 		if err != nil {
 			return err
 		}
-		s, err := install.ReadShares(fh, p)
+		s, err := unseal.ReadShares(fh, p)
 		fh.Close()
 		if err != nil {
 			return fault.New(fault.BadInput, "", "", err)
@@ -337,7 +338,7 @@ func runUnseal(ctx context.Context, f *unsealFlags, stdin io.Reader, stdout io.W
 	if err != nil {
 		return err
 	}
-	res, err := install.UnsealMigrate(ctx, vc, shares, f.Migrate)
+	res, err := unseal.SubmitMigrate(ctx, vc, shares, f.Migrate)
 	if res != nil {
 		if werr := command.WriteJSON(stdout, res); werr != nil && err == nil {
 			err = werr

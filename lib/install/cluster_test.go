@@ -14,6 +14,7 @@ import (
 
 	"github.com/vaultpipe/vaultpipe/lib/install"
 	"github.com/vaultpipe/vaultpipe/lib/install/installtest"
+	"github.com/vaultpipe/vaultpipe/lib/unseal"
 	"github.com/vaultpipe/vaultpipe/lib/vaultclient"
 	"github.com/vaultpipe/vaultpipe/lib/vaulttest"
 )
@@ -167,7 +168,7 @@ func TestRaftClusterSurvivesLeaderLoss(t *testing.T) {
 	a.start(binary)
 	a.apply("unseal")
 	shares, token := decryptInit(t, a.o.Path(install.Layout.InitFile), key)
-	if res, err := install.Unseal(ctx, a.client(), shares); err != nil || res.Sealed {
+	if res, err := unseal.Submit(ctx, a.client(), shares); err != nil || res.Sealed {
 		t.Fatalf("Unseal(node-a) = %+v, %v", res, err)
 	}
 	a.token = token
@@ -195,7 +196,7 @@ func TestRaftClusterSurvivesLeaderLoss(t *testing.T) {
 		n.apply("start")
 		n.start(binary)
 		n.apply("unseal") // joining: never initialised on its own
-		if _, err := install.Unseal(ctx, n.client(), shares); err != nil {
+		if _, err := unseal.Submit(ctx, n.client(), shares); err != nil {
 			t.Fatalf("Unseal(%s) = %v", name, err)
 		}
 		n.token = token

@@ -17,6 +17,7 @@ import (
 	"github.com/vaultpipe/vaultpipe/lib/install/config"
 	"github.com/vaultpipe/vaultpipe/lib/install/installtest"
 	"github.com/vaultpipe/vaultpipe/lib/pki"
+	"github.com/vaultpipe/vaultpipe/lib/unseal"
 	"github.com/vaultpipe/vaultpipe/lib/vaultclient"
 )
 
@@ -194,12 +195,12 @@ func TestValidateRejects(t *testing.T) {
 
 func TestReadShares(t *testing.T) {
 	in := "# holder alice\n" + strings.Repeat("ab", 16) + "\n\n  " + strings.Repeat("QUJD", 8) + "==  \n"
-	got, err := install.ReadShares(strings.NewReader(in), "stdin")
+	got, err := unseal.ReadShares(strings.NewReader(in), "stdin")
 	if err != nil || len(got) != 2 || got[1] != strings.Repeat("QUJD", 8)+"==" {
 		t.Fatalf("ReadShares(good) = %q, %v", got, err)
 	}
 	secret := "not a share; it has spaces and is long enough"
-	_, err = install.ReadShares(strings.NewReader(strings.Repeat("ab", 16)+"\n"+secret+"\n"), "stdin")
+	_, err = unseal.ReadShares(strings.NewReader(strings.Repeat("ab", 16)+"\n"+secret+"\n"), "stdin")
 	if err == nil || !strings.Contains(err.Error(), "line 2") || strings.Contains(err.Error(), secret) {
 		t.Fatalf("ReadShares(bad line 2) = %v; want an error naming line 2 without its content", err)
 	}
@@ -210,7 +211,7 @@ func FuzzReadShares(f *testing.F) {
 	f.Add([]byte("# c\n\n" + strings.Repeat("QUJD", 11) + "=\r\n"))
 	f.Add([]byte("short\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		shares, err := install.ReadShares(bytes.NewReader(data), "fuzz")
+		shares, err := unseal.ReadShares(bytes.NewReader(data), "fuzz")
 		if err != nil {
 			if strings.Contains(err.Error(), string(data)) && len(data) > 16 {
 				t.Fatalf("error echoes the input")

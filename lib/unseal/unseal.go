@@ -14,7 +14,6 @@ import (
 
 	"github.com/vaultpipe/vaultpipe/lib/fault"
 	"github.com/vaultpipe/vaultpipe/lib/health"
-	"github.com/vaultpipe/vaultpipe/lib/install"
 	"github.com/vaultpipe/vaultpipe/lib/vaultclient"
 )
 
@@ -63,7 +62,7 @@ func ReadFiles(files []string) ([]string, error) {
 			}
 			return nil, fault.New(fault.BadInput, "reading shares from", p, err)
 		}
-		s, err := install.ReadShares(f, p)
+		s, err := ReadShares(f, p)
 		f.Close()
 		if err != nil {
 			return nil, fault.New(fault.BadInput, "", "", err)
@@ -108,7 +107,7 @@ func FromFiles(ctx context.Context, vc *vaultclient.Client, files []string, wait
 		rep.AlreadyUnsealed = true
 		return rep, nil
 	}
-	res, err := install.Unseal(ctx, vc, shares)
+	res, err := Submit(ctx, vc, shares)
 	if res != nil {
 		rep.Sealed, rep.Progress, rep.Threshold, rep.Submitted = res.Sealed, res.Progress, res.Threshold, res.Submitted
 	}

@@ -1,4 +1,4 @@
-package install
+package unseal
 
 import (
 	"bufio"
@@ -14,8 +14,8 @@ import (
 	"github.com/vaultpipe/vaultpipe/lib/vaultclient"
 )
 
-// UnsealResult is what Unseal reports (no share ever appears in it).
-type UnsealResult struct {
+// Progress is what Submit reports (no share ever appears in it).
+type Progress struct {
 	Sealed    bool `json:"sealed"`
 	Progress  int  `json:"progress"`
 	Threshold int  `json:"threshold"`
@@ -49,16 +49,16 @@ func ReadShares(r io.Reader, name string) ([]string, error) {
 	return shares, nil
 }
 
-// Unseal submits shares until the server is unsealed or they run out.
-func Unseal(ctx context.Context, vc *vaultclient.Client, shares []string) (*UnsealResult, error) {
-	return UnsealMigrate(ctx, vc, shares, false)
+// Submit submits shares until the server is unsealed or they run out.
+func Submit(ctx context.Context, vc *vaultclient.Client, shares []string) (*Progress, error) {
+	return SubmitMigrate(ctx, vc, shares, false)
 }
 
-// UnsealMigrate is Unseal with migrate set on every share: the server was
+// SubmitMigrate is Submit with migrate set on every share: the server was
 // restarted with a changed seal (Shamir to transit, or back) and migrates
 // once a threshold of the old seal's shares (unseal or recovery) is in.
-func UnsealMigrate(ctx context.Context, vc *vaultclient.Client, shares []string, migrate bool) (*UnsealResult, error) {
-	res := &UnsealResult{Sealed: true}
+func SubmitMigrate(ctx context.Context, vc *vaultclient.Client, shares []string, migrate bool) (*Progress, error) {
+	res := &Progress{Sealed: true}
 	ss, err := vc.Sys().SealStatusWithContext(ctx)
 	if err != nil {
 		return nil, vaultclient.Classify(err, "reading seal status", "sys/seal-status")
