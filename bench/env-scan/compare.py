@@ -5,7 +5,9 @@ usage: compare.py GITLEAKS_JSON GITLEAKS_ROOT ENV_SCAN_JSONL ENV_SCAN_ROOT
 A finding is (file relative to its root, line, rule). gitleaks reports the
 line where a rule's match starts, env-scan the line of the secret itself, so
 an env-scan line inside gitleaks' [StartLine, EndLine] counts as equal.
-Prints counts and both sides' extras; exits 1 when they differ.
+Prints counts and both sides' extras as file, line and rule (never a
+secret value: neither report's Secret, Match or fingerprint is printed);
+exits 1 when they differ.
 """
 import json
 import sys
@@ -45,10 +47,10 @@ def main():
     gl_unique = sum(len(set(v)) for v in gl_keys.values())
     print(f"gitleaks findings: {len(gl)} ({gl_unique} distinct file/line/rule)")
     print(f"env-scan findings: {len(es)} ({len(set(es))} distinct)")
-    print(f"only gitleaks: {len(unmatched_gl)}")
+    print(f"only gitleaks (file, line, rule): {len(unmatched_gl)}")
     for x in unmatched_gl:
         print("  ", *x)
-    print(f"only env-scan: {len(unmatched_es)}")
+    print(f"only env-scan (file, line, rule): {len(unmatched_es)}")
     for x in unmatched_es:
         print("  ", *x)
     return 1 if unmatched_gl or unmatched_es else 0
