@@ -365,3 +365,14 @@ func BenchmarkScan(b *testing.B) {
 		})
 	}
 }
+
+func TestEntropy(t *testing.T) {
+	for _, c := range []struct {
+		s    string
+		want float64
+	}{{"", 0}, {"aaaa", 0}, {"ab", 1}, {"abcd", 2}, {"aabb", 1}} {
+		if got := entropy(c.s); got != c.want {
+			t.Errorf("entropy(%q) = %v; want %v", c.s, got, c.want)
+		}
+	}
+}

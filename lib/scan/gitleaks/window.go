@@ -3,6 +3,7 @@ package gitleaks
 import (
 	"context"
 	"maps"
+	"math"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -34,6 +35,13 @@ type windowed struct {
 	det *detect.Detector
 	// lineLists are the allowlists that apply to the rule and match lines
 	lineLists []*config.Allowlist
+	// entropy and group are the rule's: the least entropy of a secret, and
+	// the submatch that holds it
+	entropy float64
+	group   int
+	// orLists are the allowlists that apply to the rule and allow a
+	// finding on one condition (not all of them)
+	orLists []*config.Allowlist
 	// decoding holds this rule alone, keywords kept, and decodes as the
 	// engine's full detector does: for a fragment where a decoded pass
 	// gives the rule a match
@@ -62,7 +70,15 @@ func split(cfg *config.Config) []*windowed {
 		if a == nil {
 			continue
 		}
-		w := &windowed{anchor: a, lineLists: targetingLines(cfg.Allowlists, r.Allowlists)}
+		w := &windowed{
+			anchor: a, lineLists: targetingLines(cfg.Allowlists, r.Allowlists),
+			entropy: r.Entropy, group: r.SecretGroup,
+		}
+		for _, al := range slices.Concat(cfg.Allowlists, r.Allowlists) {
+			if al.MatchCondition != config.AllowlistMatchAnd {
+				w.orLists = append(w.orLists, al)
+			}
+		}
 		for _, k := range r.Keywords {
 			w.keywords = append(w.keywords, strings.ToLower(k))
 		}
@@ -309,6 +325,10 @@ func (w *windowed) inPieces(ctx context.Context, fr sources.Fragment, ms [][]int
 				from, to = line, end
 			}
 		}
+		if !w.anyMayFind(raw, ms[i:j]) {
+			i = j
+			continue
+		}
 		piece := fr
 		piece.Raw = raw[from:to]
 		piece.StartLine = fr.StartLine + strings.Count(raw[:from], "\n")
@@ -326,6 +346,77 @@ func (w *windowed) inPieces(ctx context.Context, fr sources.Fragment, ms [][]int
 		i = j
 	}
 	return findings
+}
+
+// anyMayFind reports whether one of the matches ms could become a finding:
+// whether its secret, taken as gitleaks takes it, is not too low in
+// entropy for the rule nor surely allowed. gitleaks sums a map's entries
+// in random order, so only a secret clearly below the rule's entropy is
+// ruled out.
+func (w *windowed) anyMayFind(raw string, ms [][]int) bool {
+	for _, m := range ms {
+		secret := strings.Trim(raw[m[0]:m[1]], "\n")
+		groups := w.anchor.re.FindStringSubmatch(secret)
+		if len(groups) >= 2 {
+			if w.group > 0 {
+				if len(groups) <= w.group {
+					continue // gitleaks skips the match
+				}
+				secret = groups[w.group]
+			} else {
+				for _, g := range groups[1:] {
+					if g != "" {
+						secret = g
+						break
+					}
+				}
+			}
+		}
+		if (w.entropy == 0 || entropy(secret) > w.entropy-1e-9) && !w.surelyAllowed(strings.Trim(raw[m[0]:m[1]], "\n"), secret) {
+			return true
+		}
+	}
+	return false
+}
+
+// surelyAllowed reports whether an allowlist that applies to the rule
+// (global or the rule's own, matching on either condition) allows the
+// finding of match and secret whatever its line: gitleaks would drop it.
+func (w *windowed) surelyAllowed(match, secret string) bool {
+	for _, a := range w.orLists {
+		if ok, _ := a.ContainsStopWord(secret); ok {
+			return true
+		}
+		switch a.RegexTarget {
+		case "line":
+		case "match":
+			if a.RegexAllowed(match) {
+				return true
+			}
+		default:
+			if a.RegexAllowed(secret) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// entropy is gitleaks' Shannon entropy of s, in bits per byte of s.
+func entropy(s string) float64 {
+	if s == "" {
+		return 0
+	}
+	counts := map[rune]int{}
+	for _, r := range s {
+		counts[r]++
+	}
+	e, inv := 0.0, 1/float64(len(s))
+	for _, n := range counts {
+		f := float64(n) * inv
+		e -= f * math.Log2(f)
+	}
+	return e
 }
 
 // A line longer than longLine is cut to the matches on it, with margin
