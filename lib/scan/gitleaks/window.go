@@ -244,6 +244,11 @@ func (e *Engine) detectWindowedDecoding(ctx context.Context, fr sources.Fragment
 	var segs []*codec.EncodedSegment
 	dec := codec.NewDecoder()
 	for depth := 1; depth <= MaxDecodeDepth && ctx.Err() == nil; depth++ {
+		// a pass that would find nothing to decode ends the passes, as
+		// Decode's empty answer would, without its regular expression
+		if depth > 1 && !mayDecode(cur) {
+			break
+		}
 		if cur, segs = dec.Decode(cur, segs); len(segs) == 0 {
 			break
 		}
