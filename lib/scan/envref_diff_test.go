@@ -20,14 +20,14 @@ var textKinds = []string{"python", "javascript", "sql"}
 
 // compareEnvRefs checks FindEnvRefs and FindHelperRefs against the
 // reference on src read as every whole-text kind, whatever its name.
-func compareEnvRefs(t *testing.T, name string, src []byte, helper *regexp.Regexp, refHelper *regexp.Regexp) {
+func compareEnvRefs(t *testing.T, name string, src []byte, helper *EnvHelper, refHelper *regexp.Regexp) {
 	t.Helper()
 	compareAs(t, name, src, textKinds, helper, refHelper)
 }
 
 // compareAs checks FindEnvRefs on src read as each of kinds, and
 // FindHelperRefs when helper is not nil.
-func compareAs(t *testing.T, name string, src []byte, kinds []string, helper *regexp.Regexp, refHelper *regexp.Regexp) {
+func compareAs(t *testing.T, name string, src []byte, kinds []string, helper *EnvHelper, refHelper *regexp.Regexp) {
 	t.Helper()
 	for _, kind := range kinds {
 		if got, want := FindEnvRefs(kind, src), refFindEnvRefs(kind, src); !slices.Equal(got, want) {
@@ -42,7 +42,7 @@ func compareAs(t *testing.T, name string, src []byte, kinds []string, helper *re
 	}
 }
 
-func diffHelperPatterns(t testing.TB, names []string) (*regexp.Regexp, *regexp.Regexp) {
+func diffHelperPatterns(t testing.TB, names []string) (*EnvHelper, *regexp.Regexp) {
 	h, err := HelperPattern(names)
 	if err != nil {
 		t.Fatal(err)
@@ -117,7 +117,7 @@ func TestEnvRefsAgreeOnEdgeCases(t *testing.T) {
 		"import.meta.env.A importimport.meta.env.B import .meta.env['C'] import.meta.env",
 		"Deno.env.get('A') xDeno.env.get('B')", "{{ env_var('A') }} env_var(\"B\") myenv_var('C')",
 		"env('A') env(\"B\"env('C') xenv('D') .env('E') $env('F') a.b_c('G') b_c('H') x.a.b_c('I')",
-		"env('A')env('B')", "os.Getenv(\"A\") Getenv(\"B\") os.Getenv(\n\t\"C\")", "éenv('A') \xffenv('B')",
+		"env('A')env('B')", "x$env('A') $$env('B') x.$env('C') a.a.b_c('D') xa.b_c('E')", "os.Getenv(\"A\") Getenv(\"B\") os.Getenv(\n\t\"C\")", "éenv('A') \xffenv('B')",
 		"\xef\xbb\xbfenv('A')\r\nenv('B')\r\n", "getenv('A')\r\ngetenv('B')  # gitleaks:allow\r\n",
 		"settings.get_env('A') get_env('B') settings.env('C')", "envenv('A')",
 		"getenv('A'getenv('B')", "os.environ['A']os.environ['B']",
