@@ -167,6 +167,7 @@ func FuzzEnvRefsAgree(f *testing.F) {
 	f.Add("javascript", "process.env.A; import.meta.env[\"B\"]; Deno.env.get('C')\n", "$env")
 	f.Add("sql", "{{ env_var('A') }}\n", "env_var")
 	f.Add("javascript", "env('A')env(\"B\"env('C') xenv('D')", "env,xenv")
+	f.Add("python", "x$env('A') $$env('B') é$env('C') a.env('D')", "$env,env")
 	f.Fuzz(func(t *testing.T, kind, src, helpers string) {
 		if got, want := FindEnvRefs(kind, []byte(src)), refFindEnvRefs(kind, []byte(src)); !slices.Equal(got, want) {
 			t.Fatalf("FindEnvRefs(%s) =\n%s\nreference\n%s", kind, refsString(got), refsString(want))
@@ -185,8 +186,8 @@ func FuzzEnvRefsAgree(f *testing.F) {
 	})
 }
 
-// BenchmarkFindEnvRefs reads every file of this repository and gitleaks'
-// source as each whole-text kind, and Vault's JavaScript and TypeScript
+// BenchmarkFindEnvRefs reads every text file of this repository and
+// gitleaks' source as each whole-text kind, and with two helpers, and Vault's JavaScript and TypeScript
 // (most of the env-ref time of a Vault scan) when it is in the module cache.
 func BenchmarkFindEnvRefs(b *testing.B) {
 	var corpus [][]byte
