@@ -57,20 +57,22 @@ var envRefDescriptions = map[string]string{
 const envName = `[A-Za-z_][A-Za-z0-9_]*`
 
 var (
-	pyPatterns = []*regexp.Regexp{
-		regexp.MustCompile(`\benviron\s*\[\s*(?:'(` + envName + `)'|"(` + envName + `)")\s*\]`),
-		regexp.MustCompile(`\benviron\s*\.\s*(?:get|pop|setdefault)\s*\(\s*(?:'(` + envName + `)'|"(` + envName + `)")`),
-		regexp.MustCompile(`\bgetenv[b]?\s*\(\s*(?:'(` + envName + `)'|"(` + envName + `)")`),
+	pyPatterns = []*textPattern{
+		wordPattern("environ", `\s*\[\s*(?:'(`+envName+`)'|"(`+envName+`)")\s*\]`),
+		wordPattern("environ", `\s*\.\s*(?:get|pop|setdefault)\s*\(\s*(?:'(`+envName+`)'|"(`+envName+`)")`),
+		wordPattern("getenv", `[b]?\s*\(\s*(?:'(`+envName+`)'|"(`+envName+`)")`),
 	}
-	dagsterPatterns = []*regexp.Regexp{
-		regexp.MustCompile(`\bEnvVar(?:\s*\.\s*(?:int|float|bool|str))?\s*\(\s*(?:'(` + envName + `)'|"(` + envName + `)")`),
-		regexp.MustCompile(`(?:'env'|"env")\s*:\s*(?:'(` + envName + `)'|"(` + envName + `)")`),
+	dagsterPatterns = []*textPattern{
+		wordPattern("EnvVar", `(?:\s*\.\s*(?:int|float|bool|str))?\s*\(\s*(?:'(`+envName+`)'|"(`+envName+`)")`),
+		quotedPattern([]string{`'env'`, `"env"`}, `\s*:\s*(?:'(`+envName+`)'|"(`+envName+`)")`),
 	}
-	jsPatterns = []*regexp.Regexp{
-		regexp.MustCompile(`\bprocess\s*\.\s*env\s*(?:\.\s*(` + envName + `)\b|\[\s*(?:'(` + envName + `)'|"(` + envName + `)"|` + "`(" + envName + ")`" + `)\s*\])`),
-		regexp.MustCompile(`\bimport\s*\.\s*meta\s*\.\s*env\s*(?:\.\s*(` + envName + `)\b|\[\s*(?:'(` + envName + `)'|"(` + envName + `)")\s*\])`),
-		regexp.MustCompile(`\bDeno\s*\.\s*env\s*\.\s*get\s*\(\s*(?:'(` + envName + `)'|"(` + envName + `)")`),
+	jsPatterns = []*textPattern{
+		wordPattern("process", `\s*\.\s*env\s*(?:\.\s*(`+envName+`)\b|\[\s*(?:'(`+envName+`)'|"(`+envName+`)"|`+"`("+envName+")`"+`)\s*\])`),
+		wordPattern("import", `\s*\.\s*meta\s*\.\s*env\s*(?:\.\s*(`+envName+`)\b|\[\s*(?:'(`+envName+`)'|"(`+envName+`)")\s*\])`),
+		wordPattern("Deno", `\s*\.\s*env\s*\.\s*get\s*\(\s*(?:'(`+envName+`)'|"(`+envName+`)")`),
 	}
+	// dbtPattern is dbtEnvVar (for YAML lines) as a textPattern, for SQL
+	dbtPattern     = wordPattern("env_var", `\s*\(\s*(?:'(`+envName+`)'|"(`+envName+`)")`)
 	dbtEnvVar      = regexp.MustCompile(`\benv_var\s*\(\s*(?:'(` + envName + `)'|"(` + envName + `)")`)
 	envNameRe      = regexp.MustCompile(`^` + envName + `$`)
 	yamlEnvInline  = regexp.MustCompile(`\{\s*env\s*:\s*['"]?(` + envName + `)['"]?\s*\}`)
@@ -115,10 +117,14 @@ func EnvRefKind(name string) string {
 
 var helperName = regexp.MustCompile(`^[A-Za-z_$][A-Za-z0-9_$]*(?:\.[A-Za-z_$][A-Za-z0-9_$]*)*$`)
 
+// An EnvHelper finds calls of a project's own env-reading helpers (see
+// HelperPattern).
+type EnvHelper struct{ p *textPattern }
+
 // HelperPattern matches calls of a project's own env-reading helpers, by
 // name (env, settings.env, getConfig): NAME("VAR") or NAME('VAR'), the
 // call possibly spanning lines.
-func HelperPattern(names []string) (*regexp.Regexp, error) {
+func HelperPattern(names []string) (*EnvHelper, error) {
 	var alts []string
 	for _, n := range names {
 		if !helperName.MatchString(n) {
@@ -126,13 +132,123 @@ func HelperPattern(names []string) (*regexp.Regexp, error) {
 		}
 		alts = append(alts, regexp.QuoteMeta(n))
 	}
-	return regexp.Compile(`(?:^|[^A-Za-z0-9_$.])(?:` + strings.Join(alts, "|") + `)\s*\(\s*(?:'(` + envName + `)'|"(` + envName + `)")`)
+	// A match is a name at the start of the text or after a character
+	// that cannot be in a name.
+	re, err := regexp.Compile(`^(?:^|[^A-Za-z0-9_$.])(?:` + strings.Join(alts, "|") + `)\s*\(\s*(?:'(` + envName + `)'|"(` + envName + `)")`)
+	if err != nil {
+		return nil, err
+	}
+	return &EnvHelper{&textPattern{anchored: re, lits: names, off: 1, startOK: func(text string, s int) bool {
+		// Tried one byte before a name, at s > 0, a match must take the
+		// byte at s as [^A-Za-z0-9_$.] (or as a byte of a non-ASCII
+		// character, which the class matches): the ^ cannot hold there.
+		// In text[s:] it holds, but then a name would have to start at
+		// s, which no name can with such a byte.
+		return s == 0 || !isHelperNameByte(text[s])
+	}}}, nil
 }
 
+func isHelperNameByte(c byte) bool { return isWordByte(c) || c == '$' || c == '.' }
+
 // FindHelperRefs reports calls matched by a HelperPattern in src.
-func FindHelperRefs(re *regexp.Regexp, src []byte) []EnvRef {
+func FindHelperRefs(h *EnvHelper, src []byte) []EnvRef {
 	lines := splitLines(src)
-	return appendTextMatches(nil, re, RuleHelper, strings.Join(lines, "\n"), lines)
+	return appendTextMatches(nil, h.p, RuleHelper, strings.Join(lines, "\n"), lines)
+}
+
+// A textPattern is a regular expression matched over a file's whole text
+// (a call may span lines), tried only where a match can start: by its
+// construction, every match has one of lits off bytes after its start
+// (or, with off 1, at the text's start).
+type textPattern struct {
+	anchored *regexp.Regexp // the expression, anchored: ^(?:…)
+	lits     []string
+	off      int
+	// startOK, if not nil, is the condition on the text before s for a
+	// match to start at s, which anchored cannot see in text[s:].
+	startOK func(text string, s int) bool
+}
+
+// wordPattern is the expression \b lit (?:rest): matches start with lit,
+// where the byte before (if any) is not a word character, lit starting
+// with one.
+func wordPattern(lit, rest string) *textPattern {
+	if !isWordByte(lit[0]) {
+		panic("wordPattern: " + lit + " does not start with a word character")
+	}
+	return &textPattern{
+		anchored: regexp.MustCompile(`^\b` + regexp.QuoteMeta(lit) + `(?:` + rest + `)`),
+		lits:     []string{lit},
+		startOK:  func(text string, s int) bool { return s == 0 || !isWordByte(text[s-1]) },
+	}
+}
+
+// quotedPattern is the expression (?:lit|…) (?:rest): matches start with
+// one of lits, whatever is before.
+func quotedPattern(lits []string, rest string) *textPattern {
+	var alts []string
+	for _, l := range lits {
+		alts = append(alts, regexp.QuoteMeta(l))
+	}
+	return &textPattern{anchored: regexp.MustCompile(`^(?:` + strings.Join(alts, "|") + `)(?:` + rest + `)`), lits: lits}
+}
+
+// isWordByte reports whether c is an ASCII word character, as \b reads
+// it; the bytes of a non-ASCII character are not, nor is that character.
+func isWordByte(c byte) bool {
+	return c == '_' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
+}
+
+// each calls f with the submatch indexes of each match in text, as
+// FindAllStringSubmatchIndex with the unanchored expression finds them
+// (the leftmost match, then the leftmost from its end, …), except that a
+// match after a non-ASCII character may be said to start inside it.
+//
+// A match starting at s has a literal at s+off, so trying the anchored
+// expression at each literal occurrence q minus off, in increasing order
+// and from the end of the last match, finds the leftmost. Tried on
+// text[s:] the anchored expression sees what the unanchored one would at
+// s, except for the text before s, which startOK checks: with
+// non-overlapping matches from the end of the last, the rest of the text
+// is the same.
+func (p *textPattern) each(text string, f func(m []int)) {
+	next := make([]int, len(p.lits)) // the next occurrence of each literal, -1 when none is left
+	for i, lit := range p.lits {
+		next[i] = strings.Index(text, lit)
+	}
+	end := 0 // of the last match
+	for {
+		q := -1
+		for _, n := range next {
+			if n >= 0 && (q < 0 || n < q) {
+				q = n
+			}
+		}
+		if q < 0 {
+			return
+		}
+		if s := max(q-p.off, 0); s >= end && (p.startOK == nil || p.startOK(text, s)) {
+			if m := p.anchored.FindStringSubmatchIndex(text[s:]); m != nil {
+				for i := range m {
+					if m[i] >= 0 {
+						m[i] += s
+					}
+				}
+				f(m)
+				end = m[1]
+			}
+		}
+		from := max(q+1, end)
+		for i, n := range next {
+			if n >= 0 && n < from {
+				if j := strings.Index(text[from:], p.lits[i]); j >= 0 {
+					next[i] = from + j
+				} else {
+					next[i] = -1
+				}
+			}
+		}
+	}
 }
 
 // FindEnvRefs reports the environment variable references in src, read as
@@ -159,7 +275,7 @@ func FindEnvRefs(kind string, src []byte) []EnvRef {
 		}
 		sortRefs(refs)
 	case "sql":
-		refs = appendTextMatches(refs, dbtEnvVar, RuleDbt, strings.Join(lines, "\n"), lines)
+		refs = appendTextMatches(refs, dbtPattern, RuleDbt, strings.Join(lines, "\n"), lines)
 		sortRefs(refs)
 	case "yaml":
 		refs = yamlRefs(lines)
@@ -212,23 +328,27 @@ func allowed(line string) bool {
 // col converts a byte offset in line to a 1-based code point column.
 func col(line string, off int) int { return utf8.RuneCountInString(line[:off]) + 1 }
 
-// appendTextMatches adds the first matching group of every match of re in
+// appendTextMatches adds the first matching group of every match of p in
 // text (lines joined by "\n"), located by line and column; matches on a
 // line with an allow comment are skipped.
-func appendTextMatches(refs []EnvRef, re *regexp.Regexp, rule, text string, lines []string) []EnvRef {
-	for _, m := range re.FindAllStringSubmatchIndex(text, -1) {
+func appendTextMatches(refs []EnvRef, p *textPattern, rule, text string, lines []string) []EnvRef {
+	line, lineStart := 0, 0 // the line (0-based) starting at lineStart, where the last match is
+	p.each(text, func(m []int) {
 		for g := 2; g+1 < len(m); g += 2 {
 			if m[g] < 0 {
 				continue
 			}
-			line := strings.Count(text[:m[g]], "\n")
-			lineStart := strings.LastIndexByte(text[:m[g]], '\n') + 1
+			before := text[lineStart:m[g]]
+			if i := strings.LastIndexByte(before, '\n'); i >= 0 {
+				line += strings.Count(before, "\n")
+				lineStart += i + 1
+			}
 			if !allowed(lines[line]) {
 				refs = append(refs, EnvRef{Rule: rule, Line: line + 1, Column: col(text[lineStart:], m[g]-lineStart), Name: text[m[g]:m[g+1]]})
 			}
 			break
 		}
-	}
+	})
 	return refs
 }
 

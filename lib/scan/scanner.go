@@ -45,7 +45,7 @@ type Scanner struct {
 	All bool
 	// EnvHelper, when set (HelperPattern), finds the project's own
 	// env-reading helpers in Python and JavaScript/TypeScript files.
-	EnvHelper *regexp.Regexp
+	EnvHelper *EnvHelper
 	// Workers is the number of files scanned at once (default 2×GOMAXPROCS).
 	Workers     int
 	MaxFileSize int64
