@@ -43,23 +43,12 @@ func run() error {
 	shell := flag.Bool("shell", true, "time the shell loop too (false: env-import only, for tuning)")
 	flag.Parse()
 
-	dir, err := os.MkdirTemp("", "bench-env-import-")
+	bench, err := vaulttest.NewBench("env-import")
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	if _, err := vaulttest.BuildCommand(dir, "env-import"); err != nil {
-		return err
-	}
-	vaultBin, err := vaulttest.Binary()
-	if err != nil {
-		return err
-	}
-	s, err := vaulttest.Launch(vaulttest.Options{})
-	if err != nil {
-		return err
-	}
-	defer s.Close()
+	defer bench.Close()
+	dir, vaultBin, s := bench.Dir, bench.VaultBinary, bench.Server
 	c := s.Client()
 
 	envDir := filepath.Join(dir, "app")

@@ -48,23 +48,12 @@ func run() error {
 	shellN := flag.Int("shell-n", -1, "secrets the shell loop writes (default -n; fewer to tune quickly, the ratio is scaled)")
 	flag.Parse()
 
-	dir, err := os.MkdirTemp("", "bench-vault-rotate-")
+	bench, err := vaulttest.NewBench("vault-rotate")
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	if _, err := vaulttest.BuildCommand(dir, "vault-rotate"); err != nil {
-		return err
-	}
-	vaultBin, err := vaulttest.Binary()
-	if err != nil {
-		return err
-	}
-	s, err := vaulttest.Launch(vaulttest.Options{})
-	if err != nil {
-		return err
-	}
-	defer s.Close()
+	defer bench.Close()
+	dir, vaultBin, s := bench.Dir, bench.VaultBinary, bench.Server
 	c := s.Client()
 	env := append(os.Environ(), s.Env()...)
 	ctx := context.Background()

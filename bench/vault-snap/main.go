@@ -67,24 +67,13 @@ func run() error {
 	big := flag.Int64("big", 1<<30, "bytes of state in the synthetic snapshot (0: skip)")
 	flag.Parse()
 
-	dir, err := os.MkdirTemp("", "bench-vault-snap-")
+	bench, err := vaulttest.NewBench("vault-snap")
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	snapBin, err := vaulttest.BuildCommand(dir, "vault-snap")
-	if err != nil {
-		return err
-	}
-	vaultBin, err := vaulttest.Binary()
-	if err != nil {
-		return err
-	}
-	s, err := vaulttest.Launch(vaulttest.Options{})
-	if err != nil {
-		return err
-	}
-	defer s.Close()
+	defer bench.Close()
+	dir, vaultBin, s := bench.Dir, bench.VaultBinary, bench.Server
+	snapBin := bench.Tool
 	if err := fill(s, *n); err != nil {
 		return err
 	}

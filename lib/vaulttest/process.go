@@ -217,3 +217,39 @@ func BuildCommand(dir, name string) (string, error) {
 	}
 	return filepath.Join(dir, name), nil
 }
+
+// Bench is what a benchmark that drives a vaultpipe binary against a real
+// server sets up: a scratch directory holding the binary, the Vault binary
+// its reference runs, and a server.
+type Bench struct {
+	Dir, Tool, VaultBinary string
+	Server                 *Server
+}
+
+// NewBench builds cmd/<name> into a new scratch directory and launches a
+// server. Close removes both.
+func NewBench(name string) (*Bench, error) {
+	dir, err := os.MkdirTemp("", "bench-"+name+"-")
+	if err != nil {
+		return nil, err
+	}
+	b := &Bench{Dir: dir}
+	if b.Tool, err = BuildCommand(dir, name); err == nil {
+		if b.VaultBinary, err = Binary(); err == nil {
+			b.Server, err = Launch(Options{})
+		}
+	}
+	if err != nil {
+		b.Close()
+		return nil, err
+	}
+	return b, nil
+}
+
+// Close stops the server and removes the scratch directory.
+func (b *Bench) Close() {
+	if b.Server != nil {
+		b.Server.Close()
+	}
+	os.RemoveAll(b.Dir)
+}
