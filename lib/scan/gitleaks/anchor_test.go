@@ -376,3 +376,100 @@ func TestEntropy(t *testing.T) {
 		}
 	}
 }
+
+// TestAnchoredEngineAgreesOnRepositoryConfig compares the engines under a
+// repository's own rules: a composite rule and its parts (kept whole), a
+// rule on paths with a pattern, secret groups, entropy, stopwords, and
+// allowlists on lines, matches and both conditions.
+func TestAnchoredEngineAgreesOnRepositoryConfig(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), ".gitleaks.toml")
+	err := os.WriteFile(cfg, []byte(`
+[extend]
+useDefault = true
+
+[[rules]]
+id = "acme-token"
+regex = '''(?i)\bacme[_-]?(?:token|key)\s*[:=]\s*["']?([a-z0-9]{16,})'''
+secretGroup = 1
+entropy = 2.5
+keywords = ["acme"]
+[[rules.allowlists]]
+regexTarget = "line"
+regexes = ['''example\.com''']
+[[rules.allowlists]]
+condition = "AND"
+stopwords = ["deadbeef"]
+paths = ['''docs/''']
+
+[[rules]]
+id = "acme-client-id"
+regex = '''acmeid_[0-9]{8}'''
+keywords = ["acmeid_"]
+
+[[rules]]
+id = "acme-pair"
+regex = '''acmesecret_[a-z]{12}'''
+keywords = ["acmesecret_"]
+[[rules.required]]
+id = "acme-client-id"
+withinLines = 2
+
+[[rules]]
+id = "acme-conf"
+path = '''\.acme$'''
+regex = '''pass=(\S{8,})'''
+keywords = ["pass="]
+
+[[allowlists]]
+regexTarget = "match"
+regexes = ['''(?i)placeholder''']
+`), 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fast, err := newEngine(cfg, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := newEngine(cfg, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fast.windowed) == 0 {
+		t.Fatal("no rule anchored")
+	}
+	for _, w := range fast.windowed {
+		if id := w.det.Config.OrderedRules[0]; id == "acme-pair" || id == "acme-client-id" {
+			t.Errorf("%s (composite) is anchored", id)
+		}
+	}
+	src := strings.Join([]string{
+		`ACME_TOKEN = "q8w7e6r5t4y3u2i1o9p8"`,
+		`acme-key: 'aaaaaaaaaaaaaaaaaaaa'`,
+		`acme_token=placeholder0123456789 # example.com`,
+		`acmeToken := "z1x2c3v4b5n6m7q8w9e0" // see example.com`,
+		`acme_key=deadbeef0123456789abcdef`,
+		`acmeid_12345678 acmesecret_abcdefghijkl`,
+		`acmesecret_mnopqrstuvwx`,
+		`pass=hunter2hunter2`,
+		`acme_token="` + strings.Repeat("r4nd0m", 300) + `" x=` + strings.Repeat("y", 2000),
+		`acme_key = "k9j8h7g6f5d4s3a2l1p0" gitleaks:allow`,
+	}, "\n")
+	for _, path := range []string{"app.py", "docs/a.md", "conf.acme"} {
+		got := func(e *Engine) []string {
+			var out []string
+			e.Scan(context.Background(), path, []byte(src), func(s scan.Secret) {
+				out = append(out, fmt.Sprintf("%s %d:%d %x", s.Rule, s.Line, s.Column, s.Value))
+			})
+			slices.Sort(out)
+			return out
+		}
+		a, r := got(fast), got(ref)
+		if !slices.Equal(a, r) {
+			t.Errorf("%s: anchored engine found\n%s\nreference found\n%s", path, strings.Join(a, "\n"), strings.Join(r, "\n"))
+		}
+		if len(r) == 0 {
+			t.Errorf("%s: the reference found nothing; the fixture tests nothing", path)
+		}
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"maps"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"unicode"
@@ -112,21 +113,55 @@ func load(path string) (config.Config, error) {
 		}
 		src = string(b)
 	}
-	viper.Reset()
-	viper.SetConfigType("toml")
-	if err := viper.ReadConfig(strings.NewReader(src)); err != nil {
-		return config.Config{}, fmt.Errorf("parsing gitleaks config %s: %w", path, err)
+	vc, err := parse(src, path)
+	if err != nil {
+		return config.Config{}, err
 	}
-	var vc config.ViperConfig
-	if err := viper.Unmarshal(&vc); err != nil {
-		return config.Config{}, fmt.Errorf("parsing gitleaks config %s: %w", path, err)
+	key := src
+	if vc.Extend.Path != "" {
+		key = path + "\x00" + src // the extended file's path is relative
+	}
+	if cfg, ok := loaded[key]; ok {
+		cfg.Path = path
+		return cfg, nil
 	}
 	cfg, err := vc.Translate()
 	if err != nil {
 		return config.Config{}, fmt.Errorf("loading gitleaks config %s: %w", path, err)
 	}
+	if vc.Extend.UseDefault {
+		// gitleaks counts the configurations it extends in a package
+		// variable it never resets, and stops extending after two
+		def, err := parse(config.DefaultConfig, "")
+		if err != nil {
+			return config.Config{}, err
+		}
+		for _, r := range def.Rules {
+			if _, ok := cfg.Rules[r.ID]; !ok && !slices.Contains(vc.Extend.DisabledRules, r.ID) {
+				return config.Config{}, fmt.Errorf("loading gitleaks config %s: the default rules were not added (gitleaks extends at most two configurations in one process)", path)
+			}
+		}
+	}
 	cfg.Path = path
+	loaded[key] = cfg
 	return cfg, nil
+}
+
+// loaded holds the configurations loaded, by content: loading one again
+// would use up gitleaks' extension count.
+var loaded = map[string]config.Config{}
+
+func parse(src, path string) (config.ViperConfig, error) {
+	viper.Reset()
+	viper.SetConfigType("toml")
+	var vc config.ViperConfig
+	if err := viper.ReadConfig(strings.NewReader(src)); err != nil {
+		return vc, fmt.Errorf("parsing gitleaks config %s: %w", path, err)
+	}
+	if err := viper.Unmarshal(&vc); err != nil {
+		return vc, fmt.Errorf("parsing gitleaks config %s: %w", path, err)
+	}
+	return vc, nil
 }
 
 // RuleCount returns the number of rules loaded.

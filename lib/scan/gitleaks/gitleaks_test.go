@@ -293,3 +293,20 @@ func referenceLines(t *testing.T, src string) []string {
 	slices.Sort(out)
 	return out
 }
+
+// TestThirdExtendingConfig: gitleaks stops extending after two
+// configurations in one process; New says so rather than scan without the
+// default rules.
+func TestThirdExtendingConfig(t *testing.T) {
+	var errs []error
+	for i := range 4 {
+		cfg := filepath.Join(t.TempDir(), ".gitleaks.toml")
+		os.WriteFile(cfg, fmt.Appendf(nil, "[extend]\nuseDefault = true\n[[rules]]\nid = \"r%d\"\nregex = '''r%d_[a-z]{8}'''\n", i, i), 0o600)
+		_, err := New(cfg)
+		errs = append(errs, err)
+	}
+	last := errs[len(errs)-1]
+	if last == nil || !strings.Contains(last.Error(), "at most two") {
+		t.Errorf("the fourth extending config: err = %v; want the extension limit named", last)
+	}
+}
