@@ -1,6 +1,7 @@
 package snapshot
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -82,6 +83,19 @@ func (t *throwaway) prepare() error {
 	return pki.WriteKey(filepath.Join(t.dir, "tls", "server-key.pem"), leaf.Key)
 }
 
+// openBaoListener returns the listener setting an OpenBao server needs for
+// the drill to make its root token from the original shares: OpenBao turns
+// the unauthenticated sys/generate-root endpoints off by default (from
+// 2.5.3), and HashiCorp Vault does not know the setting. The drill server
+// listens on loopback only and lives for the drill.
+func openBaoListener(binary string) string {
+	out, err := exec.Command(binary, "version").Output()
+	if err != nil || !bytes.HasPrefix(out, []byte("OpenBao")) {
+		return ""
+	}
+	return "\n  disable_unauthed_generate_root_endpoints = false"
+}
+
 func freePorts(n int) ([]int, error) {
 	var ports []int
 	for i := 0; i < n; i++ {
@@ -119,7 +133,7 @@ listener "tcp" {
   address         = "127.0.0.1:%d"
   cluster_address = "127.0.0.1:%d"
   tls_cert_file   = %q
-  tls_key_file    = %q
+  tls_key_file    = %q%s
 }
 
 api_addr      = %q
@@ -127,7 +141,8 @@ cluster_addr  = "https://127.0.0.1:%d"
 disable_mlock = true
 ui            = false
 `, filepath.Join(t.dir, "data"), ports[0], ports[1],
-		filepath.Join(t.dir, "tls", "server.pem"), filepath.Join(t.dir, "tls", "server-key.pem"), t.addr, ports[1])
+		filepath.Join(t.dir, "tls", "server.pem"), filepath.Join(t.dir, "tls", "server-key.pem"), openBaoListener(binary),
+		t.addr, ports[1])
 	conf := filepath.Join(t.dir, "vault.hcl")
 	if err := safefile.Write(conf, []byte(cfg), 0o600); err != nil {
 		return err
