@@ -269,7 +269,7 @@ type patternError string
 
 func (e patternError) Error() string { return string(e) }
 
-const errBadPattern = patternError("pattern does not compile anchored")
+const errBadPattern = patternError("pattern does not compile")
 
 // flatten returns the parts of a top-level concatenation, looking through
 // capture groups (which do not change what text matches).
