@@ -71,9 +71,8 @@ var (
 		wordPattern("import", `\s*\.\s*meta\s*\.\s*env\s*(?:\.\s*(`+envName+`)\b|\[\s*(?:'(`+envName+`)'|"(`+envName+`)")\s*\])`),
 		wordPattern("Deno", `\s*\.\s*env\s*\.\s*get\s*\(\s*(?:'(`+envName+`)'|"(`+envName+`)")`),
 	}
-	// dbtPattern is dbtEnvVar (for YAML lines) as a textPattern, for SQL
+	// dbtPattern is dbt's {{ env_var('…') }}, in SQL files and YAML lines
 	dbtPattern     = wordPattern("env_var", `\s*\(\s*(?:'(`+envName+`)'|"(`+envName+`)")`)
-	dbtEnvVar      = regexp.MustCompile(`\benv_var\s*\(\s*(?:'(` + envName + `)'|"(` + envName + `)")`)
 	envNameRe      = regexp.MustCompile(`^` + envName + `$`)
 	yamlEnvInline  = regexp.MustCompile(`\{\s*env\s*:\s*['"]?(` + envName + `)['"]?\s*\}`)
 	yamlEnvScalar  = regexp.MustCompile(`^\s*(?:-\s+)?env\s*:\s*['"]?(` + envName + `)['"]?\s*(?:#.*)?$`)
@@ -356,15 +355,16 @@ func sortRefs(refs []EnvRef) {
 	slices.SortStableFunc(refs, func(a, b EnvRef) int { return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column)) })
 }
 
-func appendMatches(refs []EnvRef, re *regexp.Regexp, rule string, lineNo int, l string) []EnvRef {
-	for _, m := range re.FindAllStringSubmatchIndex(l, -1) {
+// appendMatches appends the references p finds in one line.
+func appendMatches(refs []EnvRef, p *textPattern, rule string, lineNo int, l string) []EnvRef {
+	p.each(l, func(m []int) {
 		for g := 2; g+1 < len(m); g += 2 {
 			if m[g] >= 0 {
 				refs = append(refs, EnvRef{Rule: rule, Line: lineNo, Column: col(l, m[g]), Name: l[m[g]:m[g+1]]})
 				break
 			}
 		}
-	}
+	})
 	return refs
 }
 
@@ -447,7 +447,7 @@ func yamlRefs(lines []string) []EnvRef {
 			}
 			refs = append(refs, r)
 		}
-		refs = appendMatches(refs, dbtEnvVar, RuleDbt, lineNo, l)
+		refs = appendMatches(refs, dbtPattern, RuleDbt, lineNo, l)
 	}
 	return refs
 }

@@ -1,6 +1,7 @@
 package gitleaks
 
 import (
+	"maps"
 	"regexp/syntax"
 	"slices"
 	"strings"
@@ -327,7 +328,7 @@ func language(re *syntax.Regexp, folds *[]rune) ([]string, bool) {
 				return nil, false
 			}
 		}
-		return keys(set), true
+		return slices.Sorted(maps.Keys(set)), true
 	case syntax.OpCapture:
 		return language(re.Sub[0], folds)
 	case syntax.OpQuest:
@@ -347,7 +348,7 @@ func language(re *syntax.Regexp, folds *[]rune) ([]string, bool) {
 				return nil, false
 			}
 		}
-		return keys(set), true
+		return slices.Sorted(maps.Keys(set)), true
 	case syntax.OpConcat:
 		out := []string{""}
 		for _, s := range re.Sub {
@@ -397,7 +398,7 @@ func language(re *syntax.Regexp, folds *[]rune) ([]string, bool) {
 		if len(set) > maxLits {
 			return nil, false
 		}
-		return keys(set), true
+		return slices.Sorted(maps.Keys(set)), true
 	}
 	return nil, false
 }
@@ -407,15 +408,6 @@ func lowerASCII(r rune) rune {
 		return r + 'a' - 'A'
 	}
 	return r
-}
-
-func keys(set map[string]bool) []string {
-	out := make([]string, 0, len(set))
-	for k := range set {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }
 
 func dedupe(s []string) []string {

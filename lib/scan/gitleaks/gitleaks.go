@@ -53,8 +53,10 @@ type Engine struct {
 	keywords *ahocorasick.Trie
 	// keepPaths hands the detector every fragment's path (see detectorPath)
 	keepPaths bool
-	pathPats  sync.Map // *config.Allowlist → *anchor of its paths, or nil
-	buffers   sync.Pool
+	// restKeywords are restWanted's: the rules det and plain hold
+	restKeywords [][]string
+	pathPats     sync.Map // *config.Allowlist → *anchor of its paths, or nil
+	buffers      sync.Pool
 }
 
 // DefaultFragmentSize: 1–4 kB were fastest on the Vault source tree
@@ -96,6 +98,7 @@ func newEngine(configPath string, anchored bool) (*Engine, error) {
 	e := &Engine{
 		cfg: cfg, det: det, plain: detect.NewDetector(rest),
 		windowed: ws, keywords: keywordTrie(cfg.Rules), keepPaths: !anchored,
+		restKeywords: restKeywords(rest.Rules),
 		FragmentSize: DefaultFragmentSize,
 	}
 	e.buffers.New = func() any { b := make([]byte, 100_000); return &b }

@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	ahocorasick "github.com/BobuSumisu/aho-corasick"
@@ -42,10 +43,11 @@ type windowed struct {
 	// orLists are the allowlists that apply to the rule and allow a
 	// finding on one condition (not all of them)
 	orLists []*config.Allowlist
-	// decoding holds this rule alone, keywords kept, and decodes as the
+	// decoding makes (once, on first use: few rules ever need it) a
+	// detector holding this rule alone, keywords kept, that decodes as the
 	// engine's full detector does: for a fragment where a decoded pass
 	// gives the rule a match
-	decoding *detect.Detector
+	decoding func() *detect.Detector
 }
 
 // split moves the rules an anchor can match out of cfg; cfg keeps the rest.
@@ -93,8 +95,11 @@ func split(cfg *config.Config) []*windowed {
 		for _, k := range w.keywords {
 			one.Keywords[k] = struct{}{}
 		}
-		w.decoding = detect.NewDetector(one)
-		w.decoding.MaxDecodeDepth = MaxDecodeDepth
+		w.decoding = sync.OnceValue(func() *detect.Detector {
+			d := detect.NewDetector(one)
+			d.MaxDecodeDepth = MaxDecodeDepth
+			return d
+		})
 		out = append(out, w)
 		delete(rest, id)
 	}
@@ -213,19 +218,30 @@ func (e *Engine) restWanted(present map[string]bool, path string) bool {
 	if path != "" {
 		return true
 	}
-	for _, r := range e.det.Config.Rules {
-		if r.Regex == nil && r.Path != nil {
-			continue // path-only: no path, no finding
-		}
-		var ks []string
-		for _, k := range r.Keywords {
-			ks = append(ks, strings.ToLower(k))
-		}
+	for _, ks := range e.restKeywords {
 		if wanted(ks, present) {
 			return true
 		}
 	}
 	return false
+}
+
+// restKeywords returns the lower-cased keywords of each rule in rules that
+// can find something in a fragment handed over without a path: all but
+// the path-only rules.
+func restKeywords(rules map[string]config.Rule) [][]string {
+	var out [][]string
+	for _, r := range rules {
+		if r.Regex == nil && r.Path != nil {
+			continue // path-only: no path, no finding
+		}
+		ks := []string{}
+		for _, k := range r.Keywords {
+			ks = append(ks, strings.ToLower(k))
+		}
+		out = append(out, ks)
+	}
+	return out
 }
 
 // detectWindowedDecoding returns the windowed rules' findings in a fragment
@@ -277,7 +293,7 @@ func (e *Engine) detectWindowedDecoding(ctx context.Context, fr sources.Fragment
 	var findings []report.Finding
 	for i, w := range e.windowed {
 		if decoded[i] {
-			findings = append(findings, run(ctx, w.decoding, fr)...)
+			findings = append(findings, run(ctx, w.decoding(), fr)...)
 		}
 	}
 	e.eachWindowed(ctx, fr, present, func(i int, fs []report.Finding) {
