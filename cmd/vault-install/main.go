@@ -7,6 +7,7 @@
 //	vault-install apply  [install flags]
 //	vault-install unseal [--migrate] [--share-file FILE]... [connection flags] < shares
 //	vault-install transit-token [--root DIR] [--min-ttl DURATION]
+//	vault-install fetch  --out FILE [--version V] [--mirror URL] [--arch ARCH]
 //
 // plan prints, as one JSON document, what apply would change. apply gets a
 // verified Vault binary, lays out /usr/local/bin/vault, /etc/vault.d
@@ -49,6 +50,10 @@
 // unseal --migrate takes the recovery shares). See
 // docs/runbooks/transit-unseal.md.
 //
+// fetch downloads the release binary only, verified exactly as apply
+// verifies it, to --out (0755, written atomically: on a failed check
+// nothing is written); scripts/vault-binary uses it before it builds.
+//
 // transit-token (as root, from a timer) looks up the token in vault.hcl's
 // transit seal on the transit Vault and exits 3 when its TTL is under
 // --min-ttl (default: half its period): the seal renews a periodic token
@@ -60,7 +65,8 @@
 // "next"}; unseal prints {"sealed", "progress", "threshold", "submitted"};
 // transit-token prints {"transit_address", "key", "ttl_seconds",
 // "period_seconds", "renewable", "expire_time", "last_renewal", "expiring",
-// "min_ttl_seconds"} (never the token).
+// "min_ttl_seconds"} (never the token); fetch prints {"file", "version",
+// "url", "signer"}.
 //
 // Exit status:
 //
@@ -182,6 +188,15 @@ type cli struct {
 	Apply installFlags `cmd:"" help:"Converge the host: install, configure, initialise, bootstrap."`
 	Unsl  unsealFlags  `cmd:"" name:"unseal" help:"Unseal with key shares read from stdin or --share-file."`
 	Token tokenFlags   `cmd:"" name:"transit-token" help:"Check the TTL of the transit seal's token (reads vault.hcl: run as root)."`
+	Fetch fetchFlags   `cmd:"" help:"Download and verify the release binary only (SHA256SUMS signed by HashiCorp, then the zip's checksum) to --out."`
+}
+
+type fetchFlags struct {
+	Out        string `required:"" type:"path" help:"Write the verified vault binary here (0755)."`
+	Version    string `default:"1.21.1" help:"Vault version to fetch."`
+	Mirror     string `default:"https://releases.hashicorp.com" help:"Base URL of releases.hashicorp.com or a mirror with the same layout."`
+	TrustedKey string `type:"existingfile" hidden:"" help:"Trust this OpenPGP key instead of HashiCorp's (tests only)."`
+	Arch       string `help:"Release architecture (default: this machine's)."`
 }
 
 type tokenFlags struct {
@@ -210,6 +225,13 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 		return runInstall(ctx, &c.Apply, true, stdout, stderr)
 	case "unseal":
 		return runUnseal(ctx, &c.Unsl, stdin, stdout)
+	case "fetch":
+		f := c.Fetch
+		rep, err := install.FetchRelease(ctx, install.BinarySource{Version: f.Version, Mirror: f.Mirror, TrustedKey: f.TrustedKey, Arch: f.Arch}, f.Out)
+		if err != nil {
+			return err
+		}
+		return command.WriteJSON(stdout, rep)
 	case "transit-token":
 		rep, err := install.CheckTransitToken(ctx, c.Token.Root, c.Token.MinTTL)
 		if rep != nil {

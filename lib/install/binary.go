@@ -64,21 +64,11 @@ func (o *Options) ResolveBinary(ctx context.Context, src BinarySource, fetch boo
 		o.Binary = strings.TrimSpace(string(out))
 		return nil
 	default:
-		keyring := release.HashiCorpKeyring()
-		if src.TrustedKey != "" {
-			data, err := os.ReadFile(src.TrustedKey)
-			if err != nil {
-				return err
-			}
-			if keyring, err = release.Keyring(data); err != nil {
-				return fault.New(fault.BadInput, "reading trusted key", src.TrustedKey, err)
-			}
+		rel, err := src.release()
+		if err != nil {
+			return err
 		}
-		rel := &release.Source{BaseURL: src.Mirror, Version: src.Version, OS: "linux", Arch: src.Arch, Keyring: keyring}
-		if rel.Arch == "" {
-			rel.Arch = runtime.GOARCH
-		}
-		o.BinaryFrom = "verified release " + strings.TrimSuffix(src.Mirror, "/") + "/vault/" + src.Version + "/" + rel.ZipName()
+		o.BinaryFrom = "verified release " + src.zipURL(rel)
 		if !fetch {
 			return nil
 		}
@@ -86,16 +76,78 @@ func (o *Options) ResolveBinary(ctx context.Context, src BinarySource, fetch boo
 			fmt.Fprintf(src.Log, "downloading and verifying %s\n", rel.ZipName())
 		}
 		dest := filepath.Join(tmp, "vault")
-		if err := rel.Fetch(ctx, tmp, dest); err != nil {
-			var re *release.Error
-			if errors.As(err, &re) {
-				return &fault.Error{Kind: fault.BadInput, Err: err, Hint: "nothing was installed; check --mirror and --version, and never bypass a failed check"}
-			}
+		if err := fetchRelease(ctx, rel, tmp, dest); err != nil {
 			return err
 		}
 		o.Binary = dest
 		return nil
 	}
+}
+
+// release is the HashiCorp release src names, trusting HashiCorp's key (or
+// src.TrustedKey).
+func (src BinarySource) release() (*release.Source, error) {
+	keyring := release.HashiCorpKeyring()
+	if src.TrustedKey != "" {
+		data, err := os.ReadFile(src.TrustedKey)
+		if err != nil {
+			return nil, err
+		}
+		if keyring, err = release.Keyring(data); err != nil {
+			return nil, fault.New(fault.BadInput, "reading trusted key", src.TrustedKey, err)
+		}
+	}
+	rel := &release.Source{BaseURL: src.Mirror, Version: src.Version, OS: "linux", Arch: src.Arch, Keyring: keyring}
+	if rel.Arch == "" {
+		rel.Arch = runtime.GOARCH
+	}
+	return rel, nil
+}
+
+func (src BinarySource) zipURL(rel *release.Source) string {
+	base := src.Mirror
+	if base == "" {
+		base = release.DefaultBaseURL
+	}
+	return strings.TrimSuffix(base, "/") + "/vault/" + src.Version + "/" + rel.ZipName()
+}
+
+func fetchRelease(ctx context.Context, rel *release.Source, tmp, dest string) error {
+	if err := rel.Fetch(ctx, tmp, dest); err != nil {
+		var re *release.Error
+		if errors.As(err, &re) {
+			return &fault.Error{Kind: fault.BadInput, Err: err, Hint: "nothing was installed; check --mirror and --version, and never bypass a failed check"}
+		}
+		return err
+	}
+	return nil
+}
+
+// Fetched is what FetchRelease wrote.
+type Fetched struct {
+	File    string `json:"file"`
+	Version string `json:"version"`
+	URL     string `json:"url"`
+	Signer  string `json:"signer"` // fingerprint of the key trusted
+}
+
+// FetchRelease downloads the release src names, verifies it as apply does
+// (the signature over SHA256SUMS, then the zip's checksum) and writes the
+// vault binary to dest (0755, atomically); on any failure dest is left as
+// it was.
+func FetchRelease(ctx context.Context, src BinarySource, dest string) (*Fetched, error) {
+	rel, err := src.release()
+	if err != nil {
+		return nil, err
+	}
+	abs, err := filepath.Abs(dest)
+	if err != nil {
+		return nil, err
+	}
+	if err := fetchRelease(ctx, rel, "", abs); err != nil {
+		return nil, err
+	}
+	return &Fetched{File: abs, Version: src.Version, URL: src.zipURL(rel), Signer: release.Fingerprint(rel.Keyring[0])}, nil
 }
 
 // installedVersion is the version of the binary installed under the root,

@@ -198,7 +198,14 @@ func (s *Source) client() *http.Client {
 	if s.Client != nil {
 		return s.Client
 	}
-	return &http.Client{Timeout: 10 * time.Minute}
+	// A mirror that does not answer fails in seconds, not at the overall
+	// limit that a slow 150 MB download needs.
+	return &http.Client{Timeout: 10 * time.Minute, Transport: &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 30 * time.Second}).DialContext,
+		TLSHandshakeTimeout:   30 * time.Second,
+		ResponseHeaderTimeout: time.Minute,
+	}}
 }
 
 func (s *Source) request(ctx context.Context, name string) (*http.Response, string, error) {
