@@ -11,7 +11,7 @@ GOTEST_FLAGS ?= -timeout 45m
 # (-tags gore2regex alone) is slower to start than both and is not built.
 RE2_TAGS ?= $(shell pkg-config --exists re2 2>/dev/null && echo gore2regex,re2_cgo)
 
-.PHONY: all build deps test test-go test-openbao test-python vault-binary venv lint fmt demo bench clean
+.PHONY: all build deps plan-test plan-demo test test-go test-openbao test-python vault-binary venv lint fmt demo bench clean
 
 all: build
 
@@ -22,16 +22,20 @@ build:
 vault-binary:
 	@scripts/vault-binary >/dev/null
 
-## deps: the system packages the tests and the demo use (apt-get, as root)
+## deps: the Debian packages of scripts/debian-packages, the one list of what the tests and the demo run (apt-get, as root)
 deps:
 	scripts/test-deps
+
+## plan-test, plan-demo: say what make test / make demo will install or build here, and roughly how long it takes
+plan-test plan-demo:
+	@scripts/setup-plan $(@:plan-%=%)
 
 ## venv: the Python virtualenvs for dagster-vault and its tests, newest and lowest Dagster (idempotent, fast when current)
 venv:
 	scripts/python-venv $(VENV)
 	scripts/python-venv $(VENV_LOWEST) dagster-vault/constraints-lowest.txt
 
-test: deps vault-binary test-go test-python
+test: plan-test deps vault-binary test-go test-python
 
 test-go: vault-binary
 	$(GO) test $(GOTEST_FLAGS) ./...
@@ -61,7 +65,7 @@ lint: $(STATICCHECK)
 fmt:
 	gofmt -w cmd lib testscripts bench
 
-demo: deps build vault-binary venv
+demo: plan-demo deps build vault-binary venv
 	scripts/demo
 
 bench: build vault-binary
