@@ -4,8 +4,9 @@
 // (VAULT_ADDR, VAULT_CACERT, VAULT_CAPATH, VAULT_CLIENT_CERT, VAULT_CLIENT_KEY,
 // VAULT_TLS_SERVER_NAME, VAULT_SKIP_VERIFY, VAULT_NAMESPACE,
 // VAULT_CLIENT_TIMEOUT, VAULT_MAX_RETRIES, VAULT_TOKEN). A token is taken from
-// VAULT_TOKEN, from --token-file, or from an AppRole login whose role_id and
-// secret_id are read from files; never from argv. A secret_id file may hold
+// an AppRole login whose role_id and secret_id are read from files, from
+// --token-file, or from VAULT_TOKEN, in that order (an explicit file wins,
+// with a warning when VAULT_TOKEN is set too); never from argv. A secret_id file may hold
 // a response-wrapping token instead (vault-policy issue --wrap-ttl): it is
 // unwrapped at login, once (ResolveSecretID).
 //
@@ -57,7 +58,7 @@ type Conn struct {
 
 // Auth are the authentication flags. The token itself is never a flag.
 type Auth struct {
-	TokenFile    string `name:"token-file" env:"VAULTPIPE_TOKEN_FILE" type:"path" help:"File holding the Vault token (else VAULT_TOKEN, else ~/.vault-token)." group:"Vault authentication"`
+	TokenFile    string `name:"token-file" env:"VAULTPIPE_TOKEN_FILE" type:"path" help:"File holding the Vault token (used before VAULT_TOKEN; else ~/.vault-token)." group:"Vault authentication"`
 	RoleIDFile   string `name:"role-id-file" env:"VAULTPIPE_ROLE_ID_FILE" type:"path" help:"File holding an AppRole role_id; log in with AppRole." group:"Vault authentication"`
 	SecretIDFile string `name:"secret-id-file" env:"VAULTPIPE_SECRET_ID_FILE" type:"path" help:"File holding the AppRole secret_id, or a response-wrapping token for it (unwrapped at login; it works once)." group:"Vault authentication"`
 	AppRoleMount string `name:"approle-mount" env:"VAULTPIPE_APPROLE_MOUNT" default:"approle" help:"Mount path of the AppRole auth method." group:"Vault authentication"`
@@ -110,13 +111,15 @@ type Options struct {
 	NoAuth bool
 	// Getenv replaces os.Getenv for VAULT_TOKEN and HOME (tests).
 	Getenv func(string) string
+	// Warnf reports a warning (default: "<program>: warning: …" on stderr).
+	Warnf func(format string, args ...any)
 	// Concurrency keeps this many connections open for requests in flight
 	// at once (default: the api package's pool).
 	Concurrency int
 }
 
 // New builds a client from f and authenticates it: AppRole when
-// --role-id-file is set, else VAULT_TOKEN, else --token-file, else
+// --role-id-file is set, else --token-file, else VAULT_TOKEN, else
 // ~/.vault-token. TLS verification stays on unless --tls-skip-verify.
 func New(ctx context.Context, f Flags, opts ...Options) (*Client, error) {
 	var o Options
@@ -172,13 +175,30 @@ func New(ctx context.Context, f Flags, opts ...Options) (*Client, error) {
 	if o.NoAuth {
 		return c, nil
 	}
-	if err := c.authenticate(ctx, f, getenv); err != nil {
+	warnf := o.Warnf
+	if warnf == nil {
+		warnf = func(format string, args ...any) {
+			fmt.Fprintf(os.Stderr, "%s: warning: %s\n", filepath.Base(os.Args[0]), fmt.Sprintf(format, args...))
+		}
+	}
+	if err := c.authenticate(ctx, f, getenv, warnf); err != nil {
 		return nil, err
 	}
 	return c, nil
 }
 
-func (c *Client) authenticate(ctx context.Context, f Flags, getenv func(string) string) error {
+// authenticate picks the credential: the files given (flags or their
+// VAULTPIPE_* variables) before VAULT_TOKEN, which is only the fallback
+// every Vault tool reads, with a warning when both are present.
+func (c *Client) authenticate(ctx context.Context, f Flags, getenv func(string) string, warnf func(string, ...any)) error {
+	if getenv("VAULT_TOKEN") != "" {
+		switch {
+		case f.RoleIDFile != "" || f.SecretIDFile != "":
+			warnf("VAULT_TOKEN is set and ignored: logging in with --role-id-file and --secret-id-file")
+		case f.TokenFile != "":
+			warnf("VAULT_TOKEN is set and ignored: using the token in --token-file %s", f.TokenFile)
+		}
+	}
 	switch {
 	case f.RoleIDFile != "" || f.SecretIDFile != "":
 		if f.RoleIDFile == "" || f.SecretIDFile == "" {
@@ -202,15 +222,22 @@ func (c *Client) authenticate(ctx context.Context, f Flags, getenv func(string) 
 			}
 			return err
 		}
-		return c.LoginAppRole(ctx, f.AppRoleMount, roleID, sid.Value)
-	case getenv("VAULT_TOKEN") != "":
-		c.SetToken(strings.TrimSpace(getenv("VAULT_TOKEN")))
+		err = c.LoginAppRole(ctx, f.AppRoleMount, roleID, sid.Value)
+		var fe *fault.Error
+		if errors.As(err, &fe) && errors.Is(err, errRefusedLogin) {
+			cp := *fe
+			cp.Hint = fmt.Sprintf("issue this identity a new secret_id (as policy-sync or admin): vault-policy issue ROLE --role-id-out %s --secret-id-out %s", f.RoleIDFile, f.SecretIDFile)
+			return &cp
+		}
+		return err
 	case f.TokenFile != "":
 		tok, err := readSecretFile(f.TokenFile, "token")
 		if err != nil {
 			return err
 		}
 		c.SetToken(tok)
+	case getenv("VAULT_TOKEN") != "":
+		c.SetToken(strings.TrimSpace(getenv("VAULT_TOKEN")))
 	default:
 		home := getenv("HOME")
 		if home == "" {
@@ -227,6 +254,9 @@ func (c *Client) authenticate(ctx context.Context, f Flags, getenv func(string) 
 	return nil
 }
 
+// errRefusedLogin is an AppRole login Vault refused for its credentials.
+var errRefusedLogin = errors.New("the AppRole login was refused: the secret_id has expired, is used up or is unknown (or the role_id is wrong)")
+
 // LoginAppRole logs in with AppRole at mount and uses the resulting token.
 // Close revokes it.
 func (c *Client) LoginAppRole(ctx context.Context, mount, roleID, secretID string) error {
@@ -235,6 +265,12 @@ func (c *Client) LoginAppRole(ctx context.Context, mount, roleID, secretID strin
 	}
 	path := "auth/" + strings.Trim(mount, "/") + "/login"
 	sec, err := c.Logical().WriteWithContext(ctx, path, map[string]any{"role_id": roleID, "secret_id": secretID})
+	var re *api.ResponseError
+	if errors.As(err, &re) && re.StatusCode == http.StatusBadRequest && strings.Contains(strings.ToLower(strings.Join(re.Errors, " ")), "invalid role or secret id") {
+		// Vault answers 400 for a secret_id that expired, ran out of uses or
+		// never existed: a refused credential (exit 6), not bad input.
+		return &fault.Error{Kind: fault.Denied, Op: "logging in at", Path: path, Err: errRefusedLogin}
+	}
 	if err != nil {
 		return c.Classify(err, "logging in at", path)
 	}
