@@ -1,7 +1,9 @@
-// Package config renders a Vault server configuration (vault.hcl) for one
-// raft node with hclwrite, so that every value is quoted and escaped by the
-// HCL writer rather than pasted into a template.
-package config
+// Package vaultconfig is the one renderer and parser of vault.hcl: the
+// configuration of one raft node, rendered with hclwrite so that every value
+// is quoted and escaped by the HCL writer rather than pasted into a
+// template, and its seal "transit" stanza read back. vault-install writes
+// it, vault-health reads it, and lib/localvault starts servers from it.
+package vaultconfig
 
 import (
 	"fmt"
