@@ -120,8 +120,8 @@ func FromFiles(ctx context.Context, vc *vaultclient.Client, files []string, wait
 			rep.Status = h2.Status
 		}
 	}
-	if rep.Sealed {
-		return rep, fault.WithHint(fault.Errorf(fault.Sealed, "still sealed: %d of %d shares submitted", rep.Progress, rep.Threshold),
+	if err := res.Err(); err != nil {
+		return rep, fault.WithHint(err,
 			"the credential holds too few shares, or shares of another cluster: remake it (scripts/vault-unseal-credential)")
 	}
 	return rep, nil
