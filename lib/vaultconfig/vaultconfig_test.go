@@ -76,6 +76,24 @@ func TestTLS12CipherSuitesAreAEAD(t *testing.T) {
 	}
 }
 
+func TestRenderUnauthedGenerateRoot(t *testing.T) {
+	s := base()
+	out, err := vaultconfig.Render(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(out), "disable_unauthed_generate_root_endpoints") {
+		t.Fatalf("Render() names OpenBao's generate-root setting unasked:\n%s", out)
+	}
+	s.UnauthedGenerateRoot = true
+	if out, err = vaultconfig.Render(s); err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`(?s)listener "tcp" \{[^}]*disable_unauthed_generate_root_endpoints += false`).Match(out) {
+		t.Fatalf("Render(UnauthedGenerateRoot) lacks the listener setting:\n%s", out)
+	}
+}
+
 func TestRenderTLS13AndUI(t *testing.T) {
 	s := base()
 	s.TLS13Only, s.UI = true, true
