@@ -337,24 +337,14 @@ func progress(stderr io.Writer) io.Writer {
 
 func runUnseal(ctx context.Context, f *unsealFlags, stdin io.Reader, stdout io.Writer) error {
 	var shares []string
-	if len(f.ShareFile) == 0 {
-		s, err := unseal.ReadShares(stdin, "stdin")
-		if err != nil {
-			return fault.New(fault.BadInput, "", "", err)
-		}
-		shares = s
+	var err error
+	if len(f.ShareFile) > 0 {
+		shares, err = unseal.ReadFiles(f.ShareFile)
+	} else if shares, err = unseal.ReadShares(stdin, "stdin"); err != nil {
+		err = fault.New(fault.BadInput, "", "", err)
 	}
-	for _, p := range f.ShareFile {
-		fh, err := os.Open(p)
-		if err != nil {
-			return err
-		}
-		s, err := unseal.ReadShares(fh, p)
-		fh.Close()
-		if err != nil {
-			return fault.New(fault.BadInput, "", "", err)
-		}
-		shares = append(shares, s...)
+	if err != nil {
+		return err
 	}
 	vc, err := vaultclient.New(ctx, vaultclient.Flags{Conn: f.Conn}, vaultclient.Options{NoAuth: true})
 	if err != nil {
@@ -369,8 +359,5 @@ func runUnseal(ctx context.Context, f *unsealFlags, stdin io.Reader, stdout io.W
 	if err != nil {
 		return err
 	}
-	if res.Sealed {
-		return fault.Errorf(fault.Sealed, "still sealed: %d of %d shares submitted", res.Progress, res.Threshold)
-	}
-	return nil
+	return res.Err()
 }

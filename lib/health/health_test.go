@@ -1,4 +1,4 @@
-package health
+package health_test
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/vaultpipe/vaultpipe/lib/fault"
+	"github.com/vaultpipe/vaultpipe/lib/health"
 	"github.com/vaultpipe/vaultpipe/lib/vaultclient"
 	"github.com/vaultpipe/vaultpipe/lib/vaulttest"
 )
@@ -22,8 +23,8 @@ func TestWait(t *testing.T) {
 
 	// No time to wait: one check, and the report says why it is not ready.
 	checks := 0
-	rep, err := Wait(ctx, c, WaitOptions{Until: func(*Report) bool { checks++; return false }})
-	if err != nil || rep.Status != Sealed || checks != 1 {
+	rep, err := health.Wait(ctx, c, health.WaitOptions{Until: func(*health.Report) bool { checks++; return false }})
+	if err != nil || rep.Status != health.Sealed || checks != 1 {
 		t.Fatalf("Wait(For 0) on a sealed server = %+v, %v after %d checks; want sealed after 1", rep, err, checks)
 	}
 	if got := fault.KindOf(rep.Err(false)); got != fault.Sealed {
@@ -32,16 +33,16 @@ func TestWait(t *testing.T) {
 
 	// Unsealed while Wait polls: it returns the active report.
 	checks = 0
-	rep, err = Wait(ctx, c, WaitOptions{For: time.Hour, Interval: time.Millisecond, Until: func(r *Report) bool {
+	rep, err = health.Wait(ctx, c, health.WaitOptions{For: time.Hour, Interval: time.Millisecond, Until: func(r *health.Report) bool {
 		checks++
 		if checks == 1 {
 			if err := s.Unseal(); err != nil {
 				t.Fatal(err)
 			}
 		}
-		return r.Status == Active
+		return r.Status == health.Active
 	}})
-	if err != nil || rep.Status != Active || checks < 2 {
+	if err != nil || rep.Status != health.Active || checks < 2 {
 		t.Fatalf("Wait while unsealing = %+v, %v after %d checks; want active after 2 or more", rep, err, checks)
 	}
 	if err := rep.Err(false); err != nil {
@@ -53,28 +54,28 @@ func TestWait(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.SetMaxRetries(0)
-	rep, err = Wait(ctx, c, WaitOptions{})
-	if rep.Status != Unreachable || fault.KindOf(err) != fault.Unreachable {
+	rep, err = health.Wait(ctx, c, health.WaitOptions{})
+	if rep.Status != health.Unreachable || fault.KindOf(err) != fault.Unreachable {
 		t.Errorf("Wait on a stopped server = %+v, %v; want unreachable", rep, err)
 	}
 }
 
 func TestReportErr(t *testing.T) {
 	cases := []struct {
-		status    Status
+		status    health.Status
 		standbyOK bool
 		want      fault.Kind
 	}{
-		{Active, false, ""},
-		{Standby, false, fault.Standby},
-		{Standby, true, ""},
-		{PerfStandby, false, fault.Standby},
-		{Sealed, true, fault.Sealed},
-		{Uninitialized, false, fault.Uninitialized},
-		{Unreachable, false, fault.Unreachable},
+		{health.Active, false, ""},
+		{health.Standby, false, fault.Standby},
+		{health.Standby, true, ""},
+		{health.PerfStandby, false, fault.Standby},
+		{health.Sealed, true, fault.Sealed},
+		{health.Uninitialized, false, fault.Uninitialized},
+		{health.Unreachable, false, fault.Unreachable},
 	}
 	for _, c := range cases {
-		err := (&Report{Status: c.status}).Err(c.standbyOK)
+		err := (&health.Report{Status: c.status}).Err(c.standbyOK)
 		if c.want == "" && err != nil || c.want != "" && fault.KindOf(err) != c.want {
 			t.Errorf("Report{%s}.Err(%v) = %v; want kind %q", c.status, c.standbyOK, err, c.want)
 		}

@@ -4,8 +4,8 @@ import (
 	"os"
 	"time"
 
-	"github.com/vaultpipe/vaultpipe/lib/install/config"
 	"github.com/vaultpipe/vaultpipe/lib/textfile"
+	"github.com/vaultpipe/vaultpipe/lib/vaultconfig"
 )
 
 // Metric names vault-health writes for node_exporter's textfile collector.
@@ -66,7 +66,7 @@ func TransitHint(r *Report, configPath string) string {
 	if err != nil {
 		return ""
 	}
-	t, err := config.ParseTransit(src, configPath)
+	t, err := vaultconfig.ParseTransit(src, configPath)
 	if err != nil || t == nil || t.Address == "" {
 		return ""
 	}

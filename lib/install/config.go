@@ -3,16 +3,16 @@ package install
 import (
 	"net"
 
-	"github.com/vaultpipe/vaultpipe/lib/install/config"
+	"github.com/vaultpipe/vaultpipe/lib/vaultconfig"
 )
 
-func (o *Options) serverConfig() config.Server {
+func (o *Options) serverConfig() vaultconfig.Server {
 	tlsCert, tlsKey := Layout.ServerCert, Layout.ServerKey
 	joinCA := o.JoinCACert
 	if joinCA == "" && len(o.Join) > 0 {
 		joinCA = o.Path(Layout.CACert)
 	}
-	return config.Server{
+	return vaultconfig.Server{
 		NodeID:         o.NodeID,
 		DataDir:        o.Path(Layout.DataDir),
 		Listen:         o.Listen,

@@ -14,11 +14,11 @@ import (
 
 	"github.com/vaultpipe/vaultpipe/lib/fault"
 	"github.com/vaultpipe/vaultpipe/lib/install"
-	"github.com/vaultpipe/vaultpipe/lib/install/config"
 	"github.com/vaultpipe/vaultpipe/lib/install/installtest"
 	"github.com/vaultpipe/vaultpipe/lib/pki"
 	"github.com/vaultpipe/vaultpipe/lib/unseal"
 	"github.com/vaultpipe/vaultpipe/lib/vaultclient"
+	"github.com/vaultpipe/vaultpipe/lib/vaultconfig"
 )
 
 func TestSystemdUnitFileIsTheRenderedUnit(t *testing.T) {
@@ -40,7 +40,7 @@ func TestSystemdUnitFileIsTheRenderedUnit(t *testing.T) {
 		}
 	}
 	// No capabilities is right only while Vault does not mlock.
-	cfg, err := config.Render(config.Server{NodeID: "n", DataDir: "/d", Listen: "127.0.0.1:8200", ClusterListen: "127.0.0.1:8201",
+	cfg, err := vaultconfig.Render(vaultconfig.Server{NodeID: "n", DataDir: "/d", Listen: "127.0.0.1:8200", ClusterListen: "127.0.0.1:8201",
 		APIAddr: "https://n:8200", ClusterAddr: "https://n:8201", TLSCertFile: "/c", TLSKeyFile: "/k"})
 	if err != nil {
 		t.Fatal(err)

@@ -6,8 +6,8 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/vaultpipe/vaultpipe/lib/install/config"
 	"github.com/vaultpipe/vaultpipe/lib/safefile"
+	"github.com/vaultpipe/vaultpipe/lib/vaultconfig"
 )
 
 // Layout holds the host paths of an installation, without the --root prefix.
@@ -89,7 +89,7 @@ func (o *Options) filePlan() ([]dirSpec, []fileSpec, []Change, error) {
 	if err := o.checkSealKept(); err != nil {
 		return nil, nil, nil, err
 	}
-	cfg, err := config.Render(o.serverConfig())
+	cfg, err := vaultconfig.Render(o.serverConfig())
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -8,8 +8,8 @@ import (
 	"os"
 
 	"github.com/vaultpipe/vaultpipe/lib/fault"
-	"github.com/vaultpipe/vaultpipe/lib/install/config"
 	"github.com/vaultpipe/vaultpipe/lib/vaultclient"
+	"github.com/vaultpipe/vaultpipe/lib/vaultconfig"
 )
 
 // Transit is the seal "transit" of another Vault that unseals this one.
@@ -88,12 +88,12 @@ func (o *Options) validateSeal() error {
 }
 
 // transitSeal is the stanza vault.hcl gets, or nil for plain Shamir.
-func (o *Options) transitSeal() *config.TransitSeal {
+func (o *Options) transitSeal() *vaultconfig.TransitSeal {
 	t := o.Transit
 	if t.Address == "" {
 		return nil
 	}
-	s := &config.TransitSeal{Address: t.Address, MountPath: t.Mount, KeyName: t.Key, Token: t.token,
+	s := &vaultconfig.TransitSeal{Address: t.Address, MountPath: t.Mount, KeyName: t.Key, Token: t.token,
 		Disabled: o.Seal != "transit"}
 	if t.CACert != "" {
 		s.CACert = o.Path(transitCAFile)

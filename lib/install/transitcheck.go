@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/vaultpipe/vaultpipe/lib/fault"
-	"github.com/vaultpipe/vaultpipe/lib/install/config"
 	"github.com/vaultpipe/vaultpipe/lib/vaultclient"
+	"github.com/vaultpipe/vaultpipe/lib/vaultconfig"
 )
 
 // TransitToken is what CheckTransitToken reports about the token the
@@ -40,7 +40,7 @@ func CheckTransitToken(ctx context.Context, root string, minTTL time.Duration) (
 	if err != nil {
 		return nil, fault.New(fault.BadInput, "reading", path, err)
 	}
-	ts, err := config.ParseTransit(src, path)
+	ts, err := vaultconfig.ParseTransit(src, path)
 	if err != nil {
 		return nil, fault.New(fault.BadInput, "", "", err)
 	}

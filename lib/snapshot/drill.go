@@ -14,6 +14,7 @@ import (
 	"filippo.io/age"
 
 	"github.com/vaultpipe/vaultpipe/lib/fault"
+	"github.com/vaultpipe/vaultpipe/lib/localvault"
 	"github.com/vaultpipe/vaultpipe/lib/vaultclient"
 )
 
@@ -79,8 +80,8 @@ func FindBinary(flag string) (string, error) {
 }
 
 // Drill proves a snapshot restores: it verifies the file offline, starts a
-// throwaway Vault (TLS, raft, free 127.0.0.1 ports, a temporary
-// directory), initialises it, force-restores the snapshot, unseals it with
+// throwaway Vault (lib/localvault: TLS, raft, free 127.0.0.1 ports, a
+// temporary directory), initialises it, force-restores the snapshot, unseals it with
 // the original cluster's shares, makes a root token there with those
 // shares (generate-root; the live cluster is never touched), reads the
 // canaries, counts the KV secrets against the manifest, and tears
@@ -111,32 +112,42 @@ func Drill(ctx context.Context, path string, o DrillOptions) (rep *DrillReport, 
 	rep.Verified, rep.SnapshotCluster, rep.RaftIndex = true, m.ClusterID, m.RaftIndex
 	phase("verify")
 
-	t, err := startThrowaway(ctx, o.Binary, o.TempDir)
+	// A server of its own for this drill, on loopback, with a CA made for
+	// it; OpenBao needs generate-root turned back on for the root token
+	// made from the original shares.
+	lv, err := localvault.Launch(ctx, localvault.Options{Binary: o.Binary, Name: "vault-snap-drill", NodeID: "vault-snap-drill",
+		TempDir: o.TempDir, TTL: 2 * time.Hour, GenerateRoot: true})
 	if err != nil {
-		return rep, err
+		return rep, fmt.Errorf("starting the drill's vault server: %w", err)
 	}
 	phase("start")
 	defer func() {
 		mark = time.Now()
-		cerr := t.close()
+		cerr := lv.Close()
 		phase("teardown")
 		rep.TornDown = cerr == nil
 		if cerr != nil && err == nil {
 			err = fmt.Errorf("removing the drill directory: %w", cerr)
 		}
 	}()
-	fail := func(e error) error {
-		return fmt.Errorf("%w%s", e, t.logTail())
-	}
+	fail := lv.WithLog
 	// Vault keeps the seal configuration it started with in memory after a
 	// restore: a server split like the snapshot's cluster unseals with that
 	// cluster's shares at once; any other is restarted after the restore.
-	tok, err := t.initialise(ctx, m.SealShares, m.SealThreshold)
+	shares, threshold := m.SealShares, m.SealThreshold
+	if shares < 1 || threshold < 1 || threshold > shares {
+		shares, threshold = 1, 1
+	}
+	init, err := lv.Init(ctx, shares, threshold)
 	if err != nil {
 		return rep, fail(err)
 	}
+	// Restoring needs an unsealed server.
+	if _, err := lv.Unseal(ctx, init.Keys); err != nil {
+		return rep, fail(fmt.Errorf("unsealing the drill server: %w", err))
+	}
 	phase("init")
-	vc, err := t.client(tok)
+	vc, err := lv.Client(init.RootToken)
 	if err != nil {
 		return rep, err
 	}
@@ -151,16 +162,16 @@ func Drill(ctx context.Context, path string, o DrillOptions) (rep *DrillReport, 
 	}
 	rep.Restored = true
 	phase("restore")
-	rep.SealedAfter, _ = waitSealed(ctx, vc, 30*time.Second)
+	rep.SealedAfter = waitSealed(ctx, vc, 30*time.Second)
 	if m.SealShares == 0 || m.SealThreshold == 0 {
-		if err := t.restart(ctx); err != nil {
+		if err := lv.Restart(ctx); err != nil {
 			return rep, fail(fmt.Errorf("restarting the drill server after the restore: %w", err))
 		}
 		rep.SealedAfter = true
 	}
 	phase("seal")
 	if rep.SealedAfter {
-		if rep.SharesUsed, err = unseal(ctx, vc, o.Shares); err != nil {
+		if rep.SharesUsed, err = lv.Unseal(ctx, o.Shares); err != nil {
 			if fault.Is(err, fault.BadRequest) { // "invalid key": not this cluster's shares
 				err = fault.New(fault.Sealed, "", "", err)
 			}

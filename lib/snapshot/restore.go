@@ -9,6 +9,7 @@ import (
 	"filippo.io/age"
 
 	"github.com/vaultpipe/vaultpipe/lib/fault"
+	"github.com/vaultpipe/vaultpipe/lib/unseal"
 	"github.com/vaultpipe/vaultpipe/lib/vaultclient"
 )
 
@@ -96,10 +97,12 @@ func Restore(ctx context.Context, vc *vaultclient.Client, path string, o Restore
 	}
 	rep.Restored = true
 	if other {
-		rep.Sealed, _ = waitSealed(ctx, vc, 30*time.Second)
+		rep.Sealed = waitSealed(ctx, vc, 30*time.Second)
 		if rep.Sealed && len(o.Shares) > 0 && !rep.RestartNeeded {
-			n, err := unseal(ctx, vc, o.Shares)
-			rep.SharesUsed = n
+			res, err := unseal.ToActive(ctx, vc, o.Shares)
+			if res != nil {
+				rep.SharesUsed = res.Submitted
+			}
 			if err != nil {
 				return rep, fmt.Errorf("unsealing after the restore: %w", err)
 			}
@@ -107,4 +110,24 @@ func Restore(ctx context.Context, vc *vaultclient.Client, path string, o Restore
 		}
 	}
 	return rep, nil
+}
+
+// waitSealed waits up to within until vc's server reports sealed (a
+// force-restored snapshot of another cluster seals the node).
+func waitSealed(ctx context.Context, vc *vaultclient.Client, within time.Duration) bool {
+	deadline := time.Now().Add(within)
+	for {
+		st, err := vc.Sys().SealStatusWithContext(ctx)
+		if err == nil && st.Sealed {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }

@@ -22,6 +22,15 @@ type Progress struct {
 	Submitted int  `json:"submitted"`
 }
 
+// Err is the fault a still-sealed server stands for (exit 4), or nil once
+// it is unsealed.
+func (p *Progress) Err() error {
+	if !p.Sealed {
+		return nil
+	}
+	return fault.Errorf(fault.Sealed, "still sealed: %d of %d shares submitted", p.Progress, p.Threshold)
+}
+
 // ReadShares reads key shares, one per line, from r. Blank lines and lines
 // starting with # are skipped; a line that is neither hex nor base64 is an
 // error naming its number (but never its content).

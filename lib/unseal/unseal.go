@@ -120,9 +120,38 @@ func FromFiles(ctx context.Context, vc *vaultclient.Client, files []string, wait
 			rep.Status = h2.Status
 		}
 	}
-	if rep.Sealed {
-		return rep, fault.WithHint(fault.Errorf(fault.Sealed, "still sealed: %d of %d shares submitted", rep.Progress, rep.Threshold),
+	if err := res.Err(); err != nil {
+		return rep, fault.WithHint(err,
 			"the credential holds too few shares, or shares of another cluster: remake it (scripts/vault-unseal-credential)")
 	}
 	return rep, nil
+}
+
+// ToActive submits shares until vc's server is unsealed, then waits up to
+// 60s until it is the active node. A server still sealed when the shares
+// run out is a fault.Sealed.
+func ToActive(ctx context.Context, vc *vaultclient.Client, shares []string) (*Progress, error) {
+	return until(ctx, vc, shares, health.Active)
+}
+
+// ToStandby is ToActive for a node that joined a cluster: it waits until
+// the node is a standby.
+func ToStandby(ctx context.Context, vc *vaultclient.Client, shares []string) (*Progress, error) {
+	return until(ctx, vc, shares, health.Standby)
+}
+
+func until(ctx context.Context, vc *vaultclient.Client, shares []string, want health.Status) (*Progress, error) {
+	res, err := Submit(ctx, vc, shares)
+	if err != nil {
+		return res, err
+	}
+	if err := res.Err(); err != nil {
+		return res, err
+	}
+	h, err := health.Wait(ctx, vc, health.WaitOptions{For: 60 * time.Second, Interval: 200 * time.Millisecond,
+		Until: func(r *health.Report) bool { return r.Status == want }})
+	if err == nil && h.Status != want {
+		err = fmt.Errorf("%s 60s after unsealing; want %s", h.Status, want)
+	}
+	return res, err
 }

@@ -1,30 +1,26 @@
-// Package vaulttest starts real Vault servers for tests: each on free
-// 127.0.0.1 ports, with a freshly generated CA and server certificate, raft
-// storage in a temporary directory, initialised and unsealed, with KV v2
-// mounted at secret/ as on a host vault-install has bootstrapped.
+// Package vaulttest starts real Vault servers for tests: lib/localvault's
+// servers (free 127.0.0.1 ports, a freshly generated CA and server
+// certificate, raft storage in a temporary directory), initialised and
+// unsealed, with KV v2 mounted at secret/ as on a host vault-install has
+// bootstrapped, tied to a testing.TB and tracked so that KillAll ends them.
 //
 // The Vault binary comes from $VAULT_BINARY or from scripts/vault-binary
 // (which builds and caches Vault 1.21.1; VAULT_FLAVOR=openbao selects
-// OpenBao). Servers are started with the parent-death signal set, from a
-// thread that lives as long as the test binary, so none outlives it.
+// OpenBao). lib/localvault starts servers with the parent-death signal set,
+// from a thread that lives as long as the test binary, so none outlives it.
 package vaulttest
 
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"net"
-	"os"
 	"path/filepath"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/vault/api"
 
-	"github.com/vaultpipe/vaultpipe/lib/pki"
+	"github.com/vaultpipe/vaultpipe/lib/localvault"
 	"github.com/vaultpipe/vaultpipe/lib/safefile"
 	"github.com/vaultpipe/vaultpipe/lib/vaultclient"
 )
@@ -37,8 +33,6 @@ type Options struct {
 	NoInit    bool // leave the server uninitialised (and so sealed)
 	Sealed    bool // initialise but do not unseal
 	NoKV      bool // do not mount KV v2 at secret/
-	// ExtraConfig is appended to the server's HCL configuration.
-	ExtraConfig string
 	// Dir is where the server keeps its files; a new temporary directory
 	// when empty. It is removed by Close only when it was created here.
 	Dir string
@@ -58,12 +52,8 @@ type Server struct {
 	Dir         string   // working directory: config, certs, data, log
 	LogPath     string   // server's combined stdout and stderr
 
-	opts   Options
-	ca     *pki.CA
-	binary string
-	ownDir bool
-	mu     sync.Mutex
-	proc   *Process // nil when stopped
+	opts Options
+	lv   *localvault.Server
 }
 
 // Start starts a server for t and stops it when t ends; if t failed, the
@@ -102,38 +92,26 @@ func Launch(o Options) (*Server, error) {
 			o.Threshold = o.Shares
 		}
 	}
-	s := &Server{opts: o, binary: bin, Dir: o.Dir}
-	if s.Dir == "" {
-		d, err := os.MkdirTemp("", "vaulttest-")
-		if err != nil {
-			return nil, err
-		}
-		s.Dir, s.ownDir = d, true
+	lo := localvault.Options{Binary: bin, Name: "vaulttest", Dir: o.Dir}
+	if o.JoinTo != nil {
+		lo.CA = o.JoinTo.lv.CA()
 	}
-	if err := s.prepare(); err != nil {
+	lv, err := localvault.New(lo)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{opts: o, lv: lv, Dir: lv.Dir, CACert: lv.CACert, LogPath: lv.LogPath}
+	fail := func(err error) (*Server, error) {
+		err = fmt.Errorf("%w\n%s", err, s.LogTail(30))
 		s.Close()
 		return nil, err
 	}
-	var lastErr error
-	for attempt := 0; attempt < 3; attempt++ { // free-port races are retried on new ports
-		if lastErr = s.pickPortsAndConfigure(); lastErr != nil {
-			break
-		}
-		if lastErr = s.start(); lastErr == nil {
-			break
-		}
-		s.Kill()
-	}
-	if lastErr != nil {
-		err := fmt.Errorf("%w\n%s", lastErr, s.LogTail(30))
-		s.Close()
-		return nil, err
+	if err := s.start(); err != nil {
+		return fail(err)
 	}
 	if o.JoinTo != nil {
 		if err := s.join(o.JoinTo); err != nil {
-			err = fmt.Errorf("%w\n%s", err, s.LogTail(30))
-			s.Close()
-			return nil, err
+			return fail(err)
 		}
 		return s, nil
 	}
@@ -141,168 +119,31 @@ func Launch(o Options) (*Server, error) {
 		return s, nil
 	}
 	if err := s.initialize(); err != nil {
-		err = fmt.Errorf("%w\n%s", err, s.LogTail(30))
-		s.Close()
-		return nil, err
+		return fail(err)
 	}
 	return s, nil
 }
 
-func (s *Server) prepare() error {
-	for _, d := range []string{"data", "tls"} {
-		if err := os.MkdirAll(filepath.Join(s.Dir, d), 0o700); err != nil {
-			return err
-		}
-	}
-	ca := s.opts.JoinTo.caOrNil()
-	if ca == nil {
-		var err error
-		if ca, err = pki.NewCA("vaulttest CA", 24*time.Hour); err != nil {
-			return err
-		}
-	}
-	s.ca = ca
-	leaf, err := ca.Issue("localhost", []string{"127.0.0.1", "localhost"}, 24*time.Hour)
-	if err != nil {
-		return err
-	}
-	s.CACert = filepath.Join(s.Dir, "tls", "ca.pem")
-	s.LogPath = filepath.Join(s.Dir, "vault.log")
-	if err := pki.WriteCert(s.CACert, ca.Cert); err != nil {
-		return err
-	}
-	if err := pki.WriteCert(filepath.Join(s.Dir, "tls", "server.pem"), leaf.Cert); err != nil {
-		return err
-	}
-	return pki.WriteKey(filepath.Join(s.Dir, "tls", "server-key.pem"), leaf.Key)
-}
-
-func (s *Server) pickPortsAndConfigure() error {
-	ports, err := FreePorts(2)
-	if err != nil {
-		return err
-	}
-	s.Addr = fmt.Sprintf("https://127.0.0.1:%d", ports[0])
-	s.ClusterAddr = fmt.Sprintf("https://127.0.0.1:%d", ports[1])
-	cfg := fmt.Sprintf(`storage "raft" {
-  path    = %q
-  node_id = "vaulttest-%d"
-}
-
-listener "tcp" {
-  address         = "127.0.0.1:%d"
-  cluster_address = "127.0.0.1:%d"
-  tls_cert_file   = %q
-  tls_key_file    = %q
-  tls_min_version = "tls12"
-}
-
-api_addr      = %q
-cluster_addr  = %q
-disable_mlock = true
-ui            = false
-log_level     = "info"
-%s
-`, filepath.Join(s.Dir, "data"), ports[0], ports[0], ports[1],
-		filepath.Join(s.Dir, "tls", "server.pem"), filepath.Join(s.Dir, "tls", "server-key.pem"),
-		s.Addr, s.ClusterAddr, s.opts.ExtraConfig)
-	return safefile.Write(filepath.Join(s.Dir, "vault.hcl"), []byte(cfg), 0o600)
-}
-
-// caOrNil returns s's CA, or nil for a nil server.
-func (s *Server) caOrNil() *pki.CA {
-	if s == nil {
-		return nil
-	}
-	return s.ca
+// start starts the process (on new free ports the first time) and waits
+// until its API answers.
+func (s *Server) start() error {
+	registerLive(s)
+	err := s.lv.Start(context.Background())
+	s.Addr, s.ClusterAddr = s.lv.Addr, s.lv.ClusterAddr
+	return err
 }
 
 // join makes s, started uninitialised, a standby of leader's raft cluster
 // and unseals it with leader's keys.
 func (s *Server) join(leader *Server) error {
-	c := s.anonymous()
-	ca, err := os.ReadFile(leader.CACert)
-	if err != nil {
-		return err
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	if _, err := c.Sys().RaftJoinWithContext(ctx, &api.RaftJoinRequest{LeaderAPIAddr: leader.Addr, LeaderCACert: string(ca)}); err != nil {
-		return fmt.Errorf("joining %s: %w", leader.Addr, err)
+	if err := s.lv.Join(ctx, leader.Addr, leader.CACert); err != nil {
+		return err
 	}
 	s.Token, s.UnsealKeys = leader.Token, leader.UnsealKeys
 	s.opts.Threshold = leader.opts.Threshold
 	return s.Unseal()
-}
-
-// FreePorts returns n distinct free TCP ports on 127.0.0.1.
-func FreePorts(n int) ([]int, error) {
-	var ls []net.Listener
-	defer func() {
-		for _, l := range ls {
-			l.Close()
-		}
-	}()
-	var ports []int
-	for i := 0; i < n; i++ {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
-}
-
-// start launches the process and waits until its API answers.
-func (s *Server) start() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.proc != nil {
-		return errors.New("vault is already running")
-	}
-	p, err := StartProcess(s.binary, filepath.Join(s.Dir, "vault.hcl"), s.LogPath)
-	if err != nil {
-		return err
-	}
-	s.proc = p
-	registerLive(s)
-
-	c := s.anonymous()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		_, err := c.Sys().SealStatusWithContext(ctx)
-		cancel()
-		if err == nil || !isConnErr(err) {
-			return nil
-		}
-		select {
-		case <-p.Exited():
-			return fmt.Errorf("vault exited during start-up (see %s)", s.LogPath)
-		case <-time.After(100 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("vault did not answer within 60s: %v", err)
-		}
-	}
-}
-
-func isConnErr(err error) bool {
-	var ne net.Error
-	return errors.As(err, &ne) || errors.Is(err, syscall.ECONNREFUSED)
-}
-
-// anonymous returns the harness's own client: no token, the server's CA,
-// no retries (the harness waits by itself).
-func (s *Server) anonymous() *vaultclient.Client {
-	f := vaultclient.Flags{Conn: vaultclient.Conn{Address: s.Addr, CACert: s.CACert, Timeout: vaultclient.Duration(30 * time.Second)}}
-	c, err := vaultclient.New(context.Background(), f, vaultclient.Options{NoAuth: true})
-	if err != nil {
-		panic(err) // the CA file was written by prepare
-	}
-	return c
 }
 
 // Client returns a client authenticated with the root token (none when the
@@ -348,12 +189,11 @@ func (s *Server) Flags() vaultclient.Flags {
 }
 
 func (s *Server) initialize() error {
-	c := s.anonymous()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	resp, err := c.Sys().InitWithContext(ctx, &api.InitRequest{SecretShares: s.opts.Shares, SecretThreshold: s.opts.Threshold})
+	resp, err := s.lv.Init(ctx, s.opts.Shares, s.opts.Threshold)
 	if err != nil {
-		return fmt.Errorf("initialising vault: %w", err)
+		return err
 	}
 	s.Token = resp.RootToken
 	s.UnsealKeys = resp.KeysB64
@@ -379,7 +219,7 @@ func (s *Server) initialize() error {
 	}
 	// KV v2 upgrades its storage in the background after mounting; wait until
 	// it takes writes.
-	return s.waitFor(ctx, "kv v2 at secret/", func() error {
+	return s.lv.Wait(ctx, "kv v2 at secret/", func() error {
 		_, err := s.Client().Logical().ReadWithContext(ctx, "secret/config")
 		return err
 	})
@@ -388,55 +228,16 @@ func (s *Server) initialize() error {
 // Unseal unseals the server with a threshold of keys and waits until it is
 // the active node (a standby, for a server started with JoinTo).
 func (s *Server) Unseal() error {
-	c := s.anonymous()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	for i := 0; i < s.opts.Threshold && i < len(s.UnsealKeys); i++ {
-		st, err := c.Sys().UnsealWithContext(ctx, s.UnsealKeys[i])
-		if err != nil {
-			return fmt.Errorf("unsealing vault: %w", err)
-		}
-		if !st.Sealed {
-			break
-		}
+	keys := s.UnsealKeys
+	if len(keys) > s.opts.Threshold {
+		keys = keys[:s.opts.Threshold]
 	}
-	return s.waitFor(ctx, "an active unsealed node", func() error {
-		h, err := c.Sys().HealthWithContext(ctx)
-		if err != nil {
-			return err
-		}
-		if h.Sealed || !h.Initialized || h.Standby != (s.opts.JoinTo != nil) {
-			return fmt.Errorf("health: initialized=%v sealed=%v standby=%v", h.Initialized, h.Sealed, h.Standby)
-		}
-		return nil
-	})
-}
-
-func (s *Server) waitFor(ctx context.Context, what string, ok func() error) error {
-	var err error
-	for {
-		if err = ok(); err == nil {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("waiting for %s: %v", what, err)
-		case <-s.exitedChan():
-			return fmt.Errorf("vault exited while waiting for %s", what)
-		case <-time.After(100 * time.Millisecond):
-		}
+	if _, err := s.lv.Unseal(ctx, keys); err != nil {
+		return fmt.Errorf("unsealing vault: %w", err)
 	}
-}
-
-func (s *Server) exitedChan() <-chan struct{} {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.proc == nil {
-		c := make(chan struct{})
-		close(c)
-		return c
-	}
-	return s.proc.Exited()
+	return nil
 }
 
 // Seal seals the server with the root token.
@@ -450,22 +251,10 @@ func (s *Server) Seal() error {
 }
 
 // Stop stops the server gracefully (SIGTERM) and waits for it to exit.
-func (s *Server) Stop() error { s.end((*Process).Stop); return nil }
+func (s *Server) Stop() error { s.lv.Stop(); unregisterLive(s); return nil }
 
 // Kill kills the server (SIGKILL) without giving it a chance to clean up.
-func (s *Server) Kill() error { s.end((*Process).Kill); return nil }
-
-func (s *Server) end(how func(*Process)) {
-	s.mu.Lock()
-	p := s.proc
-	s.proc = nil
-	s.mu.Unlock()
-	if p == nil {
-		return
-	}
-	how(p)
-	unregisterLive(s)
-}
+func (s *Server) Kill() error { s.lv.Kill(); unregisterLive(s); return nil }
 
 // StartAgain starts a stopped server on the same ports and data; it comes up
 // sealed.
@@ -486,32 +275,16 @@ func (s *Server) Restart() error {
 }
 
 // Running reports whether the server process is alive.
-func (s *Server) Running() bool {
-	select {
-	case <-s.exitedChan():
-		return false
-	default:
-		return true
-	}
-}
+func (s *Server) Running() bool { return s.lv.Running() }
 
 // PID returns the server's process id, or 0 when it is not running.
-func (s *Server) PID() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.proc == nil {
-		return 0
-	}
-	return s.proc.PID()
-}
+func (s *Server) PID() int { return s.lv.PID() }
 
 // Close kills the server and removes its directory if Launch made it.
 func (s *Server) Close() {
 	s.Kill()
-	if s.ownDir {
-		os.RemoveAll(s.Dir)
-	}
+	s.lv.Close()
 }
 
 // LogTail returns the last n lines of the server log.
-func (s *Server) LogTail(n int) string { return logTail(s.LogPath, n) }
+func (s *Server) LogTail(n int) string { return s.lv.LogTail(n) }

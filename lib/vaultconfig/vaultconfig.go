@@ -1,7 +1,9 @@
-// Package config renders a Vault server configuration (vault.hcl) for one
-// raft node with hclwrite, so that every value is quoted and escaped by the
-// HCL writer rather than pasted into a template.
-package config
+// Package vaultconfig is the one renderer and parser of vault.hcl: the
+// configuration of one raft node, rendered with hclwrite so that every value
+// is quoted and escaped by the HCL writer rather than pasted into a
+// template, and its seal "transit" stanza read back. vault-install writes
+// it, vault-health reads it, and lib/localvault starts servers from it.
+package vaultconfig
 
 import (
 	"fmt"
@@ -32,6 +34,10 @@ type Server struct {
 	JoinCACertFile string
 	// PluginDir is optional.
 	PluginDir string
+	// UnauthedGenerateRoot keeps sys/generate-root open without a token on
+	// an OpenBao listener: OpenBao turns it off by default (from 2.5.3),
+	// and Vault does not know the setting, so only OpenBao servers set it.
+	UnauthedGenerateRoot bool
 	// Transit, when set, adds a seal "transit" stanza: Vault unseals
 	// itself with a key of another Vault. Disabled renders it with
 	// disabled = "true", the way back to Shamir shares (seal migration).
@@ -136,6 +142,9 @@ func Render(s Server) ([]byte, error) {
 		// no RSA key exchange. TLS 1.3's suites are all AEAD and not
 		// configurable.
 		l.SetAttributeValue("tls_cipher_suites", cty.StringVal(strings.Join(TLS12CipherSuites, ",")))
+	}
+	if s.UnauthedGenerateRoot {
+		l.SetAttributeValue("disable_unauthed_generate_root_endpoints", cty.False)
 	}
 	// Metrics stay behind a token; Prometheus scrapes with one.
 	lt := l.AppendNewBlock("telemetry", nil).Body()

@@ -1,4 +1,4 @@
-package config_test
+package vaultconfig_test
 
 import (
 	"crypto/tls"
@@ -9,11 +9,11 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 
-	"github.com/vaultpipe/vaultpipe/lib/install/config"
+	"github.com/vaultpipe/vaultpipe/lib/vaultconfig"
 )
 
-func base() config.Server {
-	return config.Server{
+func base() vaultconfig.Server {
+	return vaultconfig.Server{
 		NodeID: "vault-1", DataDir: "/opt/vault/data", Listen: "0.0.0.0:8200", ClusterListen: "0.0.0.0:8201",
 		APIAddr: "https://vault.example.com:8200", ClusterAddr: "https://10.0.0.1:8201",
 		TLSCertFile: "/opt/vault/tls/server.pem", TLSKeyFile: "/opt/vault/tls/server-key.pem",
@@ -25,11 +25,11 @@ func TestRenderParsesBack(t *testing.T) {
 	s.Join = []string{"https://10.0.0.2:8200", "https://10.0.0.3:8200"}
 	s.JoinCACertFile = "/opt/vault/tls/ca.pem"
 	s.NodeID = `n"1`
-	if _, err := config.Render(s); err == nil {
+	if _, err := vaultconfig.Render(s); err == nil {
 		t.Fatalf("Render(node id with a quote) = nil error")
 	}
 	s.NodeID = "vault-1"
-	out, err := config.Render(s)
+	out, err := vaultconfig.Render(s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +66,7 @@ func TestTLS12CipherSuitesAreAEAD(t *testing.T) {
 	for _, cs := range tls.CipherSuites() {
 		known[cs.Name] = true
 	}
-	for _, name := range config.TLS12CipherSuites {
+	for _, name := range vaultconfig.TLS12CipherSuites {
 		if !known[name] {
 			t.Errorf("%s: not a secure suite of crypto/tls", name)
 		}
@@ -76,10 +76,28 @@ func TestTLS12CipherSuitesAreAEAD(t *testing.T) {
 	}
 }
 
+func TestRenderUnauthedGenerateRoot(t *testing.T) {
+	s := base()
+	out, err := vaultconfig.Render(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(out), "disable_unauthed_generate_root_endpoints") {
+		t.Fatalf("Render() names OpenBao's generate-root setting unasked:\n%s", out)
+	}
+	s.UnauthedGenerateRoot = true
+	if out, err = vaultconfig.Render(s); err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`(?s)listener "tcp" \{[^}]*disable_unauthed_generate_root_endpoints += false`).Match(out) {
+		t.Fatalf("Render(UnauthedGenerateRoot) lacks the listener setting:\n%s", out)
+	}
+}
+
 func TestRenderTLS13AndUI(t *testing.T) {
 	s := base()
 	s.TLS13Only, s.UI = true, true
-	out, err := config.Render(s)
+	out, err := vaultconfig.Render(s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,11 +107,11 @@ func TestRenderTLS13AndUI(t *testing.T) {
 }
 
 func TestValidate(t *testing.T) {
-	for name, mod := range map[string]func(*config.Server){
-		"http api addr":   func(s *config.Server) { s.APIAddr = "http://x:8200" },
-		"listen no port":  func(s *config.Server) { s.Listen = "0.0.0.0" },
-		"join without ca": func(s *config.Server) { s.Join = []string{"https://p:8200"} },
-		"empty node id":   func(s *config.Server) { s.NodeID = "" },
+	for name, mod := range map[string]func(*vaultconfig.Server){
+		"http api addr":   func(s *vaultconfig.Server) { s.APIAddr = "http://x:8200" },
+		"listen no port":  func(s *vaultconfig.Server) { s.Listen = "0.0.0.0" },
+		"join without ca": func(s *vaultconfig.Server) { s.Join = []string{"https://p:8200"} },
+		"empty node id":   func(s *vaultconfig.Server) { s.NodeID = "" },
 	} {
 		s := base()
 		mod(&s)
@@ -105,9 +123,9 @@ func TestValidate(t *testing.T) {
 
 func TestRenderTransitSeal(t *testing.T) {
 	s := base()
-	s.Transit = &config.TransitSeal{Address: "https://127.0.0.1:8300/", MountPath: "transit", KeyName: "vault-unseal",
+	s.Transit = &vaultconfig.TransitSeal{Address: "https://127.0.0.1:8300/", MountPath: "transit", KeyName: "vault-unseal",
 		CACert: "/etc/vault.d/transit-ca.pem", Token: `hvs."quoted"`}
-	out, err := config.Render(s)
+	out, err := vaultconfig.Render(s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,31 +157,31 @@ func TestRenderTransitSeal(t *testing.T) {
 	if _, ok := seal.Body.Attributes["disabled"]; ok {
 		t.Errorf("an enabled seal renders disabled")
 	}
-	back, err := config.ParseTransit(out, "vault.hcl")
-	if err != nil || back == nil || *back != (config.TransitSeal{Address: "https://127.0.0.1:8300", MountPath: "transit/",
+	back, err := vaultconfig.ParseTransit(out, "vault.hcl")
+	if err != nil || back == nil || *back != (vaultconfig.TransitSeal{Address: "https://127.0.0.1:8300", MountPath: "transit/",
 		KeyName: "vault-unseal", CACert: "/etc/vault.d/transit-ca.pem", Token: `hvs."quoted"`}) {
 		t.Errorf("ParseTransit = %+v, %v", back, err)
 	}
-	if none, err := config.ParseTransit([]byte("ui = true\n"), "x.hcl"); none != nil || err != nil {
+	if none, err := vaultconfig.ParseTransit([]byte("ui = true\n"), "x.hcl"); none != nil || err != nil {
 		t.Errorf("ParseTransit(no seal) = %+v, %v", none, err)
 	}
-	if _, err := config.ParseTransit([]byte("seal \"transit\" {\n  token = 3\n}\n"), "x.hcl"); err == nil || !strings.Contains(err.Error(), "x.hcl:2") {
+	if _, err := vaultconfig.ParseTransit([]byte("seal \"transit\" {\n  token = 3\n}\n"), "x.hcl"); err == nil || !strings.Contains(err.Error(), "x.hcl:2") {
 		t.Errorf("ParseTransit(token = 3) error = %v, want one naming x.hcl:2", err)
 	}
 	s.Transit.Disabled = true
-	out, _ = config.Render(s)
+	out, _ = vaultconfig.Render(s)
 	if !regexp.MustCompile(`(?m)^\s*disabled\s*=\s*"true"$`).Match(out) {
 		t.Errorf("disabled seal: no disabled = \"true\" in\n%s", out)
 	}
 
-	for _, bad := range []config.TransitSeal{
+	for _, bad := range []vaultconfig.TransitSeal{
 		{Address: "http://127.0.0.1:8300", MountPath: "transit", KeyName: "k", Token: "t"},
 		{Address: "https://127.0.0.1:8300", MountPath: "transit", KeyName: "a/b", Token: "t"},
 		{Address: "https://127.0.0.1:8300", MountPath: "", KeyName: "k", Token: "t"},
 		{Address: "https://127.0.0.1:8300", MountPath: "transit", KeyName: "k"},
 	} {
 		s.Transit = &bad
-		if _, err := config.Render(s); err == nil {
+		if _, err := vaultconfig.Render(s); err == nil {
 			t.Errorf("Render(%+v) = nil error", bad)
 		}
 	}

@@ -1,0 +1,88 @@
+package localvault_test
+
+import (
+	"context"
+	"os"
+	"regexp"
+	"syscall"
+	"testing"
+
+	"github.com/vaultpipe/vaultpipe/lib/fault"
+	"github.com/vaultpipe/vaultpipe/lib/localvault"
+	"github.com/vaultpipe/vaultpipe/lib/vaultconfig"
+	"github.com/vaultpipe/vaultpipe/lib/vaulttest"
+)
+
+func TestLifecycle(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs a real Vault server")
+	}
+	bin, err := vaulttest.Binary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	s, err := localvault.Launch(ctx, localvault.Options{Binary: bin, Name: "lvtest", TempDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+
+	cfg, err := os.ReadFile(s.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ts, err := vaultconfig.ParseTransit(cfg, s.Config); err != nil || ts != nil {
+		t.Fatalf("ParseTransit(vault.hcl) = %v, %v; want no seal stanza", ts, err)
+	}
+	if !regexp.MustCompile(`node_id += "lvtest-\d+"`).Match(cfg) {
+		t.Fatalf("vault.hcl lacks node id lvtest-PORT:\n%s", cfg)
+	}
+
+	init, err := s.Init(ctx, 1, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if used, err := s.Unseal(ctx, init.KeysB64); err != nil || used != 1 {
+		t.Fatalf("Unseal(1 of 1) = %d, %v; want 1, nil", used, err)
+	}
+
+	// A restart keeps ports and data and comes up sealed.
+	addr, pid := s.Addr, s.PID()
+	if err := s.Restart(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if s.Addr != addr || s.PID() == pid {
+		t.Fatalf("Restart: address %s, pid %d; want %s and a new process", s.Addr, s.PID(), addr)
+	}
+	if _, err := s.Unseal(ctx, nil); fault.KindOf(err) != fault.Sealed {
+		t.Fatalf("Unseal(no shares) after a restart = %v; want kind sealed", err)
+	}
+	if _, err := s.Unseal(ctx, init.KeysB64); err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.Client(init.RootToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Read(ctx, "sys/mounts"); err != nil {
+		t.Fatalf("reading sys/mounts with the root token: %v", err)
+	}
+
+	pid = s.PID()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(s.Dir); !os.IsNotExist(err) {
+		t.Errorf("Close left %s: %v", s.Dir, err)
+	}
+	if s.Running() || syscall.Kill(pid, 0) == nil {
+		t.Errorf("Close left process %d running", pid)
+	}
+}
+
+func TestNewRefusesUnknownListener(t *testing.T) {
+	if _, err := localvault.New(localvault.Options{Binary: "vault", TempDir: t.TempDir(), Listener: localvault.Loopback + 1}); err == nil {
+		t.Fatal("New(an unknown listener) = nil error")
+	}
+}
