@@ -57,6 +57,8 @@ var mayImport = map[layer]string{
 var layers = map[string]layer{
 	"lib/fault":                       shared,
 	"lib/safefile":                    shared,
+	"lib/jsonout":                     shared,
+	"lib/hcldiag":                     shared,
 	"lib/textfile":                    shared,
 	"lib/ref":                         shared,
 	"lib/dotenv":                      shared,
@@ -96,7 +98,6 @@ var exceptions = map[[2]string]string{
 	{"lib/unseal", "lib/health"}:     "unseal learns whether the server is sealed through that same reading",
 	{"lib/rotation", "lib/policy"}:   "a rotation policy is checked against the rotator's ACL policy, which only lib/policy reads and evaluates",
 	{"lib/localvault", "lib/unseal"}: "the local server is unsealed the one way vaultpipe unseals",
-	{"lib/scan", "lib/command"}:      "until the JSON writers leave lib/command for a leaf package",
 }
 
 // heavy are third-party modules that only binaries may link.

@@ -58,6 +58,7 @@ import (
 	"github.com/vaultpipe/vaultpipe/lib/auditlog"
 	"github.com/vaultpipe/vaultpipe/lib/command"
 	"github.com/vaultpipe/vaultpipe/lib/fault"
+	"github.com/vaultpipe/vaultpipe/lib/jsonout"
 )
 
 const name = "audit-archive"
@@ -128,7 +129,7 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 		return fault.Usagef("rotation needs a way to make Vault reopen its log: --pid, --pid-file or --reload-cmd (or --no-rotate)")
 	}
 	rep, err := auditlog.Archive(ctx, cfg)
-	if werr := command.WriteJSON(stdout, rep); werr != nil && err == nil {
+	if werr := jsonout.Write(stdout, rep); werr != nil && err == nil {
 		err = werr
 	}
 	if err != nil {

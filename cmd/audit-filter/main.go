@@ -74,6 +74,7 @@ import (
 	"github.com/vaultpipe/vaultpipe/lib/auditlog"
 	"github.com/vaultpipe/vaultpipe/lib/command"
 	"github.com/vaultpipe/vaultpipe/lib/fault"
+	"github.com/vaultpipe/vaultpipe/lib/jsonout"
 	"github.com/vaultpipe/vaultpipe/lib/vaultclient"
 )
 
@@ -170,7 +171,7 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 
 	table := c.Format == "table" || c.Format == "auto" && command.IsTerminal(stdout)
 	out := bufio.NewWriterSize(stdout, 256<<10)
-	jl := command.NewJSONLines(out)
+	jl := jsonout.NewLines(out)
 	var (
 		stats  = auditlog.NewStats()
 		pairer auditlog.Pairer
@@ -233,7 +234,7 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 	}
 	if c.Stats {
 		stats.Lines, stats.Malformed = res.Lines, res.Malformed
-		if err := command.WriteJSON(stdout, stats); err != nil {
+		if err := jsonout.Write(stdout, stats); err != nil {
 			return err
 		}
 	}

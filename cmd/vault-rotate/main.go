@@ -74,6 +74,7 @@ import (
 
 	"github.com/vaultpipe/vaultpipe/lib/command"
 	"github.com/vaultpipe/vaultpipe/lib/fault"
+	"github.com/vaultpipe/vaultpipe/lib/jsonout"
 	"github.com/vaultpipe/vaultpipe/lib/policy"
 	"github.com/vaultpipe/vaultpipe/lib/rotation"
 	"github.com/vaultpipe/vaultpipe/lib/vaultclient"
@@ -169,7 +170,7 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 	}
 	defer vc.Close(context.WithoutCancel(ctx))
 	eng := &rotation.Engine{Client: vc, Policy: pol, Concurrency: c.Run.Concurrency, RotatedBy: rotatedBy(ctx, vc)}
-	out := command.NewJSONLines(stdout)
+	out := jsonout.NewLines(stdout)
 	switch sub {
 	case "lint":
 		findings, err := eng.Coverage(ctx)

@@ -112,6 +112,7 @@ import (
 
 	"github.com/vaultpipe/vaultpipe/lib/command"
 	"github.com/vaultpipe/vaultpipe/lib/fault"
+	"github.com/vaultpipe/vaultpipe/lib/jsonout"
 	"github.com/vaultpipe/vaultpipe/lib/safefile"
 	"github.com/vaultpipe/vaultpipe/lib/snapshot"
 	"github.com/vaultpipe/vaultpipe/lib/unseal"
@@ -244,7 +245,7 @@ func runSave(ctx context.Context, c *cli, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return command.WriteJSON(stdout, m)
+	return jsonout.Write(stdout, m)
 }
 
 func save(ctx context.Context, c *cli, recips []age.Recipient) (*snapshot.Manifest, error) {
@@ -367,7 +368,7 @@ func runVerify(v *verifyCmd, stdout io.Writer) error {
 		return err
 	}
 	rep, _, verr := snapshot.Verify(path, snapshot.VerifyOptions{Manifest: v.Manifest, Identities: ids})
-	if err := command.WriteJSON(stdout, rep); err != nil {
+	if err := jsonout.Write(stdout, rep); err != nil {
 		return err
 	}
 	if verr != nil {
@@ -411,7 +412,7 @@ func runDrill(ctx context.Context, d *drillCmd, stdout io.Writer) error {
 		Binary: bin, Shares: shares, Canaries: d.Canary, ExpectKV: expect, Identities: ids, Manifest: d.Manifest, TempDir: d.TempDir,
 	})
 	if d.Report != "" {
-		werr := safefile.WriteFunc(d.Report, 0o600, func(w io.Writer) error { return command.WriteJSON(w, rep) })
+		werr := safefile.WriteFunc(d.Report, 0o600, func(w io.Writer) error { return jsonout.Write(w, rep) })
 		if werr != nil && derr == nil {
 			derr = fmt.Errorf("writing the report: %w", werr)
 		}
@@ -421,7 +422,7 @@ func runDrill(ctx context.Context, d *drillCmd, stdout io.Writer) error {
 			derr = fmt.Errorf("writing metrics: %w", merr)
 		}
 	}
-	if err := command.WriteJSON(stdout, rep); err != nil {
+	if err := jsonout.Write(stdout, rep); err != nil {
 		return err
 	}
 	return derr
@@ -466,7 +467,7 @@ func runRestore(ctx context.Context, c *cli, stdout, stderr io.Writer) error {
 			fmt.Fprintf(stderr, "%s: warning: the server is sealed: unseal it with the shares of the snapshot's cluster (vault-install unseal)\n", name)
 		}
 	}
-	if err := command.WriteJSON(stdout, rep); err != nil {
+	if err := jsonout.Write(stdout, rep); err != nil {
 		return err
 	}
 	return rerr
@@ -482,7 +483,7 @@ func runPrune(p *pruneCmd, stdout io.Writer) error {
 	}
 	rep, err := snapshot.Prune(p.Dir, pol, p.DryRun)
 	if rep != nil {
-		if werr := command.WriteJSON(stdout, rep); werr != nil && err == nil {
+		if werr := jsonout.Write(stdout, rep); werr != nil && err == nil {
 			err = werr
 		}
 	}

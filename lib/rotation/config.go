@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path"
-	"sort"
 	"strings"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/vaultpipe/vaultpipe/lib/fault"
+	"github.com/vaultpipe/vaultpipe/lib/hcldiag"
 	"github.com/vaultpipe/vaultpipe/lib/policy"
 )
 
@@ -108,31 +108,25 @@ func Load(file string) (*Policy, error) {
 	return Parse(file, src)
 }
 
-type parser struct {
-	file string
-	errs []error
-}
-
-func (p *parser) errorf(pos hcl.Pos, format string, args ...any) {
-	p.errs = append(p.errs, fmt.Errorf("%s:%d:%d: %s", p.file, pos.Line, pos.Column, fmt.Sprintf(format, args...)))
-}
+// parser gathers every problem of one file.
+type parser struct{ hcldiag.List }
 
 // Parse parses a rotation policy; file names it in errors. Every problem
 // found is reported, each as file:line:col.
 func Parse(file string, src []byte) (*Policy, error) {
 	f, diags := hclsyntax.ParseConfig(src, file, hcl.InitialPos)
 	if diags.HasErrors() {
-		return nil, diagErr(diags)
+		return nil, hcldiag.Diagnostics(diags)
 	}
-	p := &parser{file: file}
+	p := &parser{hcldiag.List{File: file}}
 	pol := &Policy{File: file, Mount: "secret", Classes: map[string]Schedule{},
 		Defaults: Defaults{Grace: 7 * 24 * time.Hour, HookTimeout: time.Minute, KeepVersions: 10, Lease: 10 * time.Minute}}
 	for c, text := range builtinClasses {
 		pol.Classes[c], _ = ParseSchedule(text)
 	}
 	body := f.Body.(*hclsyntax.Body)
-	for _, a := range sortedAttrs(body.Attributes) {
-		p.errorf(a.SrcRange.Start, "unexpected argument %q: the file holds defaults, class, secret, database and exempt blocks", a.Name)
+	for _, a := range hcldiag.SortedAttrs(body.Attributes) {
+		p.Addf(a.SrcRange.Start, "unexpected argument %q: the file holds defaults, class, secret, database and exempt blocks", a.Name)
 	}
 	// Defaults and classes first: secrets refer to them wherever they stand.
 	for _, b := range body.Blocks {
@@ -141,14 +135,14 @@ func Parse(file string, src []byte) (*Policy, error) {
 			p.defaults(b, pol)
 		case "class":
 			if len(b.Labels) != 1 {
-				p.errorf(b.TypeRange.Start, "class block needs one label: class \"database\" { period = \"90d\" }")
+				p.Addf(b.TypeRange.Start, "class block needs one label: class \"database\" { period = \"90d\" }")
 				continue
 			}
 			attrs := p.attrs(b.Body, "class", "period")
 			if s, ok := p.schedule(attrs["period"]); ok {
 				pol.Classes[b.Labels[0]] = s
 			} else if attrs["period"] == nil {
-				p.errorf(b.TypeRange.Start, "class %q: no period", b.Labels[0])
+				p.Addf(b.TypeRange.Start, "class %q: no period", b.Labels[0])
 			}
 			p.noBlocks(b.Body, "class")
 		}
@@ -156,7 +150,7 @@ func Parse(file string, src []byte) (*Policy, error) {
 	seen := map[string]hcl.Pos{}
 	dup := func(key string, pos hcl.Pos, what string) bool {
 		if prev, ok := seen[key]; ok {
-			p.errorf(pos, "%s is declared twice (also at line %d)", what, prev.Line)
+			p.Addf(pos, "%s is declared twice (also at line %d)", what, prev.Line)
 			return true
 		}
 		seen[key] = pos
@@ -168,7 +162,7 @@ func Parse(file string, src []byte) (*Policy, error) {
 		case "defaults", "class":
 		case "secret":
 			if len(b.Labels) != 1 || strings.Trim(b.Labels[0], "/") == "" {
-				p.errorf(pos, "secret block needs one label, the path under the mount: secret \"app/db\" { key = \"password\" }")
+				p.Addf(pos, "secret block needs one label, the path under the mount: secret \"app/db\" { key = \"password\" }")
 				continue
 			}
 			r := p.secret(b, pol)
@@ -177,7 +171,7 @@ func Parse(file string, src []byte) (*Policy, error) {
 			}
 		case "database":
 			if len(b.Labels) != 1 {
-				p.errorf(pos, "database block needs one label, the static role name: database \"analytics-app\" { ... }")
+				p.Addf(pos, "database block needs one label, the static role name: database \"analytics-app\" { ... }")
 				continue
 			}
 			d := p.database(b, pol)
@@ -186,20 +180,20 @@ func Parse(file string, src []byte) (*Policy, error) {
 			}
 		case "exempt":
 			if len(b.Labels) != 1 {
-				p.errorf(pos, "exempt block needs one label, a path glob: exempt \"app/config\" { reason = \"...\" }")
+				p.Addf(pos, "exempt block needs one label, a path glob: exempt \"app/config\" { reason = \"...\" }")
 				continue
 			}
 			attrs := p.attrs(b.Body, "exempt", "reason")
 			reason, _ := p.str(attrs["reason"])
 			if reason == "" {
-				p.errorf(pos, "exempt %q: give a reason", b.Labels[0])
+				p.Addf(pos, "exempt %q: give a reason", b.Labels[0])
 			}
 			if _, err := path.Match(b.Labels[0], ""); err != nil {
-				p.errorf(b.LabelRanges[0].Start, "exempt %q: bad glob", b.Labels[0])
+				p.Addf(b.LabelRanges[0].Start, "exempt %q: bad glob", b.Labels[0])
 			}
 			pol.Exempt = append(pol.Exempt, Exemption{Glob: strings.Trim(b.Labels[0], "/"), Reason: reason, Pos: pos})
 		default:
-			p.errorf(pos, "unknown block %q: want defaults, class, secret, database or exempt", b.Type)
+			p.Addf(pos, "unknown block %q: want defaults, class, secret, database or exempt", b.Type)
 		}
 	}
 	// Two databases in alternate mode writing one KV path would fight.
@@ -209,12 +203,12 @@ func Parse(file string, src []byte) (*Policy, error) {
 		}
 		for _, r := range pol.Secrets {
 			if r.Path == d.Path {
-				p.errorf(d.Pos, "database %q: path %q is also a secret rule (line %d); one owner per path", d.Name, d.Path, r.Pos.Line)
+				p.Addf(d.Pos, "database %q: path %q is also a secret rule (line %d); one owner per path", d.Name, d.Path, r.Pos.Line)
 			}
 		}
 	}
-	if len(p.errs) > 0 {
-		return nil, &fault.Error{Kind: fault.BadInput, Err: errors.Join(p.errs...)}
+	if err := p.Err(); err != nil {
+		return nil, err
 	}
 	return pol, nil
 }
@@ -241,13 +235,13 @@ func (p *parser) defaults(b *hclsyntax.Block, pol *Policy) {
 
 func (p *parser) secret(b *hclsyntax.Block, pol *Policy) *Rule {
 	pos := b.TypeRange.Start
-	r := &Rule{Path: strings.Trim(b.Labels[0], "/"), Key: "value", Class: "other", Pos: pos, File: p.file,
+	r := &Rule{Path: strings.Trim(b.Labels[0], "/"), Key: "value", Class: "other", Pos: pos, File: p.File,
 		Grace: pol.Defaults.Grace, KeepVersions: pol.Defaults.KeepVersions}
 	if strings.HasPrefix(r.Path, "_rotation") {
-		p.errorf(b.LabelRanges[0].Start, "secret %q: _rotation/ holds vault-rotate's staging records", r.Path)
+		p.Addf(b.LabelRanges[0].Start, "secret %q: _rotation/ holds vault-rotate's staging records", r.Path)
 	}
 	if _, err := path.Match(r.Path, ""); err != nil {
-		p.errorf(b.LabelRanges[0].Start, "secret %q: bad glob", r.Path)
+		p.Addf(b.LabelRanges[0].Start, "secret %q: bad glob", r.Path)
 	}
 	attrs := p.attrs(b.Body, "secret", "key", "class", "period", "grace", "keep_versions")
 	if s, ok := p.str(attrs["key"]); ok {
@@ -255,7 +249,7 @@ func (p *parser) secret(b *hclsyntax.Block, pol *Policy) *Rule {
 	}
 	if s, ok := p.str(attrs["class"]); ok {
 		if _, known := pol.Classes[s]; !known {
-			p.errorf(attrs["class"].Expr.Range().Start, "secret %q: unknown class %q (declare it with class %q { period = ... })", r.Path, s, s)
+			p.Addf(attrs["class"].Expr.Range().Start, "secret %q: unknown class %q (declare it with class %q { period = ... })", r.Path, s, s)
 		}
 		r.Class = s
 	}
@@ -274,7 +268,7 @@ func (p *parser) secret(b *hclsyntax.Block, pol *Policy) *Rule {
 	for _, nb := range b.Body.Blocks {
 		npos := nb.TypeRange.Start
 		if seenBlocks[nb.Type] {
-			p.errorf(npos, "secret %q: %s block given twice", r.Path, nb.Type)
+			p.Addf(npos, "secret %q: %s block given twice", r.Path, nb.Type)
 			continue
 		}
 		seenBlocks[nb.Type] = true
@@ -291,7 +285,7 @@ func (p *parser) secret(b *hclsyntax.Block, pol *Policy) *Rule {
 				r.Test = h
 			}
 		default:
-			p.errorf(npos, "secret %q: unknown block %q: want window, generate, set or test", r.Path, nb.Type)
+			p.Addf(npos, "secret %q: unknown block %q: want window, generate, set or test", r.Path, nb.Type)
 		}
 	}
 	return r
@@ -318,13 +312,13 @@ func (p *parser) generator(b *hclsyntax.Block, r *Rule, pol *Policy) {
 	if attrs["command"] != nil {
 		for _, k := range []string{"length", "alphabet", "require"} {
 			if attrs[k] != nil {
-				p.errorf(attrs[k].SrcRange.Start, "secret %q: generate takes either command or length/alphabet/require", r.Path)
+				p.Addf(attrs[k].SrcRange.Start, "secret %q: generate takes either command or length/alphabet/require", r.Path)
 			}
 		}
 		h := &Hook{Timeout: pol.Defaults.HookTimeout}
 		h.Command, _ = p.strList(attrs["command"])
 		if len(h.Command) == 0 {
-			p.errorf(attrs["command"].SrcRange.Start, "secret %q: generate command is empty", r.Path)
+			p.Addf(attrs["command"].SrcRange.Start, "secret %q: generate command is empty", r.Path)
 		}
 		if d, ok := p.duration(attrs["timeout"]); ok {
 			h.Timeout = d
@@ -340,7 +334,7 @@ func (p *parser) generator(b *hclsyntax.Block, r *Rule, pol *Policy) {
 			s = named
 		}
 		if len(uniqueBytes(s)) < 2 {
-			p.errorf(attrs["alphabet"].SrcRange.Start, "secret %q: alphabet needs at least 2 distinct characters", r.Path)
+			p.Addf(attrs["alphabet"].SrcRange.Start, "secret %q: alphabet needs at least 2 distinct characters", r.Path)
 		}
 		r.Generate.Alphabet = s
 	}
@@ -351,15 +345,15 @@ func (p *parser) generator(b *hclsyntax.Block, r *Rule, pol *Policy) {
 	for _, c := range r.Generate.Require {
 		set, ok := classSets[c]
 		if !ok {
-			p.errorf(attrs["require"].SrcRange.Start, "secret %q: unknown character class %q: want lower, upper, digit or symbol", r.Path, c)
+			p.Addf(attrs["require"].SrcRange.Start, "secret %q: unknown character class %q: want lower, upper, digit or symbol", r.Path, c)
 			continue
 		}
 		if !strings.ContainsAny(r.Generate.Alphabet, set) {
-			p.errorf(b.TypeRange.Start, "secret %q: alphabet has no %s character, yet require names it", r.Path, c)
+			p.Addf(b.TypeRange.Start, "secret %q: alphabet has no %s character, yet require names it", r.Path, c)
 		}
 	}
 	if len(r.Generate.Require) > r.Generate.Length {
-		p.errorf(b.TypeRange.Start, "secret %q: length is shorter than the number of required classes", r.Path)
+		p.Addf(b.TypeRange.Start, "secret %q: length is shorter than the number of required classes", r.Path)
 	}
 }
 
@@ -376,12 +370,12 @@ func (p *parser) hook(b *hclsyntax.Block, owner string, timeout time.Duration) *
 	p.noBlocks(b.Body, b.Type)
 	h := &Hook{Timeout: timeout}
 	if attrs["command"] == nil {
-		p.errorf(b.TypeRange.Start, "%q: %s hook has no command", owner, b.Type)
+		p.Addf(b.TypeRange.Start, "%q: %s hook has no command", owner, b.Type)
 		return h
 	}
 	h.Command, _ = p.strList(attrs["command"])
 	if len(h.Command) == 0 {
-		p.errorf(attrs["command"].SrcRange.Start, "%q: %s hook command is empty", owner, b.Type)
+		p.Addf(attrs["command"].SrcRange.Start, "%q: %s hook command is empty", owner, b.Type)
 	}
 	if d, ok := p.duration(attrs["timeout"]); ok {
 		h.Timeout = d
@@ -402,7 +396,7 @@ func (p *parser) window(b *hclsyntax.Block, owner string) *Window {
 		for _, d := range days {
 			wd, err := parseWeekdays(d)
 			if err != nil {
-				p.errorf(a.SrcRange.Start, "%q: window: %v", owner, err)
+				p.Addf(a.SrcRange.Start, "%q: window: %v", owner, err)
 				continue
 			}
 			for i, on := range wd {
@@ -413,7 +407,7 @@ func (p *parser) window(b *hclsyntax.Block, owner string) *Window {
 	if s, ok := p.str(attrs["hours"]); ok {
 		from, to, err := parseHours(s)
 		if err != nil {
-			p.errorf(attrs["hours"].Expr.Range().Start, "%q: window: %v", owner, err)
+			p.Addf(attrs["hours"].Expr.Range().Start, "%q: window: %v", owner, err)
 		}
 		w.From, w.To = from, to
 	}
@@ -422,7 +416,7 @@ func (p *parser) window(b *hclsyntax.Block, owner string) *Window {
 
 func (p *parser) database(b *hclsyntax.Block, pol *Policy) *Database {
 	pos := b.TypeRange.Start
-	d := &Database{Name: b.Labels[0], Mount: "database", Strategy: "static", Pos: pos, File: p.file}
+	d := &Database{Name: b.Labels[0], Mount: "database", Strategy: "static", Pos: pos, File: p.File}
 	attrs := p.attrs(b.Body, "database", "mount", "db_name", "strategy", "username", "usernames", "period", "schedule", "path", "switch_every")
 	if s, ok := p.str(attrs["mount"]); ok {
 		d.Mount = strings.Trim(s, "/")
@@ -430,11 +424,11 @@ func (p *parser) database(b *hclsyntax.Block, pol *Policy) *Database {
 	if s, ok := p.str(attrs["db_name"]); ok {
 		d.DBName = s
 	} else {
-		p.errorf(pos, "database %q: no db_name (the connection, database/config/<db_name>)", d.Name)
+		p.Addf(pos, "database %q: no db_name (the connection, database/config/<db_name>)", d.Name)
 	}
 	if s, ok := p.str(attrs["strategy"]); ok {
 		if s != "static" && s != "alternate" {
-			p.errorf(attrs["strategy"].Expr.Range().Start, "database %q: strategy %q: want static or alternate", d.Name, s)
+			p.Addf(attrs["strategy"].Expr.Range().Start, "database %q: strategy %q: want static or alternate", d.Name, s)
 		}
 		d.Strategy = s
 	}
@@ -449,19 +443,19 @@ func (p *parser) database(b *hclsyntax.Block, pol *Policy) *Database {
 		want = 2
 	}
 	if len(d.Usernames) != want {
-		p.errorf(pos, "database %q: strategy %s needs %d username(s) (username = \"…\" or usernames = [\"…\", \"…\"])", d.Name, d.Strategy, want)
+		p.Addf(pos, "database %q: strategy %s needs %d username(s) (username = \"…\" or usernames = [\"…\", \"…\"])", d.Name, d.Strategy, want)
 	}
 	if dur, ok := p.duration(attrs["period"]); ok {
 		d.Period = dur
 	}
 	if s, ok := p.str(attrs["schedule"]); ok {
 		if len(strings.Fields(s)) != 5 {
-			p.errorf(attrs["schedule"].Expr.Range().Start, "database %q: schedule %q: want a 5-field cron expression, as Vault's rotation_schedule", d.Name, s)
+			p.Addf(attrs["schedule"].Expr.Range().Start, "database %q: schedule %q: want a 5-field cron expression, as Vault's rotation_schedule", d.Name, s)
 		}
 		d.CronSched = s
 	}
 	if d.Period > 0 && d.CronSched != "" {
-		p.errorf(pos, "database %q: give period or schedule, not both", d.Name)
+		p.Addf(pos, "database %q: give period or schedule, not both", d.Name)
 	}
 	if d.Period == 0 && d.CronSched == "" {
 		d.Period = pol.Classes["database"].Every
@@ -477,11 +471,11 @@ func (p *parser) database(b *hclsyntax.Block, pol *Policy) *Database {
 		d.Schedule = s
 	}
 	if d.Strategy == "alternate" && d.Path == "" {
-		p.errorf(pos, "database %q: strategy alternate needs path, the KV secret readers use", d.Name)
+		p.Addf(pos, "database %q: strategy alternate needs path, the KV secret readers use", d.Name)
 	}
 	for _, nb := range b.Body.Blocks {
 		if nb.Type != "test" {
-			p.errorf(nb.TypeRange.Start, "database %q: unknown block %q: want test", d.Name, nb.Type)
+			p.Addf(nb.TypeRange.Start, "database %q: unknown block %q: want test", d.Name, nb.Type)
 			continue
 		}
 		d.Test = p.hook(nb, d.Name, pol.Defaults.HookTimeout)
@@ -492,13 +486,13 @@ func (p *parser) database(b *hclsyntax.Block, pol *Policy) *Database {
 // attrs returns the block's attributes by name and reports unknown ones.
 func (p *parser) attrs(body *hclsyntax.Body, what string, known ...string) map[string]*hclsyntax.Attribute {
 	out := map[string]*hclsyntax.Attribute{}
-	for _, a := range sortedAttrs(body.Attributes) {
+	for _, a := range hcldiag.SortedAttrs(body.Attributes) {
 		ok := false
 		for _, k := range known {
 			ok = ok || k == a.Name
 		}
 		if !ok {
-			p.errorf(a.SrcRange.Start, "%s: unknown argument %q (want %s)", what, a.Name, strings.Join(known, ", "))
+			p.Addf(a.SrcRange.Start, "%s: unknown argument %q (want %s)", what, a.Name, strings.Join(known, ", "))
 			continue
 		}
 		out[a.Name] = a
@@ -508,7 +502,7 @@ func (p *parser) attrs(body *hclsyntax.Body, what string, known ...string) map[s
 
 func (p *parser) noBlocks(body *hclsyntax.Body, what string) {
 	for _, b := range body.Blocks {
-		p.errorf(b.TypeRange.Start, "%s: unknown block %q", what, b.Type)
+		p.Addf(b.TypeRange.Start, "%s: unknown block %q", what, b.Type)
 	}
 }
 
@@ -518,7 +512,7 @@ func (p *parser) value(a *hclsyntax.Attribute) (cty.Value, bool) {
 	}
 	v, diags := a.Expr.Value(nil)
 	if diags.HasErrors() {
-		p.errorf(a.Expr.Range().Start, "%s: want a constant value", a.Name)
+		p.Addf(a.Expr.Range().Start, "%s: want a constant value", a.Name)
 		return cty.NilVal, false
 	}
 	if v.IsNull() {
@@ -533,7 +527,7 @@ func (p *parser) str(a *hclsyntax.Attribute) (string, bool) {
 		return "", false
 	}
 	if v.Type() != cty.String {
-		p.errorf(a.Expr.Range().Start, "%s: want a string", a.Name)
+		p.Addf(a.Expr.Range().Start, "%s: want a string", a.Name)
 		return "", false
 	}
 	return v.AsString(), true
@@ -545,13 +539,13 @@ func (p *parser) integer(a *hclsyntax.Attribute, lo, hi int) (int, bool) {
 		return 0, false
 	}
 	if v.Type() != cty.Number {
-		p.errorf(a.Expr.Range().Start, "%s: want a number", a.Name)
+		p.Addf(a.Expr.Range().Start, "%s: want a number", a.Name)
 		return 0, false
 	}
 	bf := v.AsBigFloat()
 	n, acc := bf.Int64()
 	if !bf.IsInt() || acc != 0 || n < int64(lo) || n > int64(hi) {
-		p.errorf(a.Expr.Range().Start, "%s: want a whole number from %d to %d", a.Name, lo, hi)
+		p.Addf(a.Expr.Range().Start, "%s: want a whole number from %d to %d", a.Name, lo, hi)
 		return 0, false
 	}
 	return int(n), true
@@ -563,14 +557,14 @@ func (p *parser) strList(a *hclsyntax.Attribute) ([]string, bool) {
 		return nil, false
 	}
 	if !(v.Type().IsTupleType() || v.Type().IsListType()) {
-		p.errorf(a.Expr.Range().Start, "%s: want a list of strings", a.Name)
+		p.Addf(a.Expr.Range().Start, "%s: want a list of strings", a.Name)
 		return nil, false
 	}
 	var out []string
 	for it := v.ElementIterator(); it.Next(); {
 		_, ev := it.Element()
 		if ev.IsNull() || ev.Type() != cty.String {
-			p.errorf(a.Expr.Range().Start, "%s: want a list of strings", a.Name)
+			p.Addf(a.Expr.Range().Start, "%s: want a list of strings", a.Name)
 			return nil, false
 		}
 		out = append(out, ev.AsString())
@@ -585,7 +579,7 @@ func (p *parser) duration(a *hclsyntax.Attribute) (time.Duration, bool) {
 	}
 	d, err := ParseDuration(s)
 	if err != nil {
-		p.errorf(a.Expr.Range().Start, "%s: %v", a.Name, err)
+		p.Addf(a.Expr.Range().Start, "%s: %v", a.Name, err)
 		return 0, false
 	}
 	return d, true
@@ -598,41 +592,10 @@ func (p *parser) schedule(a *hclsyntax.Attribute) (Schedule, bool) {
 	}
 	sc, err := ParseSchedule(s)
 	if err != nil {
-		p.errorf(a.Expr.Range().Start, "%s: %v", a.Name, err)
+		p.Addf(a.Expr.Range().Start, "%s: %v", a.Name, err)
 		return Schedule{}, false
 	}
 	return sc, true
-}
-
-func sortedAttrs(m hclsyntax.Attributes) []*hclsyntax.Attribute {
-	out := make([]*hclsyntax.Attribute, 0, len(m))
-	for _, a := range m {
-		out = append(out, a)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].SrcRange.Start.Byte < out[j].SrcRange.Start.Byte })
-	return out
-}
-
-func diagErr(diags hcl.Diagnostics) error {
-	var errs []error
-	for _, d := range diags {
-		if d.Severity != hcl.DiagError {
-			continue
-		}
-		loc := ""
-		if d.Subject != nil {
-			loc = fmt.Sprintf("%s:%d:%d: ", d.Subject.Filename, d.Subject.Start.Line, d.Subject.Start.Column)
-		}
-		msg := d.Summary
-		if msg != "" {
-			msg = strings.ToLower(msg[:1]) + msg[1:]
-		}
-		if d.Detail != "" {
-			msg += ": " + strings.TrimSuffix(d.Detail, ".")
-		}
-		errs = append(errs, fmt.Errorf("%s%s", loc, msg))
-	}
-	return &fault.Error{Kind: fault.BadInput, Err: errors.Join(errs...)}
 }
 
 // Match returns the rule covering the secret at path (relative to the
@@ -677,10 +640,10 @@ func matchGlob(glob, p string) (bool, error) {
 // staging record (create, update), and for databases the static roles
 // (create, update) and rotate-role (update).
 func (pol *Policy) CheckWritable(acl *policy.ACL) error {
-	p := &parser{file: pol.File}
+	p := &parser{hcldiag.List{File: pol.File}}
 	need := func(pos hcl.Pos, owner, vpath string, caps ...string) {
-		if missing := missingCaps(acl, vpath, caps); len(missing) > 0 {
-			p.errorf(pos, "%s: policy %s (%s) does not grant %s on %s", owner, acl.Name, acl.File, strings.Join(missing, ", "), vpath)
+		if missing := acl.Missing(vpath, caps...); len(missing) > 0 {
+			p.Addf(pos, "%s: policy %s (%s) does not grant %s on %s", owner, acl.Name, acl.File, strings.Join(missing, ", "), vpath)
 		}
 	}
 	for _, r := range pol.Secrets {
@@ -703,70 +666,5 @@ func (pol *Policy) CheckWritable(acl *policy.ACL) error {
 			need(d.Pos, owner, pol.Mount+"/data/"+d.Path, "create", "update", "read")
 		}
 	}
-	if len(p.errs) > 0 {
-		return &fault.Error{Kind: fault.BadInput, Err: errors.Join(p.errs...)}
-	}
-	return nil
-}
-
-// missingCaps gives the capabilities of caps that acl does not grant on
-// vpath, taking Vault's rule: the most specific matching path wins, and deny
-// overrides.
-func missingCaps(acl *policy.ACL, vpath string, caps []string) []string {
-	var best *policy.Rule
-	bestScore := -1
-	for i := range acl.Rules {
-		r := &acl.Rules[i]
-		score, ok := aclMatch(r.Path, vpath)
-		if ok && score > bestScore {
-			best, bestScore = r, score
-		}
-	}
-	if best == nil {
-		return caps
-	}
-	have := map[string]bool{}
-	for _, c := range best.Capabilities {
-		have[c] = true
-	}
-	if have["deny"] {
-		return caps
-	}
-	var missing []string
-	for _, c := range caps {
-		if !have[c] {
-			missing = append(missing, c)
-		}
-	}
-	return missing
-}
-
-// aclMatch matches a Vault policy path (with + segments and a trailing *)
-// and scores the match: exact beats glob, a longer prefix beats a shorter.
-func aclMatch(pattern, p string) (int, bool) {
-	glob := strings.HasSuffix(pattern, "*")
-	pat := strings.TrimSuffix(pattern, "*")
-	ps, ss := strings.Split(pat, "/"), strings.Split(p, "/")
-	if !glob && len(ps) != len(ss) {
-		return 0, false
-	}
-	if len(ss) < len(ps) {
-		return 0, false
-	}
-	for i, seg := range ps {
-		last := i == len(ps)-1
-		switch {
-		case seg == "+":
-		case last && glob:
-			if !strings.HasPrefix(ss[i], seg) {
-				return 0, false
-			}
-		case seg != ss[i]:
-			return 0, false
-		}
-	}
-	if !glob {
-		return 1 << 20, true
-	}
-	return len(pat), true
+	return p.Err()
 }
