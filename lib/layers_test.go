@@ -58,6 +58,7 @@ var layers = map[string]layer{
 	"lib/fault":                       shared,
 	"lib/safefile":                    shared,
 	"lib/jsonout":                     shared,
+	"lib/duration":                    shared,
 	"lib/hcldiag":                     shared,
 	"lib/textfile":                    shared,
 	"lib/ref":                         shared,
@@ -101,7 +102,9 @@ var exceptions = map[[2]string]string{
 }
 
 // heavy are third-party modules that only binaries may link.
-var heavy = map[string]string{}
+var heavy = map[string]string{
+	"github.com/alecthomas/kong": "flag parsing belongs to cmd/ (through lib/command)",
+}
 
 func layerOf(pkg string) (layer, bool) {
 	switch {
