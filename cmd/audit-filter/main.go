@@ -65,8 +65,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
-	"regexp"
 	"strings"
 	"time"
 
@@ -263,7 +261,6 @@ func parseTime(s string, now time.Time) (time.Time, error) {
 
 // sourcesOf turns the arguments into sources in rotation order.
 func sourcesOf(args []string, logName string, stdin io.Reader, stdinTaken bool) ([]auditlog.Source, error) {
-	ofLog := regexp.MustCompile(`^` + regexp.QuoteMeta(logName) + `(\.log(\.[0-9]+)?|-[0-9]{8}[0-9TZ.]*\.log)(\.gz|\.zst)?$`)
 	if len(args) == 0 {
 		if stdinTaken {
 			return nil, fault.Usagef("--value-from-stdin reads the value on stdin: name the audit logs as arguments")
@@ -286,15 +283,11 @@ func sourcesOf(args []string, logName string, stdin io.Reader, stdinTaken bool) 
 			files = append(files, a)
 			continue
 		}
-		ents, err := os.ReadDir(a)
+		inDir, err := auditlog.LogFiles(a, logName)
 		if err != nil {
-			return nil, fault.New(fault.BadInput, "reading", a, errors.Unwrap(err))
+			return nil, err
 		}
-		for _, e := range ents {
-			if e.Type().IsRegular() && ofLog.MatchString(e.Name()) {
-				files = append(files, filepath.Join(a, e.Name()))
-			}
-		}
+		files = append(files, inDir...)
 	}
 	var out []auditlog.Source
 	for _, p := range auditlog.Order(files) {
@@ -318,16 +311,7 @@ func auditHash(ctx context.Context, c cli, stdin io.Reader) (string, error) {
 		return "", err
 	}
 	defer vc.Close(context.WithoutCancel(ctx))
-	p := "sys/audit-hash/" + c.AuditDevice
-	s, err := vc.Logical().WriteWithContext(ctx, p, map[string]any{"input": v})
-	if err != nil {
-		return "", vc.Classify(err, "hashing the value with audit device", p)
-	}
-	h, _ := s.Data["hash"].(string)
-	if h == "" {
-		return "", fault.Errorf(fault.Server, "%s returned no hash", p)
-	}
-	return h, nil
+	return auditlog.Hash(ctx, vc, c.AuditDevice, v)
 }
 
 // tableWriter prints fixed-width rows (no buffering of the whole output).

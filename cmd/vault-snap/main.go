@@ -103,7 +103,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -255,25 +254,10 @@ func save(ctx context.Context, c *cli, recips []age.Recipient) (*snapshot.Manife
 		return nil, err
 	}
 	defer vc.Close(context.WithoutCancel(ctx))
-	m, err := snapshot.Save(ctx, vc, snapshot.SaveOptions{
+	return snapshot.Save(ctx, vc, snapshot.SaveOptions{
 		Dir: s.Dir, Prefix: s.Prefix, Recipients: recips, RecipientNames: s.recipientNames, NoKVCount: s.NoKVCount,
+		Verify: s.VerifyAfter,
 	})
-	if err != nil {
-		return nil, err
-	}
-	if s.VerifyAfter {
-		p := filepath.Join(s.Dir, m.File)
-		if _, _, err := snapshot.Verify(p, snapshot.VerifyOptions{}); err != nil {
-			return nil, err
-		}
-		if err := snapshot.MarkVerified(snapshot.ManifestPath(p), time.Now()); err != nil {
-			return nil, err
-		}
-		if m, err = snapshot.ReadManifest(snapshot.ManifestPath(p)); err != nil {
-			return nil, err
-		}
-	}
-	return m, nil
 }
 
 func recipients(s *saveCmd) ([]age.Recipient, error) {
@@ -332,34 +316,8 @@ func readShares(files []string) ([]string, error) {
 	return unseal.ReadFiles(files)
 }
 
-// resolve turns a directory into its newest snapshot with a manifest.
-func resolve(path string) (string, error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return "", fault.New(fault.Usage, "opening", path, errors.Unwrap(err))
-	}
-	if !st.IsDir() {
-		return path, nil
-	}
-	entries, _, err := snapshot.Scan(path)
-	if err != nil {
-		return "", err
-	}
-	if len(entries) == 0 {
-		return "", fault.New(fault.BadInput, "", path, errors.New("no snapshot with a vault-snap manifest here"))
-	}
-	sort.Slice(entries, func(i, j int) bool { return entries[i].CreatedAt.After(entries[j].CreatedAt) })
-	p := filepath.Join(path, entries[0].File)
-	if _, err := os.Stat(p); err != nil {
-		if _, aerr := os.Stat(p + snapshot.AgeExt); aerr == nil {
-			return p + snapshot.AgeExt, nil // only the age copy is here
-		}
-	}
-	return p, nil
-}
-
 func runVerify(v *verifyCmd, stdout io.Writer) error {
-	path, err := resolve(v.File)
+	path, err := snapshot.Resolve(v.File)
 	if err != nil {
 		return err
 	}
@@ -383,7 +341,7 @@ func runVerify(v *verifyCmd, stdout io.Writer) error {
 }
 
 func runDrill(ctx context.Context, d *drillCmd, stdout io.Writer) error {
-	path, err := resolve(d.File)
+	path, err := snapshot.Resolve(d.File)
 	if err != nil {
 		return err
 	}
@@ -433,7 +391,7 @@ func runRestore(ctx context.Context, c *cli, stdout, stderr io.Writer) error {
 	if r.NoSafety && r.SafetyDir != "" {
 		return fault.Usagef("--no-safety-snapshot and --safety-dir contradict each other")
 	}
-	file, err := resolve(r.File)
+	file, err := snapshot.Resolve(r.File)
 	if err != nil {
 		return err
 	}

@@ -1,15 +1,11 @@
 package rotation
 
 import (
-	"fmt"
 	"path"
 	"strings"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
-
-	"github.com/vaultpipe/vaultpipe/lib/hcldiag"
-	"github.com/vaultpipe/vaultpipe/lib/policy"
 )
 
 // Policy is a parsed policies/rotation.hcl.
@@ -126,38 +122,4 @@ func matchGlob(glob, p string) (bool, error) {
 		}
 	}
 	return path.Match(glob, p)
-}
-
-// CheckWritable reports, as file:line:col errors, every rule whose paths the
-// rotator's ACL policy does not let it write: the secret itself and its
-// staging record (create, update), and for databases the static roles
-// (create, update) and rotate-role (update).
-func (pol *Policy) CheckWritable(acl *policy.ACL) error {
-	p := &parser{hcldiag.List{File: pol.File}}
-	need := func(pos hcl.Pos, owner, vpath string, caps ...string) {
-		if missing := acl.Missing(vpath, caps...); len(missing) > 0 {
-			p.Addf(pos, "%s: policy %s (%s) does not grant %s on %s", owner, acl.Name, acl.File, strings.Join(missing, ", "), vpath)
-		}
-	}
-	for _, r := range pol.Secrets {
-		concrete := strings.ReplaceAll(r.Path, "*", "x")
-		owner := fmt.Sprintf("secret %q", r.Path)
-		need(r.Pos, owner, pol.Mount+"/data/"+concrete, "create", "update", "read")
-		need(r.Pos, owner, pol.Mount+"/data/"+StagingPrefix+concrete, "create", "update", "read")
-		need(r.Pos, owner, pol.Mount+"/metadata/"+concrete, "read", "patch")
-	}
-	for _, d := range pol.Databases {
-		owner := fmt.Sprintf("database %q", d.Name)
-		for _, role := range d.Roles() {
-			// Creating a role also needs create, pinned to its user in the
-			// rotator's policy; an admin may create it instead.
-			need(d.Pos, owner, d.Mount+"/static-roles/"+role, "update", "read")
-			need(d.Pos, owner, d.Mount+"/rotate-role/"+role, "update")
-			need(d.Pos, owner, d.Mount+"/static-creds/"+role, "read")
-		}
-		if d.Path != "" {
-			need(d.Pos, owner, pol.Mount+"/data/"+d.Path, "create", "update", "read")
-		}
-	}
-	return p.Err()
 }
