@@ -2,7 +2,6 @@ package rotation
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vaultpipe/vaultpipe/lib/fault"
+	"github.com/vaultpipe/vaultpipe/lib/vaultclient"
 )
 
 // Target is one secret field a rule covers.
@@ -43,9 +43,9 @@ func (e *Engine) readMeta(ctx context.Context, p string) (*meta, error) {
 		return nil, err
 	}
 	m := &meta{Custom: map[string]string{}, Versions: map[int]versionInfo{}}
-	m.Current = toInt(s.Data["current_version"])
-	m.Oldest = toInt(s.Data["oldest_version"])
-	m.MaxVersions = toInt(s.Data["max_versions"])
+	m.Current = vaultclient.Int(s.Data["current_version"])
+	m.Oldest = vaultclient.Int(s.Data["oldest_version"])
+	m.MaxVersions = vaultclient.Int(s.Data["max_versions"])
 	if cm, ok := s.Data["custom_metadata"].(map[string]any); ok {
 		for k, v := range cm {
 			m.Custom[k] = fmt.Sprint(v)
@@ -63,22 +63,6 @@ func (e *Engine) readMeta(ctx context.Context, p string) (*meta, error) {
 		}
 	}
 	return m, nil
-}
-
-func toInt(v any) int {
-	switch x := v.(type) {
-	case json.Number:
-		n, _ := x.Int64()
-		return int(n)
-	case float64:
-		return int(x)
-	case int:
-		return x
-	case string:
-		n, _ := strconv.Atoi(x)
-		return n
-	}
-	return 0
 }
 
 // list walks the mount and returns every secret path, sorted, except the

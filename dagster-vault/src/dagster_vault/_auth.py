@@ -94,6 +94,14 @@ def _read_file(path: str, what: str) -> str:
     return value
 
 
+def _read_credential(path: str, what: str) -> str:
+    """_read_file for a credential: its value is redacted from logs from now on."""
+    value = _read_file(path, what)
+    if masking.credential(value):
+        redactor().add(value)
+    return value
+
+
 class _Connection:
     """The client, its login and the retrying call every request goes
     through. VaultSession sets the attributes in its __init__."""
@@ -131,9 +139,7 @@ class _Connection:
         if method == "approle":
             role_id = lg.approle_role_id or _read_file(lg.approle_role_id_file or "", "role_id")
             secret_file = lg.approle_secret_id_file or ""
-            secret_id = _read_file(secret_file, "secret_id")
-            if masking.credential(secret_id):
-                redactor().add(secret_id)
+            secret_id = _read_credential(secret_file, "secret_id")
             if _is_token(secret_id):
                 secret_id = self._unwrap_secret_id(secret_id, lg.approle_mount, secret_file)
             if lg.approle_remove_secret_id_file:
@@ -146,15 +152,11 @@ class _Connection:
             path = f"auth/{lg.approle_mount}/login"
             self._login_call(method, path, lambda: self.client.auth.approle.login(role_id=role_id, secret_id=secret_id, mount_point=lg.approle_mount))
         elif method == "jwt":
-            jwt = _read_file(lg.jwt_file or "", "jwt")
-            if masking.credential(jwt):
-                redactor().add(jwt)
+            jwt = _read_credential(lg.jwt_file or "", "jwt")
             path = f"auth/{lg.jwt_mount}/login"
             self._login_call(method, path, lambda: self.client.auth.jwt.jwt_login(role=lg.jwt_role, jwt=jwt, path=lg.jwt_mount))
         elif method == "kubernetes":
-            jwt = _read_file(lg.kubernetes_jwt_file or "/var/run/secrets/kubernetes.io/serviceaccount/token", "service account token")
-            if masking.credential(jwt):
-                redactor().add(jwt)
+            jwt = _read_credential(lg.kubernetes_jwt_file or "/var/run/secrets/kubernetes.io/serviceaccount/token", "service account token")
             path = f"auth/{lg.kubernetes_mount}/login"
             self._login_call(method, path, lambda: self.client.auth.kubernetes.login(role=lg.kubernetes_role, jwt=jwt, mount_point=lg.kubernetes_mount))
 
@@ -169,7 +171,7 @@ class _Connection:
             raise VaultAuthError(
                 f"unwrap {where}: the wrapping token in {secret_file} is invalid, expired or already used{_after(e.message)}",
                 path=secret_file,
-                hint="issue a new wrapped secret_id (vault-policy issue --wrap-ttl) and re-run",
+                hint=_REISSUE_HINT,
             ) from None
         creation = str(((info or {}).get("data") or {}).get("creation_path") or "")
         if not re.fullmatch(rf"auth/{re.escape(mount)}/role/[^/]+/secret-id", creation):
@@ -190,7 +192,7 @@ class _Connection:
             raise VaultAuthError(
                 f"unwrap sys/wrapping/unwrap: the wrapping token in {secret_file} was refused{_after(err.message)}",
                 path=secret_file,
-                hint="issue a new wrapped secret_id (vault-policy issue --wrap-ttl) and re-run",
+                hint=_REISSUE_HINT,
             ) from None
         secret_id = str(((resp or {}).get("data") or {}).get("secret_id") or "")
         if not secret_id:
@@ -216,6 +218,8 @@ class _Connection:
         if masking.credential(token):
             redactor().add(token)
         self.client.token = token
+
+_REISSUE_HINT = "issue a new wrapped secret_id (vault-policy issue --wrap-ttl) and re-run"
 
 AUTH_HINTS = {
     "approle": "check the role_id and secret_id files (a secret_id may be single-use or expired)",
