@@ -25,7 +25,7 @@ import (
 
 	"github.com/hashicorp/vault/api"
 
-	"github.com/vaultpipe/vaultpipe/lib/command"
+	"github.com/vaultpipe/vaultpipe/lib/jsonout"
 	"github.com/vaultpipe/vaultpipe/lib/vaulttest"
 )
 
@@ -118,7 +118,7 @@ done`, n1-1, vaultBin)
 	}
 	sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
 	med := times[len(times)/2]
-	return command.WriteJSON(os.Stdout, map[string]any{
+	return jsonout.Write(os.Stdout, map[string]any{
 		"keys":                 *n,
 		"shell_loop_seconds":   shellTime.Seconds(),
 		"env_import_seconds":   med.Seconds(),

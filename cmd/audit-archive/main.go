@@ -57,7 +57,9 @@ import (
 
 	"github.com/vaultpipe/vaultpipe/lib/auditlog"
 	"github.com/vaultpipe/vaultpipe/lib/command"
+	"github.com/vaultpipe/vaultpipe/lib/duration"
 	"github.com/vaultpipe/vaultpipe/lib/fault"
+	"github.com/vaultpipe/vaultpipe/lib/jsonout"
 )
 
 const name = "audit-archive"
@@ -95,7 +97,10 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 	if _, err := command.Parse(name, description, &c, args, stdout); err != nil {
 		return err
 	}
-	ret, err := parseRetention(c.Retention)
+	ret, err := duration.Parse(c.Retention)
+	if err == nil && ret == 0 {
+		err = fmt.Errorf("%q: keep archives longer than zero", c.Retention)
+	}
 	if err != nil {
 		return fault.Usagef("--retention: %v", err)
 	}
@@ -128,7 +133,7 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 		return fault.Usagef("rotation needs a way to make Vault reopen its log: --pid, --pid-file or --reload-cmd (or --no-rotate)")
 	}
 	rep, err := auditlog.Archive(ctx, cfg)
-	if werr := command.WriteJSON(stdout, rep); werr != nil && err == nil {
+	if werr := jsonout.Write(stdout, rep); werr != nil && err == nil {
 		err = werr
 	}
 	if err != nil {
@@ -140,19 +145,4 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 		}
 	}
 	return nil
-}
-
-func parseRetention(s string) (time.Duration, error) {
-	if d, ok := strings.CutSuffix(s, "d"); ok {
-		n, err := strconv.Atoi(d)
-		if err != nil || n <= 0 {
-			return 0, fmt.Errorf("%q: want days (90d) or a duration (2160h)", s)
-		}
-		return time.Duration(n) * 24 * time.Hour, nil
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d <= 0 {
-		return 0, fmt.Errorf("%q: want days (90d) or a duration (2160h)", s)
-	}
-	return d, nil
 }

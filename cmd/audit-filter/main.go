@@ -65,15 +65,14 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
-	"regexp"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/vaultpipe/vaultpipe/lib/auditlog"
 	"github.com/vaultpipe/vaultpipe/lib/command"
+	"github.com/vaultpipe/vaultpipe/lib/duration"
 	"github.com/vaultpipe/vaultpipe/lib/fault"
+	"github.com/vaultpipe/vaultpipe/lib/jsonout"
 	"github.com/vaultpipe/vaultpipe/lib/vaultclient"
 )
 
@@ -170,7 +169,7 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 
 	table := c.Format == "table" || c.Format == "auto" && command.IsTerminal(stdout)
 	out := bufio.NewWriterSize(stdout, 256<<10)
-	jl := command.NewJSONLines(out)
+	jl := jsonout.NewLines(out)
 	var (
 		stats  = auditlog.NewStats()
 		pairer auditlog.Pairer
@@ -233,7 +232,7 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 	}
 	if c.Stats {
 		stats.Lines, stats.Malformed = res.Lines, res.Malformed
-		if err := command.WriteJSON(stdout, stats); err != nil {
+		if err := jsonout.Write(stdout, stats); err != nil {
 			return err
 		}
 	}
@@ -254,12 +253,7 @@ func parseTime(s string, now time.Time) (time.Time, error) {
 	if t, err := time.Parse("2006-01-02", s); err == nil {
 		return t, nil
 	}
-	if d, ok := strings.CutSuffix(s, "d"); ok {
-		if n, err := strconv.Atoi(d); err == nil && n >= 0 {
-			return now.Add(-time.Duration(n) * 24 * time.Hour), nil
-		}
-	}
-	if d, err := time.ParseDuration(s); err == nil && d >= 0 {
+	if d, err := duration.Parse(s); err == nil {
 		return now.Add(-d), nil
 	}
 	return time.Time{}, fmt.Errorf("%q is neither RFC 3339 (2026-12-01T10:00:00Z) nor a duration such as 24h or 7d", s)
@@ -267,7 +261,6 @@ func parseTime(s string, now time.Time) (time.Time, error) {
 
 // sourcesOf turns the arguments into sources in rotation order.
 func sourcesOf(args []string, logName string, stdin io.Reader, stdinTaken bool) ([]auditlog.Source, error) {
-	ofLog := regexp.MustCompile(`^` + regexp.QuoteMeta(logName) + `(\.log(\.[0-9]+)?|-[0-9]{8}[0-9TZ.]*\.log)(\.gz|\.zst)?$`)
 	if len(args) == 0 {
 		if stdinTaken {
 			return nil, fault.Usagef("--value-from-stdin reads the value on stdin: name the audit logs as arguments")
@@ -290,15 +283,11 @@ func sourcesOf(args []string, logName string, stdin io.Reader, stdinTaken bool) 
 			files = append(files, a)
 			continue
 		}
-		ents, err := os.ReadDir(a)
+		inDir, err := auditlog.LogFiles(a, logName)
 		if err != nil {
-			return nil, fault.New(fault.BadInput, "reading", a, errors.Unwrap(err))
+			return nil, err
 		}
-		for _, e := range ents {
-			if e.Type().IsRegular() && ofLog.MatchString(e.Name()) {
-				files = append(files, filepath.Join(a, e.Name()))
-			}
-		}
+		files = append(files, inDir...)
 	}
 	var out []auditlog.Source
 	for _, p := range auditlog.Order(files) {
@@ -322,16 +311,7 @@ func auditHash(ctx context.Context, c cli, stdin io.Reader) (string, error) {
 		return "", err
 	}
 	defer vc.Close(context.WithoutCancel(ctx))
-	p := "sys/audit-hash/" + c.AuditDevice
-	s, err := vc.Logical().WriteWithContext(ctx, p, map[string]any{"input": v})
-	if err != nil {
-		return "", vc.Classify(err, "hashing the value with audit device", p)
-	}
-	h, _ := s.Data["hash"].(string)
-	if h == "" {
-		return "", fault.Errorf(fault.Server, "%s returned no hash", p)
-	}
-	return h, nil
+	return auditlog.Hash(ctx, vc, c.AuditDevice, v)
 }
 
 // tableWriter prints fixed-width rows (no buffering of the whole output).

@@ -73,6 +73,7 @@ import (
 	"github.com/vaultpipe/vaultpipe/lib/command"
 	"github.com/vaultpipe/vaultpipe/lib/fault"
 	"github.com/vaultpipe/vaultpipe/lib/importer"
+	"github.com/vaultpipe/vaultpipe/lib/jsonout"
 	"github.com/vaultpipe/vaultpipe/lib/vaultclient"
 )
 
@@ -176,7 +177,7 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 	}
 	if !apply {
 		doc := batch.Plan()
-		if err := command.WriteJSON(stdout, doc); err != nil {
+		if err := jsonout.Write(stdout, doc); err != nil {
 			return err
 		}
 		if doc.HasConflicts() {
@@ -190,7 +191,7 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 	doc, err := batch.Apply(ctx, vc, importer.ApplyOptions{
 		Concurrency: sel.Parallel, Rewrite: c.Apply.Rewrite, Remove: c.Apply.Remove, KeepBackup: c.Apply.KeepBackup,
 	})
-	if eerr := command.WriteJSON(stdout, doc); eerr != nil && err == nil {
+	if eerr := jsonout.Write(stdout, doc); eerr != nil && err == nil {
 		err = eerr
 	}
 	if err != nil {

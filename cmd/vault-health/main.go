@@ -54,6 +54,7 @@ import (
 	"github.com/vaultpipe/vaultpipe/lib/command"
 	"github.com/vaultpipe/vaultpipe/lib/fault"
 	"github.com/vaultpipe/vaultpipe/lib/health"
+	"github.com/vaultpipe/vaultpipe/lib/jsonout"
 	"github.com/vaultpipe/vaultpipe/lib/vaultclient"
 )
 
@@ -113,7 +114,7 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 			return fmt.Errorf("writing metrics: %w", werr)
 		}
 	}
-	if werr := command.WriteJSON(stdout, rep); werr != nil {
+	if werr := jsonout.Write(stdout, rep); werr != nil {
 		return werr
 	}
 	if c.SealedOK && rep.Status == health.Sealed && err == nil {

@@ -105,6 +105,7 @@ import (
 	"github.com/vaultpipe/vaultpipe/lib/command"
 	"github.com/vaultpipe/vaultpipe/lib/fault"
 	"github.com/vaultpipe/vaultpipe/lib/install"
+	"github.com/vaultpipe/vaultpipe/lib/jsonout"
 	"github.com/vaultpipe/vaultpipe/lib/unseal"
 	"github.com/vaultpipe/vaultpipe/lib/vaultclient"
 )
@@ -231,11 +232,11 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 		if err != nil {
 			return err
 		}
-		return command.WriteJSON(stdout, rep)
+		return jsonout.Write(stdout, rep)
 	case "transit-token":
 		rep, err := install.CheckTransitToken(ctx, c.Token.Root, c.Token.MinTTL)
 		if rep != nil {
-			if werr := command.WriteJSON(stdout, rep); werr != nil && err == nil {
+			if werr := jsonout.Write(stdout, rep); werr != nil && err == nil {
 				err = werr
 			}
 		}
@@ -311,7 +312,7 @@ func runInstall(ctx context.Context, f *installFlags, apply bool, stdout, stderr
 		rep, err = r.Plan(ctx)
 	}
 	if rep != nil {
-		if werr := command.WriteJSON(stdout, rep); werr != nil && err == nil {
+		if werr := jsonout.Write(stdout, rep); werr != nil && err == nil {
 			err = werr
 		}
 		if apply && err == nil && !rep.Changed {
@@ -352,7 +353,7 @@ func runUnseal(ctx context.Context, f *unsealFlags, stdin io.Reader, stdout io.W
 	}
 	res, err := unseal.SubmitMigrate(ctx, vc, shares, f.Migrate)
 	if res != nil {
-		if werr := command.WriteJSON(stdout, res); werr != nil && err == nil {
+		if werr := jsonout.Write(stdout, res); werr != nil && err == nil {
 			err = werr
 		}
 	}

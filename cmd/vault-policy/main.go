@@ -83,6 +83,7 @@ import (
 
 	"github.com/vaultpipe/vaultpipe/lib/command"
 	"github.com/vaultpipe/vaultpipe/lib/fault"
+	"github.com/vaultpipe/vaultpipe/lib/jsonout"
 	"github.com/vaultpipe/vaultpipe/lib/policy"
 	"github.com/vaultpipe/vaultpipe/lib/vaultclient"
 )
@@ -188,7 +189,7 @@ func runSync(ctx context.Context, stdout io.Writer, load func() (*policy.Set, er
 	defer vc.Close(context.WithoutCancel(ctx))
 	rep, err := policy.Sync(ctx, vc, set, policy.SyncOptions{DryRun: c.DryRun, Prune: c.Prune, Mount: c.Vault.AppRoleMount})
 	if rep != nil {
-		if werr := command.WriteJSON(stdout, rep); werr != nil && err == nil {
+		if werr := jsonout.Write(stdout, rep); werr != nil && err == nil {
 			err = werr
 		}
 	}
@@ -242,7 +243,7 @@ func runIssue(ctx context.Context, stdout io.Writer, c *issueCmd) error {
 		}
 		return err
 	}
-	return command.WriteJSON(stdout, issueOutput{
+	return jsonout.Write(stdout, issueOutput{
 		App: c.App, RoleIDFile: c.RoleIDFile, SecretIDFile: c.SecretIDFile,
 		SecretIDAccessor: cr.SecretIDAccessor, SecretIDTTL: cr.SecretIDTTL,
 		Wrapped: cr.WrapToken != "", WrapTTL: cr.WrapTTL, WrapAccessor: cr.WrapAccessor,
@@ -275,7 +276,7 @@ func runCheck(ctx context.Context, stdout io.Writer, load func() (*policy.Set, e
 	}
 	if format == "table" {
 		writeTable(stdout, rep)
-	} else if err := command.WriteJSON(stdout, rep); err != nil {
+	} else if err := jsonout.Write(stdout, rep); err != nil {
 		return err
 	}
 	if rep.Failed == 0 {
@@ -314,7 +315,7 @@ func runLint(stdout io.Writer, load func() (*policy.Set, error), c *lintCmd) err
 		return err
 	}
 	findings := policy.Lint(set)
-	out := command.NewJSONLines(stdout)
+	out := jsonout.NewLines(stdout)
 	errorsFound, warnings := 0, 0
 	for _, f := range findings {
 		if err := out.Write(f); err != nil {

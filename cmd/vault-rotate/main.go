@@ -64,17 +64,15 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
+	"slices"
 	"strings"
-	"time"
 
 	"github.com/vaultpipe/vaultpipe/lib/command"
 	"github.com/vaultpipe/vaultpipe/lib/fault"
-	"github.com/vaultpipe/vaultpipe/lib/policy"
+	"github.com/vaultpipe/vaultpipe/lib/jsonout"
 	"github.com/vaultpipe/vaultpipe/lib/rotation"
 	"github.com/vaultpipe/vaultpipe/lib/vaultclient"
 )
@@ -156,7 +154,7 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 		return err
 	}
 	if sub == "lint" {
-		if err := checkGrants(pol, c.Lint.Policies, c.Lint.Rotator); err != nil {
+		if err := pol.CheckRotatorPolicy(c.Lint.Policies, c.Lint.Rotator); err != nil {
 			return err
 		}
 		if c.Lint.Offline {
@@ -169,7 +167,7 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 	}
 	defer vc.Close(context.WithoutCancel(ctx))
 	eng := &rotation.Engine{Client: vc, Policy: pol, Concurrency: c.Run.Concurrency, RotatedBy: rotatedBy(ctx, vc)}
-	out := command.NewJSONLines(stdout)
+	out := jsonout.NewLines(stdout)
 	switch sub {
 	case "lint":
 		findings, err := eng.Coverage(ctx)
@@ -226,111 +224,19 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 		}
 		return nil
 	}
-	return runRotations(ctx, eng, c.Run, out)
-}
-
-func runRotations(ctx context.Context, eng *rotation.Engine, c runCmd, out *command.JSONLines) error {
-	if kill := os.Getenv(killEnv); kill != "" {
-		known := false
-		for _, p := range rotation.KillPoints {
-			known = known || p == kill
-		}
-		if !known {
-			return fault.Usagef("%s=%s: want one of %s", killEnv, kill, strings.Join(rotation.KillPoints, ", "))
-		}
-		eng.KillAt = kill
-	}
-	var dbErr error
-	if c.Path == "" {
-		dbResults, err := eng.Databases(ctx, c.DryRun)
-		for _, r := range dbResults {
-			if werr := out.Write(r); werr != nil {
-				return werr
-			}
-		}
-		dbErr = err
-	}
-	var (
-		targets []*rotation.Target
-		err     error
-	)
-	if c.Path == "" || eng.Policy.Match(strings.Trim(c.Path, "/")) != nil || eng.Policy.DatabaseByPath(c.Path) == nil {
-		targets, err = eng.Targets(ctx, c.Path)
-		if err != nil {
-			return err
-		}
-	}
-	results, runErr := eng.Run(ctx, targets, rotation.RunOptions{Path: c.Path, DryRun: c.DryRun})
-	for _, r := range results {
-		if err := out.Write(r); err != nil {
-			return err
-		}
-	}
-	if c.Path != "" {
-		if d := eng.Policy.DatabaseByPath(c.Path); d != nil {
-			rotate := func() (rotation.DBResult, error) { return eng.Alternate(ctx, d, true, c.DryRun) }
-			if d.Strategy == "static" {
-				rotate = func() (rotation.DBResult, error) {
-					if c.DryRun {
-						return rotation.DBResult{Database: d.Name, Role: d.Name, Action: "would_rotate"}, nil
-					}
-					return eng.RotateStatic(ctx, d)
-				}
-			}
-			r, err := rotate()
-			if werr := out.Write(r); werr != nil {
-				return werr
-			}
-			if err != nil {
-				return err
-			}
-		}
-	}
-	if c.MetricsFile != "" && !c.DryRun {
-		if err := writeMetrics(ctx, eng, c.MetricsFile, results, runErr != nil || dbErr != nil); err != nil {
-			return err
-		}
-	}
-	if runErr != nil {
-		return runErr
-	}
-	return dbErr
-}
-
-func writeMetrics(ctx context.Context, eng *rotation.Engine, file string, results []rotation.Result, failed bool) error {
-	targets, err := eng.Targets(ctx, "")
-	if err != nil {
+	if eng.KillAt, err = killAt(); err != nil {
 		return err
 	}
-	m := &rotation.Metrics{Results: results, RunAt: time.Now().UTC(), LastSuccess: rotation.LastSuccess(file)}
-	if failed && len(results) == 0 {
-		m.Results = []rotation.Result{{Action: "failed"}}
-	}
-	for _, t := range targets {
-		m.Due = append(m.Due, eng.Due(t))
-	}
-	if err := m.WriteFile(file); err != nil {
-		return fault.New(fault.Unknown, "writing metrics", file, errors.Unwrap(err))
-	}
-	return nil
+	return eng.Cycle(ctx, rotation.CycleOptions{Path: c.Run.Path, DryRun: c.Run.DryRun, MetricsFile: c.Run.MetricsFile}, out.Write)
 }
 
-// checkGrants checks the policy against the rotator's ACL file, when the
-// policies directory holds one.
-func checkGrants(pol *rotation.Policy, dir, rotator string) error {
-	file := filepath.Join(dir, "acl", rotator+".hcl")
-	src, err := os.ReadFile(file)
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return fault.New(fault.Usage, "reading the rotator's policy", file, errors.New("no such file (set --policies)"))
-		}
-		return fault.New(fault.BadInput, "reading", file, errors.Unwrap(err))
+// killAt reads the test-only fault injector from the environment.
+func killAt() (string, error) {
+	kill := os.Getenv(killEnv)
+	if kill != "" && !slices.Contains(rotation.KillPoints, kill) {
+		return "", fault.Usagef("%s=%s: want one of %s", killEnv, kill, strings.Join(rotation.KillPoints, ", "))
 	}
-	acl, err := policy.ParseACL(file, src)
-	if err != nil {
-		return err
-	}
-	return pol.CheckWritable(acl)
+	return kill, nil
 }
 
 // rotatedBy names the identity of this run in history.

@@ -103,7 +103,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -112,6 +111,7 @@ import (
 
 	"github.com/vaultpipe/vaultpipe/lib/command"
 	"github.com/vaultpipe/vaultpipe/lib/fault"
+	"github.com/vaultpipe/vaultpipe/lib/jsonout"
 	"github.com/vaultpipe/vaultpipe/lib/safefile"
 	"github.com/vaultpipe/vaultpipe/lib/snapshot"
 	"github.com/vaultpipe/vaultpipe/lib/unseal"
@@ -244,7 +244,7 @@ func runSave(ctx context.Context, c *cli, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return command.WriteJSON(stdout, m)
+	return jsonout.Write(stdout, m)
 }
 
 func save(ctx context.Context, c *cli, recips []age.Recipient) (*snapshot.Manifest, error) {
@@ -254,25 +254,10 @@ func save(ctx context.Context, c *cli, recips []age.Recipient) (*snapshot.Manife
 		return nil, err
 	}
 	defer vc.Close(context.WithoutCancel(ctx))
-	m, err := snapshot.Save(ctx, vc, snapshot.SaveOptions{
+	return snapshot.Save(ctx, vc, snapshot.SaveOptions{
 		Dir: s.Dir, Prefix: s.Prefix, Recipients: recips, RecipientNames: s.recipientNames, NoKVCount: s.NoKVCount,
+		Verify: s.VerifyAfter,
 	})
-	if err != nil {
-		return nil, err
-	}
-	if s.VerifyAfter {
-		p := filepath.Join(s.Dir, m.File)
-		if _, _, err := snapshot.Verify(p, snapshot.VerifyOptions{}); err != nil {
-			return nil, err
-		}
-		if err := snapshot.MarkVerified(snapshot.ManifestPath(p), time.Now()); err != nil {
-			return nil, err
-		}
-		if m, err = snapshot.ReadManifest(snapshot.ManifestPath(p)); err != nil {
-			return nil, err
-		}
-	}
-	return m, nil
 }
 
 func recipients(s *saveCmd) ([]age.Recipient, error) {
@@ -331,34 +316,8 @@ func readShares(files []string) ([]string, error) {
 	return unseal.ReadFiles(files)
 }
 
-// resolve turns a directory into its newest snapshot with a manifest.
-func resolve(path string) (string, error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return "", fault.New(fault.Usage, "opening", path, errors.Unwrap(err))
-	}
-	if !st.IsDir() {
-		return path, nil
-	}
-	entries, _, err := snapshot.Scan(path)
-	if err != nil {
-		return "", err
-	}
-	if len(entries) == 0 {
-		return "", fault.New(fault.BadInput, "", path, errors.New("no snapshot with a vault-snap manifest here"))
-	}
-	sort.Slice(entries, func(i, j int) bool { return entries[i].CreatedAt.After(entries[j].CreatedAt) })
-	p := filepath.Join(path, entries[0].File)
-	if _, err := os.Stat(p); err != nil {
-		if _, aerr := os.Stat(p + snapshot.AgeExt); aerr == nil {
-			return p + snapshot.AgeExt, nil // only the age copy is here
-		}
-	}
-	return p, nil
-}
-
 func runVerify(v *verifyCmd, stdout io.Writer) error {
-	path, err := resolve(v.File)
+	path, err := snapshot.Resolve(v.File)
 	if err != nil {
 		return err
 	}
@@ -367,7 +326,7 @@ func runVerify(v *verifyCmd, stdout io.Writer) error {
 		return err
 	}
 	rep, _, verr := snapshot.Verify(path, snapshot.VerifyOptions{Manifest: v.Manifest, Identities: ids})
-	if err := command.WriteJSON(stdout, rep); err != nil {
+	if err := jsonout.Write(stdout, rep); err != nil {
 		return err
 	}
 	if verr != nil {
@@ -382,7 +341,7 @@ func runVerify(v *verifyCmd, stdout io.Writer) error {
 }
 
 func runDrill(ctx context.Context, d *drillCmd, stdout io.Writer) error {
-	path, err := resolve(d.File)
+	path, err := snapshot.Resolve(d.File)
 	if err != nil {
 		return err
 	}
@@ -411,7 +370,7 @@ func runDrill(ctx context.Context, d *drillCmd, stdout io.Writer) error {
 		Binary: bin, Shares: shares, Canaries: d.Canary, ExpectKV: expect, Identities: ids, Manifest: d.Manifest, TempDir: d.TempDir,
 	})
 	if d.Report != "" {
-		werr := safefile.WriteFunc(d.Report, 0o600, func(w io.Writer) error { return command.WriteJSON(w, rep) })
+		werr := safefile.WriteFunc(d.Report, 0o600, func(w io.Writer) error { return jsonout.Write(w, rep) })
 		if werr != nil && derr == nil {
 			derr = fmt.Errorf("writing the report: %w", werr)
 		}
@@ -421,7 +380,7 @@ func runDrill(ctx context.Context, d *drillCmd, stdout io.Writer) error {
 			derr = fmt.Errorf("writing metrics: %w", merr)
 		}
 	}
-	if err := command.WriteJSON(stdout, rep); err != nil {
+	if err := jsonout.Write(stdout, rep); err != nil {
 		return err
 	}
 	return derr
@@ -432,7 +391,7 @@ func runRestore(ctx context.Context, c *cli, stdout, stderr io.Writer) error {
 	if r.NoSafety && r.SafetyDir != "" {
 		return fault.Usagef("--no-safety-snapshot and --safety-dir contradict each other")
 	}
-	file, err := resolve(r.File)
+	file, err := snapshot.Resolve(r.File)
 	if err != nil {
 		return err
 	}
@@ -466,7 +425,7 @@ func runRestore(ctx context.Context, c *cli, stdout, stderr io.Writer) error {
 			fmt.Fprintf(stderr, "%s: warning: the server is sealed: unseal it with the shares of the snapshot's cluster (vault-install unseal)\n", name)
 		}
 	}
-	if err := command.WriteJSON(stdout, rep); err != nil {
+	if err := jsonout.Write(stdout, rep); err != nil {
 		return err
 	}
 	return rerr
@@ -482,7 +441,7 @@ func runPrune(p *pruneCmd, stdout io.Writer) error {
 	}
 	rep, err := snapshot.Prune(p.Dir, pol, p.DryRun)
 	if rep != nil {
-		if werr := command.WriteJSON(stdout, rep); werr != nil && err == nil {
+		if werr := jsonout.Write(stdout, rep); werr != nil && err == nil {
 			err = werr
 		}
 	}

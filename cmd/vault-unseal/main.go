@@ -39,6 +39,7 @@ import (
 	"time"
 
 	"github.com/vaultpipe/vaultpipe/lib/command"
+	"github.com/vaultpipe/vaultpipe/lib/jsonout"
 	"github.com/vaultpipe/vaultpipe/lib/unseal"
 	"github.com/vaultpipe/vaultpipe/lib/vaultclient"
 )
@@ -84,7 +85,7 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 	vc.SetMaxRetries(0) // the wait loop is the retry
 	rep, err := unseal.FromFiles(ctx, vc, files, c.Wait)
 	if rep != nil {
-		if werr := command.WriteJSON(stdout, rep); werr != nil && err == nil {
+		if werr := jsonout.Write(stdout, rep); werr != nil && err == nil {
 			err = werr
 		}
 	}

@@ -5,9 +5,7 @@
 package command
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -117,41 +115,4 @@ func IsTerminal(w io.Writer) bool {
 	}
 	fi, err := f.Stat()
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
-}
-
-// WriteJSON writes v to w as one indented JSON document and a newline: the
-// form of every single-document answer on stdout. Nothing is written when v
-// cannot be encoded. As in JSON lines, <, > and & are kept as they are:
-// the reader is jq or a program, not an HTML page.
-func WriteJSON(w io.Writer, v any) error {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(v); err != nil {
-		return fmt.Errorf("encoding output: %w", err)
-	}
-	if _, err := w.Write(buf.Bytes()); err != nil {
-		return fmt.Errorf("writing output: %w", err)
-	}
-	return nil
-}
-
-// JSONLines writes one compact JSON document per line: the form of every
-// stream on stdout.
-type JSONLines struct{ enc *json.Encoder }
-
-// NewJSONLines returns a JSON lines writer on w.
-func NewJSONLines(w io.Writer) *JSONLines {
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	return &JSONLines{enc: enc}
-}
-
-// Write writes v as one line.
-func (j *JSONLines) Write(v any) error {
-	if err := j.enc.Encode(v); err != nil {
-		return fmt.Errorf("writing output: %w", err)
-	}
-	return nil
 }

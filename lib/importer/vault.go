@@ -3,7 +3,6 @@ package importer
 import (
 	"context"
 	"crypto/subtle"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -168,25 +167,12 @@ func readState(ctx context.Context, c *vaultclient.Client, mount, path string) (
 	}
 	var st pathState
 	if meta, ok := s.Data["metadata"].(map[string]any); ok {
-		st.version = toInt(meta["version"])
+		st.version = vaultclient.Int(meta["version"])
 	}
 	if d, ok := s.Data["data"].(map[string]any); ok {
 		st.data = d
 	}
 	return st, nil
-}
-
-func toInt(v any) int {
-	switch n := v.(type) {
-	case json.Number:
-		i, _ := n.Int64()
-		return int(i)
-	case float64:
-		return int(n)
-	case int:
-		return n
-	}
-	return 0
 }
 
 // ApplyOptions control Apply.

@@ -11,6 +11,8 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/gohcl"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+
+	"github.com/vaultpipe/vaultpipe/lib/hcldiag"
 )
 
 // AppRole is one application's AppRole, declared in approles/<name>.hcl.
@@ -29,7 +31,7 @@ type AppRole struct {
 	SecretIDBoundCIDRs []string
 	TokenBoundCIDRs    []string
 
-	policyLines []int
+	policyPos []hcl.Pos
 }
 
 type appRoleFile struct {
@@ -52,34 +54,34 @@ func ParseAppRole(file string, src []byte) (*AppRole, error) {
 	}
 	f, diags := hclsyntax.ParseConfig(src, file, hcl.InitialPos)
 	if diags.HasErrors() {
-		return nil, diagErr(diags)
+		return nil, hcldiag.Diagnostics(diags)
 	}
 	var raw appRoleFile
 	if diags := gohcl.DecodeBody(f.Body, nil, &raw); diags.HasErrors() {
-		return nil, diagErr(diags)
+		return nil, hcldiag.Diagnostics(diags)
 	}
 	attrs := f.Body.(*hclsyntax.Body).Attributes
-	line := func(n string) int {
+	pos := func(n string) hcl.Pos {
 		if a, ok := attrs[n]; ok {
-			return a.SrcRange.Start.Line
+			return a.SrcRange.Start
 		}
-		return 0
+		return hcl.Pos{}
 	}
 	a := &AppRole{Name: name, File: file, TokenType: "default"}
 	if len(raw.Policies) == 0 {
-		return nil, posErr(file, line("policies"), "policies: at least one policy is needed")
+		return nil, hcldiag.Errorf(file, pos("policies"), "policies: at least one policy is needed")
 	}
 	seen := map[string]bool{}
 	for _, p := range raw.Policies {
 		if seen[p] {
-			return nil, posErr(file, line("policies"), "policies: %q is listed twice", p)
+			return nil, hcldiag.Errorf(file, pos("policies"), "policies: %q is listed twice", p)
 		}
 		seen[p] = true
 		if p == "root" {
-			return nil, posErr(file, line("policies"), "policies: an AppRole must never carry the root policy")
+			return nil, hcldiag.Errorf(file, pos("policies"), "policies: an AppRole must never carry the root policy")
 		}
 		a.Policies = append(a.Policies, p)
-		a.policyLines = append(a.policyLines, line("policies"))
+		a.policyPos = append(a.policyPos, pos("policies"))
 	}
 	durations := []struct {
 		key string
@@ -96,12 +98,12 @@ func ParseAppRole(file string, src []byte) (*AppRole, error) {
 		}
 		secs, err := parseSeconds(*d.in)
 		if err != nil {
-			return nil, posErr(file, line(d.key), "%s: %v", d.key, err)
+			return nil, hcldiag.Errorf(file, pos(d.key), "%s: %v", d.key, err)
 		}
 		*d.out = secs
 	}
 	if a.TokenMaxTTL > 0 && a.TokenTTL > a.TokenMaxTTL {
-		return nil, posErr(file, line("token_ttl"), "token_ttl (%ds) is longer than token_max_ttl (%ds)", a.TokenTTL, a.TokenMaxTTL)
+		return nil, hcldiag.Errorf(file, pos("token_ttl"), "token_ttl (%ds) is longer than token_max_ttl (%ds)", a.TokenTTL, a.TokenMaxTTL)
 	}
 	counts := []struct {
 		key string
@@ -116,7 +118,7 @@ func ParseAppRole(file string, src []byte) (*AppRole, error) {
 			continue
 		}
 		if *c.in < 0 {
-			return nil, posErr(file, line(c.key), "%s: must be 0 (unlimited) or more, not %d", c.key, *c.in)
+			return nil, hcldiag.Errorf(file, pos(c.key), "%s: must be 0 (unlimited) or more, not %d", c.key, *c.in)
 		}
 		*c.out = *c.in
 	}
@@ -125,7 +127,7 @@ func ParseAppRole(file string, src []byte) (*AppRole, error) {
 		case "default", "service", "batch":
 			a.TokenType = *raw.TokenType
 		default:
-			return nil, posErr(file, line("token_type"), "token_type: want default, service or batch, not %q", *raw.TokenType)
+			return nil, hcldiag.Errorf(file, pos("token_type"), "token_type: want default, service or batch, not %q", *raw.TokenType)
 		}
 	}
 	for _, c := range []struct {
@@ -139,10 +141,10 @@ func ParseAppRole(file string, src []byte) (*AppRole, error) {
 		for _, s := range c.in {
 			pfx, err := netip.ParsePrefix(s)
 			if err != nil {
-				return nil, posErr(file, line(c.key), "%s: %q is not a CIDR block such as 127.0.0.1/32", c.key, s)
+				return nil, hcldiag.Errorf(file, pos(c.key), "%s: %q is not a CIDR block such as 127.0.0.1/32", c.key, s)
 			}
 			if pfx.Masked() != pfx {
-				return nil, posErr(file, line(c.key), "%s: %q has host bits set; did you mean %s", c.key, s, pfx.Masked())
+				return nil, hcldiag.Errorf(file, pos(c.key), "%s: %q has host bits set; did you mean %s", c.key, s, pfx.Masked())
 			}
 			*c.out = append(*c.out, pfx.String())
 		}

@@ -11,6 +11,7 @@ import (
 	ctyjson "github.com/zclconf/go-cty/cty/json"
 
 	"github.com/vaultpipe/vaultpipe/lib/fault"
+	"github.com/vaultpipe/vaultpipe/lib/hcldiag"
 )
 
 // Row is one expectation of the access matrix: Identity (an AppRole, or a
@@ -35,6 +36,7 @@ type Row struct {
 	Login string
 	File  string
 	Line  int
+	Col   int
 }
 
 // Expectations.
@@ -94,20 +96,20 @@ type matrixRow struct {
 func ParseMatrix(file string, src []byte) ([]Row, error) {
 	f, diags := hclsyntax.ParseConfig(src, file, hcl.InitialPos)
 	if diags.HasErrors() {
-		return nil, diagErr(diags)
+		return nil, hcldiag.Diagnostics(diags)
 	}
 	var raw matrixFile
 	if diags := gohcl.DecodeBody(f.Body, nil, &raw); diags.HasErrors() {
-		return nil, diagErr(diags)
+		return nil, hcldiag.Diagnostics(diags)
 	}
 	blocks := f.Body.(*hclsyntax.Body).Blocks
-	attrLine := func(i int, name string) int {
+	attrPos := func(i int, name string) hcl.Pos {
 		if i < len(blocks) {
 			if a, ok := blocks[i].Body.Attributes[name]; ok {
-				return a.SrcRange.Start.Line
+				return a.SrcRange.Start
 			}
 		}
-		return raw.Rows[i].DefRange.Start.Line
+		return raw.Rows[i].DefRange.Start
 	}
 	var (
 		rows []Row
@@ -115,59 +117,59 @@ func ParseMatrix(file string, src []byte) ([]Row, error) {
 		seen = map[string]int{}
 	)
 	for i, r := range raw.Rows {
-		line := r.DefRange.Start.Line
+		pos := r.DefRange.Start
 		row := Row{Name: r.Name, Identity: r.Identity, Path: strings.TrimPrefix(r.Path, "/"),
-			Capability: r.Capability, Expect: r.Expect, File: file, Line: line}
+			Capability: r.Capability, Expect: r.Expect, File: file, Line: pos.Line, Col: pos.Column}
 		if strings.TrimSpace(r.Name) == "" {
-			errs = append(errs, posErr(file, line, "row: empty name"))
+			errs = append(errs, hcldiag.Errorf(file, pos, "row: empty name"))
 		}
 		if prev, dup := seen[r.Name]; dup {
-			errs = append(errs, posErr(file, line, "row %q: name used twice (also at line %d)", r.Name, prev))
+			errs = append(errs, hcldiag.Errorf(file, pos, "row %q: name used twice (also at line %d)", r.Name, prev))
 		}
-		seen[r.Name] = line
+		seen[r.Name] = pos.Line
 		if row.Path == "" {
-			errs = append(errs, posErr(file, attrLine(i, "path"), "row %q: empty path", r.Name))
+			errs = append(errs, hcldiag.Errorf(file, attrPos(i, "path"), "row %q: empty path", r.Name))
 		}
 		if !knownCapabilities[r.Capability] || r.Capability == "deny" {
-			errs = append(errs, posErr(file, attrLine(i, "capability"), "row %q: unknown capability %q: want create, read, update, patch, delete, list, sudo, subscribe or recover", r.Name, r.Capability))
+			errs = append(errs, hcldiag.Errorf(file, attrPos(i, "capability"), "row %q: unknown capability %q: want create, read, update, patch, delete, list, sudo, subscribe or recover", r.Name, r.Capability))
 		}
 		if r.Expect != Allow && r.Expect != Deny {
-			errs = append(errs, posErr(file, attrLine(i, "expect"), "row %q: expect must be \"allow\" or \"deny\", not %q", r.Name, r.Expect))
+			errs = append(errs, hcldiag.Errorf(file, attrPos(i, "expect"), "row %q: expect must be \"allow\" or \"deny\", not %q", r.Name, r.Expect))
 		}
 		row.Operation = defaultOperation(r.Capability, r.Expect)
 		if r.Operation != nil {
 			if !operations[*r.Operation] {
-				errs = append(errs, posErr(file, attrLine(i, "operation"), "row %q: operation must be read, list, write, patch, delete or none, not %q", r.Name, *r.Operation))
+				errs = append(errs, hcldiag.Errorf(file, attrPos(i, "operation"), "row %q: operation must be read, list, write, patch, delete or none, not %q", r.Name, *r.Operation))
 			}
 			row.Operation = *r.Operation
 		}
 		if r.Data != nil {
 			if v, diags := r.Data.Value(nil); diags.HasErrors() {
-				errs = append(errs, diagErr(diags))
+				errs = append(errs, hcldiag.Diagnostics(diags))
 			} else if !v.IsNull() {
 				if !v.Type().IsObjectType() && !v.Type().IsMapType() {
-					errs = append(errs, posErr(file, attrLine(i, "data"), "row %q: data must be an object such as { max_versions = 1 }", r.Name))
+					errs = append(errs, hcldiag.Errorf(file, attrPos(i, "data"), "row %q: data must be an object such as { max_versions = 1 }", r.Name))
 				} else if b, err := ctyjson.Marshal(v, v.Type()); err != nil {
-					errs = append(errs, posErr(file, attrLine(i, "data"), "row %q: data: %v", r.Name, err))
+					errs = append(errs, hcldiag.Errorf(file, attrPos(i, "data"), "row %q: data: %v", r.Name, err))
 				} else {
 					row.Data = b
 				}
 			}
 			if row.Data != nil && row.Operation != OpWrite && row.Operation != OpPatch {
-				errs = append(errs, posErr(file, attrLine(i, "data"), "row %q: data is a request body: only for write and patch probes (capability create, update or patch)", r.Name))
+				errs = append(errs, hcldiag.Errorf(file, attrPos(i, "data"), "row %q: data is a request body: only for write and patch probes (capability create, update or patch)", r.Name))
 			}
 		}
 		if r.Login != nil {
 			row.Login = *r.Login
 			switch {
 			case row.Login != LoginWrapped && row.Login != LoginWrappedReuse:
-				errs = append(errs, posErr(file, attrLine(i, "login"), "row %q: login must be \"wrapped\" or \"wrapped-reuse\", not %q", r.Name, row.Login))
+				errs = append(errs, hcldiag.Errorf(file, attrPos(i, "login"), "row %q: login must be \"wrapped\" or \"wrapped-reuse\", not %q", r.Name, row.Login))
 			case !strings.HasPrefix(row.Path, "auth/") || !strings.HasSuffix(row.Path, "/login") || r.Capability != "update":
-				errs = append(errs, posErr(file, attrLine(i, "login"), "row %q: a login row has path \"auth/<mount>/login\" and capability \"update\"", r.Name))
+				errs = append(errs, hcldiag.Errorf(file, attrPos(i, "login"), "row %q: a login row has path \"auth/<mount>/login\" and capability \"update\"", r.Name))
 			case r.Operation != nil || row.Data != nil:
-				errs = append(errs, posErr(file, attrLine(i, "login"), "row %q: a login row takes no operation or data", r.Name))
+				errs = append(errs, hcldiag.Errorf(file, attrPos(i, "login"), "row %q: a login row takes no operation or data", r.Name))
 			case row.Login == LoginWrapped && r.Expect != Allow, row.Login == LoginWrappedReuse && r.Expect != Deny:
-				errs = append(errs, posErr(file, attrLine(i, "expect"), "row %q: a wrapped login must be allowed and its reuse denied", r.Name))
+				errs = append(errs, hcldiag.Errorf(file, attrPos(i, "expect"), "row %q: a wrapped login must be allowed and its reuse denied", r.Name))
 			}
 			row.Operation = OpLogin
 		}

@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/hashicorp/hcl/v2"
 )
 
 func TestParseACL(t *testing.T) {
@@ -41,13 +43,13 @@ func TestParseACLErrorsNameTheLine(t *testing.T) {
 	tests := []struct {
 		name, file, src, want string
 	}{
-		{"unknown capability", "acl/a.hcl", "path \"x/*\" {\n  capabilities = [\"reed\"]\n}\n", `acl/a.hcl:2: path "x/*": unknown capability "reed"`},
-		{"missing capabilities", "acl/a.hcl", "\n\npath \"x\" {\n}\n", `acl/a.hcl:3: path "x": no capabilities`},
-		{"duplicate path", "acl/a.hcl", "path \"x\" {\n capabilities=[\"read\"]\n}\npath \"x\" {\n capabilities=[\"list\"]\n}\n", `acl/a.hcl:4: path "x" is declared twice (also at line 1)`},
-		{"top-level attribute", "acl/a.hcl", "name = \"a\"\n", `acl/a.hcl:1: unexpected argument "name"`},
-		{"wrong block", "acl/a.hcl", "\npaths \"x\" {\n}\n", `acl/a.hcl:2: unexpected block "paths"`},
-		{"unknown argument", "acl/a.hcl", "path \"x\" {\n  capabilities = [\"read\"]\n  capability = \"read\"\n}\n", `acl/a.hcl:3: path "x": unknown argument "capability"`},
-		{"not a list", "acl/a.hcl", "path \"x\" {\n  capabilities = \"read\"\n}\n", `acl/a.hcl:2: capabilities: want a list of strings`},
+		{"unknown capability", "acl/a.hcl", "path \"x/*\" {\n  capabilities = [\"reed\"]\n}\n", `acl/a.hcl:2:3: path "x/*": unknown capability "reed"`},
+		{"missing capabilities", "acl/a.hcl", "\n\npath \"x\" {\n}\n", `acl/a.hcl:3:1: path "x": no capabilities`},
+		{"duplicate path", "acl/a.hcl", "path \"x\" {\n capabilities=[\"read\"]\n}\npath \"x\" {\n capabilities=[\"list\"]\n}\n", `acl/a.hcl:4:1: path "x" is declared twice (also at line 1)`},
+		{"top-level attribute", "acl/a.hcl", "name = \"a\"\n", `acl/a.hcl:1:1: unexpected argument "name"`},
+		{"wrong block", "acl/a.hcl", "\npaths \"x\" {\n}\n", `acl/a.hcl:2:1: unexpected block "paths"`},
+		{"unknown argument", "acl/a.hcl", "path \"x\" {\n  capabilities = [\"read\"]\n  capability = \"read\"\n}\n", `acl/a.hcl:3:3: path "x": unknown argument "capability"`},
+		{"not a list", "acl/a.hcl", "path \"x\" {\n  capabilities = \"read\"\n}\n", `acl/a.hcl:2:3: capabilities: want a list of strings`},
 		{"syntax", "acl/a.hcl", "path \"x\" {\n  capabilities = [\"read\"\n}\n", `acl/a.hcl:`},
 		{"bad file name", "acl/Admin.hcl", "path \"x\" {\n capabilities=[\"read\"]\n}\n", `acl/Admin.hcl: file name "Admin" is not a valid name`},
 		{"root", "acl/root.hcl", "path \"x\" {\n capabilities=[\"read\"]\n}\n", `the root policy is built into Vault`},
@@ -80,7 +82,7 @@ token_type = "service"
 	want := &AppRole{Name: "app", File: "approles/app.hcl", Policies: []string{"app", "default"},
 		TokenTTL: 3600, TokenMaxTTL: 14400, TokenType: "service", SecretIDTTL: 720 * 3600, SecretIDNumUses: 3,
 		SecretIDBoundCIDRs: []string{"127.0.0.1/32"}, TokenBoundCIDRs: []string{"10.0.0.0/8", "127.0.0.1/32"},
-		policyLines: []int{1, 1}}
+		policyPos: []hcl.Pos{{Line: 1, Column: 1}, {Line: 1, Column: 1}}}
 	if !reflect.DeepEqual(a, want) {
 		t.Errorf("ParseAppRole = %+v; want %+v", a, want)
 	}
@@ -88,16 +90,16 @@ token_type = "service"
 
 func TestParseAppRoleErrorsNameTheLine(t *testing.T) {
 	tests := []struct{ name, src, want string }{
-		{"no policies", "token_ttl = \"1h\"\n", `approles/app.hcl:1: missing required argument`},
-		{"empty policies", "\npolicies = []\n", `approles/app.hcl:2: policies: at least one policy is needed`},
-		{"root policy", "policies = [\"root\"]\n", `approles/app.hcl:1: policies: an AppRole must never carry the root policy`},
-		{"bad duration", "policies = [\"a\"]\ntoken_ttl = \"1 hour\"\n", `approles/app.hcl:2: token_ttl: invalid duration "1 hour"`},
-		{"ttl over max", "policies = [\"a\"]\ntoken_ttl = \"2h\"\ntoken_max_ttl = \"1h\"\n", `approles/app.hcl:2: token_ttl (7200s) is longer than token_max_ttl (3600s)`},
-		{"bad cidr", "policies = [\"a\"]\n\nsecret_id_bound_cidrs = [\"127.0.0.1\"]\n", `approles/app.hcl:3: secret_id_bound_cidrs: "127.0.0.1" is not a CIDR block`},
-		{"host bits", "policies = [\"a\"]\ntoken_bound_cidrs = [\"10.1.2.3/8\"]\n", `approles/app.hcl:2: token_bound_cidrs: "10.1.2.3/8" has host bits set; did you mean 10.0.0.0/8`},
-		{"negative uses", "policies = [\"a\"]\nsecret_id_num_uses = -1\n", `approles/app.hcl:2: secret_id_num_uses: must be 0 (unlimited) or more`},
-		{"unknown argument", "policies = [\"a\"]\nsecret_id_ttls = \"1h\"\n", `approles/app.hcl:2: unsupported argument`},
-		{"token type", "policies = [\"a\"]\ntoken_type = \"x\"\n", `approles/app.hcl:2: token_type: want default, service or batch`},
+		{"no policies", "token_ttl = \"1h\"\n", `approles/app.hcl:1:1: missing required argument`},
+		{"empty policies", "\npolicies = []\n", `approles/app.hcl:2:1: policies: at least one policy is needed`},
+		{"root policy", "policies = [\"root\"]\n", `approles/app.hcl:1:1: policies: an AppRole must never carry the root policy`},
+		{"bad duration", "policies = [\"a\"]\ntoken_ttl = \"1 hour\"\n", `approles/app.hcl:2:1: token_ttl: invalid duration "1 hour"`},
+		{"ttl over max", "policies = [\"a\"]\ntoken_ttl = \"2h\"\ntoken_max_ttl = \"1h\"\n", `approles/app.hcl:2:1: token_ttl (7200s) is longer than token_max_ttl (3600s)`},
+		{"bad cidr", "policies = [\"a\"]\n\nsecret_id_bound_cidrs = [\"127.0.0.1\"]\n", `approles/app.hcl:3:1: secret_id_bound_cidrs: "127.0.0.1" is not a CIDR block`},
+		{"host bits", "policies = [\"a\"]\ntoken_bound_cidrs = [\"10.1.2.3/8\"]\n", `approles/app.hcl:2:1: token_bound_cidrs: "10.1.2.3/8" has host bits set; did you mean 10.0.0.0/8`},
+		{"negative uses", "policies = [\"a\"]\nsecret_id_num_uses = -1\n", `approles/app.hcl:2:1: secret_id_num_uses: must be 0 (unlimited) or more`},
+		{"unknown argument", "policies = [\"a\"]\nsecret_id_ttls = \"1h\"\n", `approles/app.hcl:2:1: unsupported argument`},
+		{"token type", "policies = [\"a\"]\ntoken_type = \"x\"\n", `approles/app.hcl:2:1: token_type: want default, service or batch`},
 		{"duplicate policy", "policies = [\"a\", \"a\"]\n", `policies: "a" is listed twice`},
 	}
 	for _, tt := range tests {
@@ -138,9 +140,9 @@ row "a-sudo" {
 		t.Fatalf("ParseMatrix: %v", err)
 	}
 	want := []Row{
-		{Name: "a-reads", Identity: "a", Path: "secret/data/a/x", Capability: "read", Expect: Allow, Operation: OpRead, File: "matrix.hcl", Line: 1},
-		{Name: "a-no-delete", Identity: "a", Path: "secret/data/a/x", Capability: "delete", Expect: Deny, Operation: OpDelete, File: "matrix.hcl", Line: 8},
-		{Name: "a-sudo", Identity: "a", Path: "sys/audit", Capability: "update", Expect: Allow, Operation: OpNone, File: "matrix.hcl", Line: 15},
+		{Name: "a-reads", Identity: "a", Path: "secret/data/a/x", Capability: "read", Expect: Allow, Operation: OpRead, File: "matrix.hcl", Line: 1, Col: 1},
+		{Name: "a-no-delete", Identity: "a", Path: "secret/data/a/x", Capability: "delete", Expect: Deny, Operation: OpDelete, File: "matrix.hcl", Line: 8, Col: 1},
+		{Name: "a-sudo", Identity: "a", Path: "sys/audit", Capability: "update", Expect: Allow, Operation: OpNone, File: "matrix.hcl", Line: 15, Col: 1},
 	}
 	if !reflect.DeepEqual(rows, want) {
 		t.Errorf("ParseMatrix = %+v; want %+v", rows, want)
@@ -190,16 +192,16 @@ func TestParseMatrixErrorsNameTheLine(t *testing.T) {
 		return "row \"" + name + "\" {\n  identity = \"a\"\n  path = \"p\"\n  capability = \"" + cap + "\"\n  expect = \"" + expect + "\"\n" + extra + "}\n"
 	}
 	tests := []struct{ name, src, want string }{
-		{"bad expect", row("r", "read", "maybe", ""), `matrix.hcl:5: row "r": expect must be "allow" or "deny", not "maybe"`},
-		{"bad capability", row("r", "reed", "allow", ""), `matrix.hcl:4: row "r": unknown capability "reed"`},
-		{"bad operation", row("r", "read", "allow", "  operation = \"get\"\n"), `matrix.hcl:6: row "r": operation must be`},
-		{"duplicate", row("r", "read", "allow", "") + "\n" + row("r", "list", "allow", ""), `matrix.hcl:8: row "r": name used twice (also at line 1)`},
-		{"missing field", "row \"r\" {\n  identity = \"a\"\n}\n", `matrix.hcl:1: missing required argument`},
-		{"wrong block", "rows \"r\" {\n}\n", `matrix.hcl:1: unsupported block type`},
-		{"data on a read", row("r", "read", "allow", "  data = { a = 1 }\n"), `matrix.hcl:6: row "r": data is a request body: only for write and patch probes`},
-		{"data not an object", row("r", "update", "allow", "  data = [1]\n"), `matrix.hcl:6: row "r": data must be an object`},
-		{"bad login", row("r", "update", "allow", "  login = \"twice\"\n"), `matrix.hcl:6: row "r": login must be "wrapped" or "wrapped-reuse", not "twice"`},
-		{"login off a login path", row("r", "update", "allow", "  login = \"wrapped\"\n"), `matrix.hcl:6: row "r": a login row has path "auth/<mount>/login"`},
+		{"bad expect", row("r", "read", "maybe", ""), `matrix.hcl:5:3: row "r": expect must be "allow" or "deny", not "maybe"`},
+		{"bad capability", row("r", "reed", "allow", ""), `matrix.hcl:4:3: row "r": unknown capability "reed"`},
+		{"bad operation", row("r", "read", "allow", "  operation = \"get\"\n"), `matrix.hcl:6:3: row "r": operation must be`},
+		{"duplicate", row("r", "read", "allow", "") + "\n" + row("r", "list", "allow", ""), `matrix.hcl:8:1: row "r": name used twice (also at line 1)`},
+		{"missing field", "row \"r\" {\n  identity = \"a\"\n}\n", `matrix.hcl:1:9: missing required argument`},
+		{"wrong block", "rows \"r\" {\n}\n", `matrix.hcl:1:1: unsupported block type`},
+		{"data on a read", row("r", "read", "allow", "  data = { a = 1 }\n"), `matrix.hcl:6:3: row "r": data is a request body: only for write and patch probes`},
+		{"data not an object", row("r", "update", "allow", "  data = [1]\n"), `matrix.hcl:6:3: row "r": data must be an object`},
+		{"bad login", row("r", "update", "allow", "  login = \"twice\"\n"), `matrix.hcl:6:3: row "r": login must be "wrapped" or "wrapped-reuse", not "twice"`},
+		{"login off a login path", row("r", "update", "allow", "  login = \"wrapped\"\n"), `matrix.hcl:6:3: row "r": a login row has path "auth/<mount>/login"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -237,8 +239,8 @@ func TestLoadDirReportsEveryBrokenReference(t *testing.T) {
 		t.Fatal("LoadDir = nil error; want broken references reported")
 	}
 	for _, want := range []string{
-		`approles/a.hcl:1: approle a: policy "b" has no file acl/b.hcl`,
-		`matrix.hcl:1: row "r": identity "nobody" is neither an AppRole`,
+		`approles/a.hcl:1:1: approle a: policy "b" has no file acl/b.hcl`,
+		`matrix.hcl:1:1: row "r": identity "nobody" is neither an AppRole`,
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("LoadDir error = %v; want it to contain %q", err, want)

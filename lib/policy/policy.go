@@ -11,7 +11,6 @@ package policy
 
 import (
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
 	"path"
@@ -25,6 +24,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/vaultpipe/vaultpipe/lib/fault"
+	"github.com/vaultpipe/vaultpipe/lib/hcldiag"
 )
 
 // Set is everything a policies/ directory declares.
@@ -92,7 +92,7 @@ var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]*$`)
 
 // LoadDir reads dir/acl/*.hcl, dir/approles/*.hcl and dir/matrix.hcl (the
 // last two optional) and checks that they refer to each other consistently.
-// Every problem found is reported, each naming file:line.
+// Every problem found is reported, each naming file:line:col.
 func LoadDir(dir string) (*Set, error) {
 	return LoadFS(os.DirFS(dir), dir)
 }
@@ -186,12 +186,12 @@ func (s *Set) crossCheck() []error {
 			if p == "default" || s.Policy(p) != nil {
 				continue
 			}
-			errs = append(errs, posErr(a.File, a.policyLines[i], "approle %s: policy %q has no file acl/%s.hcl", a.Name, p, p))
+			errs = append(errs, hcldiag.Errorf(a.File, a.policyPos[i], "approle %s: policy %q has no file acl/%s.hcl", a.Name, p, p))
 		}
 	}
 	for _, r := range s.Matrix {
 		if s.AppRole(r.Identity) == nil && s.Policy(r.Identity) == nil {
-			errs = append(errs, posErr(r.File, r.Line, "row %q: identity %q is neither an AppRole (approles/%s.hcl) nor a policy (acl/%s.hcl)", r.Name, r.Identity, r.Identity, r.Identity))
+			errs = append(errs, hcldiag.Errorf(r.File, hcl.Pos{Line: r.Line, Column: r.Col}, "row %q: identity %q is neither an AppRole (approles/%s.hcl) nor a policy (acl/%s.hcl)", r.Name, r.Identity, r.Identity, r.Identity))
 		}
 	}
 	return errs
@@ -201,10 +201,10 @@ func (s *Set) crossCheck() []error {
 func nameFromFile(file string) (string, error) {
 	name := strings.TrimSuffix(filepath.Base(file), ".hcl")
 	if !nameRE.MatchString(name) {
-		return "", posErr(file, 0, "file name %q is not a valid name: use lower-case letters, digits, '-', '_' and '.'", name)
+		return "", hcldiag.Errorf(file, hcl.Pos{}, "file name %q is not a valid name: use lower-case letters, digits, '-', '_' and '.'", name)
 	}
 	if name == "root" {
-		return "", posErr(file, 0, "the root policy is built into Vault and cannot be declared")
+		return "", hcldiag.Errorf(file, hcl.Pos{}, "the root policy is built into Vault and cannot be declared")
 	}
 	return name, nil
 }
@@ -218,41 +218,42 @@ func ParseACL(file string, src []byte) (*ACL, error) {
 	}
 	f, diags := hclsyntax.ParseConfig(src, file, hcl.InitialPos)
 	if diags.HasErrors() {
-		return nil, diagErr(diags)
+		return nil, hcldiag.Diagnostics(diags)
 	}
 	body := f.Body.(*hclsyntax.Body)
 	p := &ACL{Name: name, File: file, Text: string(src)}
 	var errs []error
-	for _, a := range sortedAttrs(body.Attributes) {
-		errs = append(errs, posErr(file, a.SrcRange.Start.Line, "unexpected argument %q: a policy holds only path blocks", a.Name))
+	for _, a := range hcldiag.SortedAttrs(body.Attributes) {
+		errs = append(errs, hcldiag.Errorf(file, a.SrcRange.Start, "unexpected argument %q: a policy holds only path blocks", a.Name))
 	}
 	seen := map[string]int{}
 	for _, b := range body.Blocks {
-		line := b.TypeRange.Start.Line
+		pos := b.TypeRange.Start
+		line := pos.Line
 		if b.Type != "path" || len(b.Labels) != 1 {
-			errs = append(errs, posErr(file, line, "unexpected block %q: want path \"<path>\" { capabilities = [...] }", b.Type))
+			errs = append(errs, hcldiag.Errorf(file, pos, "unexpected block %q: want path \"<path>\" { capabilities = [...] }", b.Type))
 			continue
 		}
 		r := Rule{Path: b.Labels[0], Line: line}
 		if prev, dup := seen[r.Path]; dup {
-			errs = append(errs, posErr(file, line, "path %q is declared twice (also at line %d)", r.Path, prev))
+			errs = append(errs, hcldiag.Errorf(file, pos, "path %q is declared twice (also at line %d)", r.Path, prev))
 			continue
 		}
 		seen[r.Path] = line
-		for _, a := range sortedAttrs(b.Body.Attributes) {
+		for _, a := range hcldiag.SortedAttrs(b.Body.Attributes) {
 			if !pathArguments[a.Name] {
-				errs = append(errs, posErr(file, a.SrcRange.Start.Line, "path %q: unknown argument %q", r.Path, a.Name))
+				errs = append(errs, hcldiag.Errorf(file, a.SrcRange.Start, "path %q: unknown argument %q", r.Path, a.Name))
 			}
 		}
 		for _, nb := range b.Body.Blocks {
 			if nb.Type != "control_group" && nb.Type != "allowed_parameters" && nb.Type != "denied_parameters" {
-				errs = append(errs, posErr(file, nb.TypeRange.Start.Line, "path %q: unexpected block %q", r.Path, nb.Type))
+				errs = append(errs, hcldiag.Errorf(file, nb.TypeRange.Start, "path %q: unexpected block %q", r.Path, nb.Type))
 			}
 		}
 		capAttr, ok := b.Body.Attributes["capabilities"]
 		if !ok {
 			if _, legacy := b.Body.Attributes["policy"]; !legacy {
-				errs = append(errs, posErr(file, line, "path %q: no capabilities", r.Path))
+				errs = append(errs, hcldiag.Errorf(file, pos, "path %q: no capabilities", r.Path))
 			}
 			p.Rules = append(p.Rules, r)
 			continue
@@ -264,7 +265,7 @@ func ParseACL(file string, src []byte) (*ACL, error) {
 		}
 		for _, c := range caps {
 			if !knownCapabilities[c] {
-				errs = append(errs, posErr(file, capAttr.SrcRange.Start.Line, "path %q: unknown capability %q", r.Path, c))
+				errs = append(errs, hcldiag.Errorf(file, capAttr.SrcRange.Start, "path %q: unknown capability %q", r.Path, c))
 			}
 		}
 		r.Capabilities = caps
@@ -274,7 +275,7 @@ func ParseACL(file string, src []byte) (*ACL, error) {
 		return nil, &fault.Error{Kind: fault.BadInput, Err: errors.Join(errs...)}
 	}
 	if len(p.Rules) == 0 {
-		return nil, posErr(file, 0, "policy %s has no path blocks", name)
+		return nil, hcldiag.Errorf(file, hcl.Pos{}, "policy %s has no path blocks", name)
 	}
 	return p, nil
 }
@@ -283,65 +284,19 @@ func ParseACL(file string, src []byte) (*ACL, error) {
 func stringList(file string, a *hclsyntax.Attribute) ([]string, error) {
 	v, diags := a.Expr.Value(nil)
 	if diags.HasErrors() {
-		return nil, diagErr(diags)
+		return nil, hcldiag.Diagnostics(diags)
 	}
-	line := a.SrcRange.Start.Line
+	pos := a.SrcRange.Start
 	if v.IsNull() || !(v.Type().IsTupleType() || v.Type().IsListType()) {
-		return nil, posErr(file, line, "%s: want a list of strings", a.Name)
+		return nil, hcldiag.Errorf(file, pos, "%s: want a list of strings", a.Name)
 	}
 	var out []string
 	for it := v.ElementIterator(); it.Next(); {
 		_, ev := it.Element()
 		if ev.IsNull() || ev.Type() != cty.String {
-			return nil, posErr(file, line, "%s: want a list of strings", a.Name)
+			return nil, hcldiag.Errorf(file, pos, "%s: want a list of strings", a.Name)
 		}
 		out = append(out, ev.AsString())
 	}
 	return out, nil
-}
-
-func sortedAttrs(m hclsyntax.Attributes) []*hclsyntax.Attribute {
-	out := make([]*hclsyntax.Attribute, 0, len(m))
-	for _, a := range m {
-		out = append(out, a)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].SrcRange.Start.Byte < out[j].SrcRange.Start.Byte })
-	return out
-}
-
-// posErr is a bad-input error that names file:line (line 0: the file).
-func posErr(file string, line int, format string, args ...any) error {
-	loc := file
-	if line > 0 {
-		loc = fmt.Sprintf("%s:%d", file, line)
-	}
-	return &fault.Error{Kind: fault.BadInput, Err: fmt.Errorf("%s: %s", loc, fmt.Sprintf(format, args...))}
-}
-
-// diagErr turns HCL diagnostics into one error, a line per diagnostic,
-// each starting with file:line.
-func diagErr(diags hcl.Diagnostics) error {
-	var errs []error
-	for _, d := range diags {
-		if d.Severity != hcl.DiagError {
-			continue
-		}
-		loc := ""
-		if d.Subject != nil {
-			loc = fmt.Sprintf("%s:%d: ", d.Subject.Filename, d.Subject.Start.Line)
-		}
-		msg := lowerFirst(d.Summary)
-		if d.Detail != "" {
-			msg += ": " + strings.TrimSuffix(d.Detail, ".")
-		}
-		errs = append(errs, fmt.Errorf("%s%s", loc, msg))
-	}
-	return &fault.Error{Kind: fault.BadInput, Err: errors.Join(errs...)}
-}
-
-func lowerFirst(s string) string {
-	if s == "" {
-		return s
-	}
-	return strings.ToLower(s[:1]) + s[1:]
 }

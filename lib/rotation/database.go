@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/vaultpipe/vaultpipe/lib/fault"
+	"github.com/vaultpipe/vaultpipe/lib/vaultclient"
 )
 
 // DBResult is one line of vault-rotate run about a database credential.
@@ -132,7 +133,7 @@ func sameRole(have, want map[string]any) bool {
 		}
 		switch wv := v.(type) {
 		case int64:
-			if int64(toInt(h)) != wv {
+			if int64(vaultclient.Int(h)) != wv {
 				return false
 			}
 		default:

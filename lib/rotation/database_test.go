@@ -169,7 +169,7 @@ database "app" {
 		t.Fatalf("Databases = %+v, %v; want all configured", res, err)
 	}
 	role, err := e.vc.Read(ctx, "database/static-roles/app")
-	if err != nil || toInt(role.Data["rotation_period"]) != 86400 || role.Data["username"] != "app_user" {
+	if err != nil || vaultclient.Int(role.Data["rotation_period"]) != 86400 || role.Data["username"] != "app_user" {
 		t.Fatalf("static role app = %v, %v", role, err)
 	}
 	if !openbao {

@@ -3,6 +3,8 @@ package rotation
 import (
 	"context"
 	"fmt"
+
+	"github.com/vaultpipe/vaultpipe/lib/vaultclient"
 )
 
 // Finding is one problem lint found on a live server.
@@ -46,7 +48,7 @@ func (e *Engine) Coverage(ctx context.Context) ([]Finding, error) {
 	// A secret's own max_versions, else the engine's, else Vault's 10.
 	engine := 0
 	if s, err := e.Client.Read(ctx, e.Policy.Mount+"/config"); err == nil {
-		engine = toInt(s.Data["max_versions"])
+		engine = vaultclient.Int(s.Data["max_versions"])
 	}
 	for i, t := range covered {
 		mv, where := metas[i].MaxVersions, "the secret's max_versions"

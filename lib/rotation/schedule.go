@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/vaultpipe/vaultpipe/lib/duration"
 )
 
 // Schedule says when a secret is due again after it was last rotated: a
@@ -25,26 +27,14 @@ func (s Schedule) DueAt(last time.Time) time.Time {
 	return s.Cal.Next(last)
 }
 
-// ParseDuration parses a period: a number followed by d (days), w (weeks),
-// y (365 days), or any unit time.ParseDuration knows ("36h", "90m").
+// ParseDuration parses a period: a positive duration.Parse ("90d", "2w",
+// "1y", "36h").
 func ParseDuration(s string) (time.Duration, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return 0, errors.New("empty duration")
+	d, err := duration.Parse(s)
+	if err == nil && d == 0 {
+		return 0, fmt.Errorf("invalid duration %q: a period must be longer than zero", strings.TrimSpace(s))
 	}
-	if n := len(s); n > 1 && strings.ContainsRune("dwy", rune(s[n-1])) {
-		v, err := strconv.ParseFloat(s[:n-1], 64)
-		if err != nil || v <= 0 || v > 100*365 {
-			return 0, fmt.Errorf("invalid duration %q: want a positive number of days such as 90d", s)
-		}
-		unit := map[byte]float64{'d': 24, 'w': 24 * 7, 'y': 24 * 365}[s[n-1]]
-		return time.Duration(v * unit * float64(time.Hour)), nil
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d <= 0 {
-		return 0, fmt.Errorf("invalid duration %q: want a value such as 90d, 365d, 12h or 30s", s)
-	}
-	return d, nil
+	return d, err
 }
 
 // ParseSchedule parses a period or a calendar expression.

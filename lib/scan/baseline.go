@@ -10,8 +10,8 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/vaultpipe/vaultpipe/lib/command"
 	"github.com/vaultpipe/vaultpipe/lib/fault"
+	"github.com/vaultpipe/vaultpipe/lib/jsonout"
 	"github.com/vaultpipe/vaultpipe/lib/safefile"
 )
 
@@ -139,7 +139,7 @@ func (b *Baseline) Filter(findings []Finding) (out []Finding, elsewhere int) {
 // Write stores the baseline atomically.
 func (b *Baseline) Write(path string) error {
 	var data bytes.Buffer
-	if err := command.WriteJSON(&data, b); err != nil {
+	if err := jsonout.Write(&data, b); err != nil {
 		return err
 	}
 	if err := safefile.Write(path, data.Bytes(), 0o644); err != nil {

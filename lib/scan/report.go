@@ -8,12 +8,12 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/vaultpipe/vaultpipe/lib/command"
+	"github.com/vaultpipe/vaultpipe/lib/jsonout"
 )
 
 // WriteJSONLines writes one JSON object per finding.
 func WriteJSONLines(w io.Writer, findings []Finding) error {
-	out := command.NewJSONLines(w)
+	out := jsonout.NewLines(w)
 	for _, f := range findings {
 		if err := out.Write(f); err != nil {
 			return err
@@ -192,7 +192,7 @@ func WriteSARIF(w io.Writer, tool, version string, findings []Finding, notes []N
 			Invocations: []sarifInvocation{inv},
 		}},
 	}
-	return command.WriteJSON(w, log)
+	return jsonout.Write(w, log)
 }
 
 func sarifLevel(c Confidence) string {

@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/vaultpipe/vaultpipe/lib/fault"
 )
 
 // Policy is a retention policy. A snapshot is kept when any rule keeps it:
@@ -177,4 +179,32 @@ func Prune(dir string, p Policy, dryRun bool) (*PruneReport, error) {
 		}
 	}
 	return rep, errors.Join(errs...)
+}
+
+// Resolve gives the snapshot file a path names: the path itself, or for a
+// directory its newest snapshot with a manifest (the age copy when only it
+// is there).
+func Resolve(path string) (string, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return "", fault.New(fault.Usage, "opening", path, errors.Unwrap(err))
+	}
+	if !st.IsDir() {
+		return path, nil
+	}
+	entries, _, err := Scan(path)
+	if err != nil {
+		return "", err
+	}
+	if len(entries) == 0 {
+		return "", fault.New(fault.BadInput, "", path, errors.New("no snapshot with a vault-snap manifest here"))
+	}
+	sort.Slice(entries, func(i, j int) bool { return entries[i].CreatedAt.After(entries[j].CreatedAt) })
+	p := filepath.Join(path, entries[0].File)
+	if _, err := os.Stat(p); err != nil {
+		if _, aerr := os.Stat(p + AgeExt); aerr == nil {
+			return p + AgeExt, nil // only the age copy is here
+		}
+	}
+	return p, nil
 }

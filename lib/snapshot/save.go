@@ -33,6 +33,9 @@ type SaveOptions struct {
 	RecipientNames []string
 	// NoKVCount skips counting KV secrets.
 	NoKVCount bool
+	// Verify checks the file as Verify does once it is written, and
+	// records verified_at in its manifest.
+	Verify bool
 }
 
 // Save streams a raft snapshot from Vault into o.Dir and writes its
@@ -47,6 +50,22 @@ func Save(ctx context.Context, vc *vaultclient.Client, o SaveOptions) (*Manifest
 	if o.Now != nil {
 		now = o.Now
 	}
+	m, err := save(ctx, vc, o, now)
+	if err != nil || !o.Verify {
+		return m, err
+	}
+	// After the directory's lock is released, as a later verify would.
+	p := filepath.Join(o.Dir, m.File)
+	if _, _, err := Verify(p, VerifyOptions{}); err != nil {
+		return nil, err
+	}
+	if err := MarkVerified(ManifestPath(p), now()); err != nil {
+		return nil, err
+	}
+	return ReadManifest(ManifestPath(p))
+}
+
+func save(ctx context.Context, vc *vaultclient.Client, o SaveOptions, now func() time.Time) (*Manifest, error) {
 	if o.Prefix == "" {
 		o.Prefix = "vault-"
 	}

@@ -2,8 +2,10 @@ package vaultclient
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -193,4 +195,22 @@ func (kv *KV) PatchCustomMetadata(ctx context.Context, path string, custom map[s
 // List lists the keys directly under path ("" for the mount's root).
 func (kv *KV) List(ctx context.Context, path string) ([]string, error) {
 	return kv.c.List(ctx, strings.TrimSuffix(kv.logical("metadata", path), "/"))
+}
+
+// Int reads a number as Vault's JSON answers give it (json.Number, float64,
+// int, or a decimal string); anything else is 0.
+func Int(v any) int {
+	switch x := v.(type) {
+	case json.Number:
+		n, _ := x.Int64()
+		return int(n)
+	case float64:
+		return int(x)
+	case int:
+		return x
+	case string:
+		n, _ := strconv.Atoi(x)
+		return n
+	}
+	return 0
 }

@@ -27,10 +27,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/alecthomas/kong"
 	"github.com/hashicorp/go-retryablehttp"
 	"github.com/hashicorp/vault/api"
 
+	"github.com/vaultpipe/vaultpipe/lib/duration"
 	"github.com/vaultpipe/vaultpipe/lib/fault"
 )
 
@@ -64,17 +64,14 @@ type Auth struct {
 	AppRoleMount string `name:"approle-mount" env:"VAULTPIPE_APPROLE_MOUNT" default:"approle" help:"Mount path of the AppRole auth method." group:"Vault authentication"`
 }
 
-// Duration is a time.Duration that also accepts a plain number of seconds,
-// as VAULT_CLIENT_TIMEOUT does in Vault's CLI.
+// Duration is a duration.Duration that also accepts a plain number of
+// seconds, as VAULT_CLIENT_TIMEOUT does in Vault's CLI.
 type Duration time.Duration
 
-// Decode implements kong.MapperValue.
-func (d *Duration) Decode(ctx *kong.DecodeContext) error {
-	var s string
-	if err := ctx.Scan.PopValueInto("duration", &s); err != nil {
-		return err
-	}
-	v, err := ParseDuration(s)
+// UnmarshalText implements encoding.TextUnmarshaler (kong reads flags with
+// it) with ParseDuration.
+func (d *Duration) UnmarshalText(text []byte) error {
+	v, err := ParseDuration(string(text))
 	if err != nil {
 		return err
 	}
@@ -82,17 +79,13 @@ func (d *Duration) Decode(ctx *kong.DecodeContext) error {
 	return nil
 }
 
-// ParseDuration parses "30", "30s" or "1m30s".
+// ParseDuration parses "30" (seconds) or anything duration.Parse reads
+// ("30s", "1m30s", "1d").
 func ParseDuration(s string) (time.Duration, error) {
-	s = strings.TrimSpace(s)
-	if n, err := strconv.Atoi(s); err == nil {
+	if n, err := strconv.Atoi(strings.TrimSpace(s)); err == nil {
 		return time.Duration(n) * time.Second, nil
 	}
-	d, err := time.ParseDuration(s)
-	if err != nil {
-		return 0, fmt.Errorf("invalid duration %q: want seconds or a value such as 30s", s)
-	}
-	return d, nil
+	return duration.Parse(s)
 }
 
 // Client is an authenticated Vault client. The embedded *api.Client is there

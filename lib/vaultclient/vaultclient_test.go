@@ -2,6 +2,7 @@ package vaultclient_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -383,4 +384,15 @@ func appRole(t *testing.T, root *vaultclient.Client, name string) string {
 		t.Fatal(err)
 	}
 	return rid.Data["role_id"].(string)
+}
+
+func TestInt(t *testing.T) {
+	for _, tt := range []struct {
+		in   any
+		want int
+	}{{json.Number("7"), 7}, {float64(3), 3}, {4, 4}, {"12", 12}, {"x", 0}, {nil, 0}, {true, 0}} {
+		if got := vaultclient.Int(tt.in); got != tt.want {
+			t.Errorf("Int(%#v) = %d; want %d", tt.in, got, tt.want)
+		}
+	}
 }

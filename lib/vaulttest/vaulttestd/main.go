@@ -31,6 +31,7 @@ import (
 
 	"github.com/vaultpipe/vaultpipe/lib/command"
 	"github.com/vaultpipe/vaultpipe/lib/fault"
+	"github.com/vaultpipe/vaultpipe/lib/jsonout"
 	"github.com/vaultpipe/vaultpipe/lib/vaulttest"
 )
 
@@ -53,7 +54,7 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 		return err
 	}
 	defer s.Close()
-	out := command.NewJSONLines(stdout)
+	out := jsonout.NewLines(stdout)
 	if err := out.Write(map[string]string{
 		"addr": s.Addr, "ca_cert": s.CACert, "token": s.Token,
 		"init_file": filepath.Join(s.Dir, "init.json"), "dir": s.Dir, "log": s.LogPath,
