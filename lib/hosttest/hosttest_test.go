@@ -82,8 +82,17 @@ func TestBox(t *testing.T) {
 	if _, err := b.Output(ctx, "", "sh", "-c", "echo persisted >/var/lib/marker; echo gone >/run/marker; logger -t vp-test journal-line"); err != nil {
 		t.Fatal(err)
 	}
-	if j := b.Journal(ctx, 1000); !strings.Contains(j, "journal-line") {
-		t.Errorf("journal lacks the logged line:\n%s", j)
+	// logger hands the line to journald through a datagram socket, which
+	// journald reads on its own time (right after boot, while it flushes
+	// to /var/log/journal, that can be a while): wait for it.
+	var j string
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		if j = b.Journal(ctx, 1000); strings.Contains(j, "journal-line") || time.Now().After(deadline) {
+			break
+		}
+	}
+	if !strings.Contains(j, "journal-line") {
+		t.Errorf("journal lacks the logged line after 20s:\n%s", j)
 	}
 
 	start := time.Now()
