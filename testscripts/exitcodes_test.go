@@ -60,7 +60,7 @@ func exitCases(t *testing.T, s *servers) map[string]map[int]exitCase {
 		return append(append([]string{cmd, "--root", "$DIR/root", "--binary", vaultBinary, "--node-id", "n1", "--key-shares", "1", "--key-threshold", "1"}, listen...), extra...)
 	}
 	withEnv := func(env []string, more ...string) []string { return append(slices.Clone(env), more...) }
-	scanKey := "ENV_SCAN_KEY=exitcodes-fingerprint-key-0001"
+	scanKey := "VAULTPIPE_SCAN_KEY=exitcodes-fingerprint-key-0001"
 	return map[string]map[int]exitCase{
 		"env-scan": {
 			0: {args: []string{"clean"}, env: []string{scanKey}, files: map[string]string{"clean/main.go": "package main\n"}},

@@ -58,7 +58,7 @@ Example:
   vault-unseal --wait 90s --share-file "$CREDENTIALS_DIRECTORY/vault-unseal.shares"`
 
 type cli struct {
-	ShareFile []string      `name:"share-file" type:"path" placeholder:"FILE" help:"File holding key shares, one per line (repeatable)."`
+	ShareFile []string      `name:"share-file" env:"VAULTPIPE_SHARE_FILE" type:"path" placeholder:"FILE" help:"File holding key shares, one per line (repeatable)."`
 	Wait      time.Duration `default:"60s" env:"VAULTPIPE_WAIT" help:"How long to wait for the listener to answer." placeholder:"DURATION"`
 
 	Vault vaultclient.Conn `embed:""`

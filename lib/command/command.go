@@ -98,17 +98,25 @@ func MainFunc(name string, run RunFunc) {
 func (p Program) Run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []string) (err error) {
 	env := &Env{Name: p.Name, Stdin: stdin, Stdout: stdout, Stderr: stderr, ctx: ctx}
 	args = p.rename(args, env)
-	kctx, err := p.parse(args, stdout, env)
+	parser, err := p.parser(stdout, env)
 	if err != nil {
 		return err
 	}
-	env.warnDeprecated(kctx, args)
-	env.vault = findVaultFlags(kctx)
-	defer env.close()
-	if err := kctx.Run(env); err != nil {
+	env.warnAliases(parser.Model, args)
+	kctx, err := parse(parser, args)
+	if err != nil {
 		return err
 	}
-	return nil
+	env.warnEnvs(kctx)
+	env.vault = findVaultFlags(kctx)
+	defer env.close()
+	err = kctx.Run(env)
+	// kong joins Run's error with its hooks' (none here): keep the error
+	// itself, whose kind gives the exit code.
+	if j, ok := err.(interface{ Unwrap() []error }); ok && len(j.Unwrap()) == 1 {
+		err = j.Unwrap()[0]
+	}
+	return err
 }
 
 // Report writes err to stderr in the house format and returns its exit code.
@@ -139,11 +147,7 @@ type exitPanic struct{ code int }
 
 // parse parses args into the grammar. Help goes to stdout. Parse errors are
 // usage errors (exit 2); after --help it returns errHelp.
-func (p Program) parse(args []string, stdout io.Writer, env *Env) (kctx *kong.Context, err error) {
-	parser, err := p.parser(stdout, env)
-	if err != nil {
-		return nil, err
-	}
+func parse(parser *kong.Kong, args []string) (kctx *kong.Context, err error) {
 	exited := false
 	parser.Exit = func(code int) { exited = true; panic(exitPanic{code}) }
 	defer func() {

@@ -25,6 +25,9 @@ type grammar struct {
 
 func (g *grammar) Run(env *Env) error {
 	g.ran, g.gotName = true, g.Name
+	if g.Name == "sealed" {
+		return fault.New(fault.Sealed, "reading", "x", errors.New("vault is sealed"))
+	}
 	return nil
 }
 
@@ -43,6 +46,12 @@ func TestRunCallsRun(t *testing.T) {
 	}
 	if !g.ran || g.Count != 3 || g.gotName != "x" {
 		t.Fatalf("parsed %+v", g)
+	}
+}
+
+func TestRunKeepsTheErrorKind(t *testing.T) {
+	if _, _, err := run(t, &grammar{}, "sealed"); fault.Code(err) != fault.ExitSealed {
+		t.Errorf("Run = %v, exit %d; want %d", err, fault.Code(err), fault.ExitSealed)
 	}
 }
 

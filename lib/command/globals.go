@@ -127,10 +127,28 @@ func (e *Env) deprecated(old, now string) {
 	e.Warnf("%s is deprecated and goes in the next release: use %s", old, now)
 }
 
-// warnDeprecated warns about every old flag name (a kong alias) given on
-// the command line and every old environment variable (an env name after
-// the first) that is set while the current one is not.
-func (e *Env) warnDeprecated(kctx *kong.Context, args []string) {
+// warnAliases warns about every old flag name (a kong alias anywhere in
+// the model) given on the command line; it runs before parsing, so that
+// "--old X --help" says it too.
+func (e *Env) warnAliases(app *kong.Application, args []string) {
+	warned := map[string]bool{}
+	_ = kong.Visit(app, func(n kong.Visitable, next kong.Next) error {
+		if f, ok := n.(*kong.Flag); ok {
+			for _, alias := range f.Aliases {
+				if !warned[alias] && given(args, alias) {
+					warned[alias] = true
+					e.deprecated("--"+alias, "--"+f.Name)
+				}
+			}
+		}
+		return next(nil)
+	})
+}
+
+// warnEnvs warns about every old environment variable (an env name after
+// the first) of the selected command's flags that is set while the current
+// one is not.
+func (e *Env) warnEnvs(kctx *kong.Context) {
 	for _, p := range kctx.Path {
 		var n *kong.Node
 		switch {
@@ -142,20 +160,16 @@ func (e *Env) warnDeprecated(kctx *kong.Context, args []string) {
 			continue
 		}
 		for _, f := range n.Flags {
-			for _, alias := range f.Aliases {
-				if given(args, alias) {
-					e.deprecated("--"+alias, "--"+f.Name)
-				}
+			if len(f.Envs) < 2 {
+				continue
 			}
-			if len(f.Envs) > 1 {
-				if _, set := os.LookupEnv(f.Envs[0]); set {
-					continue
-				}
-				for _, old := range f.Envs[1:] {
-					if _, set := os.LookupEnv(old); set {
-						e.deprecated(old, f.Envs[0])
-						break
-					}
+			if _, set := os.LookupEnv(f.Envs[0]); set {
+				continue
+			}
+			for _, old := range f.Envs[1:] {
+				if _, set := os.LookupEnv(old); set {
+					e.deprecated(old, f.Envs[0])
+					break
 				}
 			}
 		}
