@@ -64,6 +64,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -146,6 +147,12 @@ func (c *cli) Run(env *command.Env) error {
 	}
 	if f.Until, err = parseTime(c.Until, now); err != nil {
 		return fault.Usagef("--until: %v", err)
+	}
+	if err := checkOps(c.Op); err != nil {
+		return err
+	}
+	if err := checkGlobs(c.Path); err != nil {
+		return err
 	}
 	if err := auditlog.CheckFields(c.Fields); err != nil {
 		return fault.Usagef("--fields: %v", err)
@@ -247,6 +254,38 @@ func (c *cli) Run(env *command.Env) error {
 	return nil
 }
 
+// operations are the request operations Vault logs.
+var operations = []string{"create", "read", "update", "patch", "delete", "list", "help",
+	"alias-lookahead", "resolve-role", "header", "revoke", "renew", "rollback"}
+
+// checkOps refuses an operation Vault never logs: a typo would otherwise
+// match nothing, and turn --fail-on match into "all clear".
+func checkOps(ops []string) error {
+	for _, op := range ops {
+		if !slices.Contains(operations, op) {
+			return fault.Usagef("--op %q: want one of %s", op, strings.Join(operations, ", "))
+		}
+	}
+	return nil
+}
+
+// checkGlobs refuses what looks like glob syntax this matcher does not
+// have (only * and ? are special) and a leading /, which no Vault request
+// path has: either would silently match nothing.
+func checkGlobs(globs []string) error {
+	for _, g := range globs {
+		switch {
+		case g == "":
+			return fault.Usagef("--path: empty glob")
+		case strings.HasPrefix(g, "/"):
+			return fault.Usagef("--path %q: Vault logs request paths without a leading /: %s", g, strings.TrimLeft(g, "/"))
+		case strings.ContainsAny(g, "[]{}\\"):
+			return fault.Usagef("--path %q: only * (any run of characters, / included) and ? (one character) are special; [ ] { } and \\ are not", g)
+		}
+	}
+	return nil
+}
+
 // parseTime reads RFC 3339, a date, or a duration back from now (24h, 7d).
 func parseTime(s string, now time.Time) (time.Time, error) {
 	if s == "" {
@@ -269,6 +308,11 @@ func sourcesOf(args []string, logName string, stdin io.Reader, stdinTaken bool) 
 	if len(args) == 0 {
 		if stdinTaken {
 			return nil, fault.Usagef("--value-from-stdin reads the value on stdin: name the audit logs as arguments")
+		}
+		if command.IsTerminal(stdin) {
+			// Nobody is going to type an audit log: say what is expected
+			// rather than wait.
+			return nil, fault.Usagef("no audit log named, and stdin is a terminal: name the logs or a directory (audit-filter /var/log/vault/), or pipe them in")
 		}
 		return []auditlog.Source{auditlog.ReaderSource("stdin", stdin)}, nil
 	}
