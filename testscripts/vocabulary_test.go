@@ -64,12 +64,7 @@ func TestVocabulary(t *testing.T) {
 	for _, c := range concepts {
 		byFlag[c.flag] = c
 	}
-	entries, err := os.ReadDir(filepath.Join(repo, "cmd"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		bin := e.Name()
+	for _, bin := range binaries(t, repo) {
 		t.Run(bin, func(t *testing.T) {
 			m := flagModel(t, bin)
 			root := m.Commands[0]

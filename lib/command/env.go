@@ -129,21 +129,27 @@ var (
 // innermost node on its path whose struct holds them.
 func findVaultFlags(kctx *kong.Context) *vaultFlags {
 	var found *vaultFlags
-	for _, p := range kctx.Path {
-		var n *kong.Node
-		switch {
-		case p.App != nil:
-			n = p.App.Node
-		case p.Command != nil:
-			n = p.Command
-		default:
-			continue
-		}
+	for _, n := range selected(kctx) {
 		if v := vaultFlagsIn(n.Target); v != nil {
 			found = v
 		}
 	}
 	return found
+}
+
+// selected returns the nodes of the selected command's path: the binary,
+// then each command down to the one that runs.
+func selected(kctx *kong.Context) []*kong.Node {
+	var nodes []*kong.Node
+	for _, p := range kctx.Path {
+		switch {
+		case p.App != nil:
+			nodes = append(nodes, p.App.Node)
+		case p.Command != nil:
+			nodes = append(nodes, p.Command)
+		}
+	}
+	return nodes
 }
 
 func vaultFlagsIn(v reflect.Value) *vaultFlags {

@@ -149,16 +149,7 @@ func (e *Env) warnAliases(app *kong.Application, args []string) {
 // the first) of the selected command's flags that is set while the current
 // one is not.
 func (e *Env) warnEnvs(kctx *kong.Context) {
-	for _, p := range kctx.Path {
-		var n *kong.Node
-		switch {
-		case p.App != nil:
-			n = p.App.Node
-		case p.Command != nil:
-			n = p.Command
-		default:
-			continue
-		}
+	for _, n := range selected(kctx) {
 		for _, f := range n.Flags {
 			if len(f.Envs) < 2 {
 				continue
