@@ -13,7 +13,8 @@
 // value's length and a short HMAC under a key made for this run (never the
 // value). It writes nothing.
 //
-// apply carries out a fresh plan, or the plan file given with --plan (then a
+// apply carries out a fresh plan, or the plan file given with --plan (- for
+// stdin: env-import plan … | env-import apply --plan -; then a
 // key whose secret moved on since, or whose .env value changed length, is a
 // conflict and is not written). Writes use check-and-set: a field is created
 // only where it does not exist yet, replaced only with --update and only

@@ -56,7 +56,8 @@
 // the newest verified one; it deletes the rest. Only files with a manifest
 // vault-snap wrote are ever deleted; others are listed as ignored.
 //
-// Output (stdout, one JSON document):
+// Output (stdout, one JSON document; save's "file" is the snapshot's absolute
+// path, the manifest on disk keeps its name):
 //
 //	save:    the manifest: {"format", "file", "created_at", "vault_version", "cluster_id",
 //	         "cluster_name", "seal_shares", "seal_threshold", "raft_peers": [{"node_id", "address",
