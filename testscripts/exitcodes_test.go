@@ -60,7 +60,7 @@ func exitCases(t *testing.T, s *servers) map[string]map[int]exitCase {
 		return append(append([]string{cmd, "--root", "$DIR/root", "--binary", vaultBinary, "--node-id", "n1", "--key-shares", "1", "--key-threshold", "1"}, listen...), extra...)
 	}
 	withEnv := func(env []string, more ...string) []string { return append(slices.Clone(env), more...) }
-	scanKey := "ENV_SCAN_KEY=exitcodes-fingerprint-key-0001"
+	scanKey := "VAULTPIPE_SCAN_KEY=exitcodes-fingerprint-key-0001"
 	return map[string]map[int]exitCase{
 		"env-scan": {
 			0: {args: []string{"clean"}, env: []string{scanKey}, files: map[string]string{"clean/main.go": "package main\n"}},
@@ -170,12 +170,7 @@ func TestExitCodes(t *testing.T) {
 	s.standby = vaulttest.Start(t, vaulttest.Options{JoinTo: s.active})
 	cases := exitCases(t, s)
 
-	entries, err := os.ReadDir(filepath.Join(repo, "cmd"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		bin := e.Name()
+	for _, bin := range binaries(t, repo) {
 		t.Run(bin, func(t *testing.T) {
 			help := runHelp(t, bin)
 			doc := docExitTable(t, filepath.Join(repo, "cmd", bin, "main.go"))
@@ -205,6 +200,20 @@ func TestExitCodes(t *testing.T) {
 			}
 		})
 	}
+}
+
+// binaries names the binaries of cmd/.
+func binaries(t *testing.T, repo string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(filepath.Join(repo, "cmd"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	return names
 }
 
 // runCase runs bin in a fresh directory holding c.files, with only PATH,

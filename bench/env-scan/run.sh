@@ -134,7 +134,7 @@ run() { # tree tool round
 		((rc == 0)) || die "gitleaks on $tree exited $rc: $(tail -n3 "$err")"
 		;;
 	*)
-		(cd "$(dirname "$dir")" && ENV_SCAN_KEY=bench-fingerprint-key-000001 /usr/bin/time -f "%e %U %S" -o "$t" \
+		(cd "$(dirname "$dir")" && VAULTPIPE_SCAN_KEY=bench-fingerprint-key-000001 /usr/bin/time -f "%e %U %S" -o "$t" \
 			"$bin/$tool" --no-progress --format jsonl "$(basename "$dir")" >"$out/$tree.$tool.jsonl" 2>"$err") || rc=$?
 		# 3: findings reported
 		((rc == 0 || rc == 3)) || die "$tool on $tree exited $rc: $(tail -n3 "$err")"

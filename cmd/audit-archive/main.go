@@ -6,7 +6,7 @@
 // Usage:
 //
 //	audit-archive --log FILE [--log FILE ...] (--pid PID | --pid-file FILE | --reload-cmd CMD)
-//	              [--archive-dir DIR] [--retention 90d] [--cold-dir DIR] [--metrics FILE] [--no-rotate]
+//	              [--archive-dir DIR] [--retention 90d] [--cold-dir DIR] [--metrics-file FILE] [--no-rotate]
 //
 // Each live log FILE (audit.log) is renamed to audit-<UTC time>.log beside
 // it; then Vault is made to reopen its logs (SIGHUP to --pid or the pid in
@@ -25,7 +25,7 @@
 // "compressed": [{"from", "to", "bytes", "compressed_bytes"}], "expired":
 // [{"file", "action" (moved, deleted), "to"}], "kept": [{"log",
 // "live_bytes", "files", "bytes", "oldest", "last_rotation"}]}. With
-// --metrics the same numbers go to a Prometheus textfile, written
+// --metrics-file the same numbers go to a Prometheus textfile, written
 // atomically: vaultpipe_audit_archive_bytes, _files, _oldest_timestamp_seconds,
 // _last_rotation_timestamp_seconds, vaultpipe_audit_live_bytes,
 // vaultpipe_audit_archive_expired, vaultpipe_audit_archive_last_success_timestamp_seconds.
@@ -40,14 +40,13 @@
 //
 //	audit-archive --log /var/log/vault/audit.log --log /var/log/vault/audit-secondary.log \
 //	  --reload-cmd 'systemctl reload vault' --archive-dir /var/log/vault/archive \
-//	  --cold-dir /srv/cold/vault-audit --metrics /var/lib/prometheus/node-exporter/vaultpipe_audit.prom
+//	  --cold-dir /srv/cold/vault-audit --metrics-file /var/lib/prometheus/node-exporter/vaultpipe_audit.prom
 //	audit-filter --user importer --since 7d /var/log/vault/archive /var/log/vault/audit.log
 package main
 
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"strconv"
@@ -59,14 +58,13 @@ import (
 	"github.com/vaultpipe/vaultpipe/lib/command"
 	"github.com/vaultpipe/vaultpipe/lib/duration"
 	"github.com/vaultpipe/vaultpipe/lib/fault"
-	"github.com/vaultpipe/vaultpipe/lib/jsonout"
 )
 
 const name = "audit-archive"
 
 const description = `Rotate Vault's file audit logs, compress them to verified .zst archives, and expire archives past retention.
 
-Output: one JSON document {"rotated", "compressed", "expired", "kept"}; --metrics FILE also
+Output: one JSON document {"rotated", "compressed", "expired", "kept"}; --metrics-file FILE also
 writes a Prometheus textfile (bytes, files, oldest kept, last rotation), atomically.
 
 Exit status:
@@ -78,25 +76,21 @@ Example:
   audit-archive --log /var/log/vault/audit.log --reload-cmd 'systemctl reload vault' --archive-dir /var/log/vault/archive`
 
 type cli struct {
-	Log        []string      `required:"" type:"path" placeholder:"FILE" help:"Live audit log (file_path of a file audit device; repeatable)."`
-	ArchiveDir string        `name:"archive-dir" type:"path" placeholder:"DIR" help:"Directory of the .zst archives (default: beside each log)."`
-	Retention  string        `default:"90d" placeholder:"DURATION" help:"Keep archives this long (90d, 2160h)."`
-	ColdDir    string        `name:"cold-dir" type:"path" placeholder:"DIR" help:"Move expired archives here (default: delete them)."`
-	PID        int           `name:"pid" xor:"reopen" help:"Vault's process id: SIGHUP makes it reopen its audit logs."`
-	PIDFile    string        `name:"pid-file" xor:"reopen" type:"path" placeholder:"FILE" help:"File holding Vault's process id (its pid_file setting)."`
-	ReloadCmd  string        `name:"reload-cmd" xor:"reopen" placeholder:"CMD" help:"Command (sh -c) that makes Vault reopen its logs, e.g. 'systemctl reload vault'."`
-	NoRotate   bool          `name:"no-rotate" help:"Do not rotate: only compress logs rotated before, and expire."`
-	Wait       time.Duration `default:"30s" help:"How long Vault may take to let go of a rotated log."`
-	Metrics    string        `type:"path" placeholder:"FILE" help:"Write Prometheus textfile metrics here."`
+	Log         []string      `required:"" type:"path" placeholder:"FILE" help:"Live audit log (file_path of a file audit device; repeatable)."`
+	ArchiveDir  string        `name:"archive-dir" type:"path" placeholder:"DIR" help:"Directory of the .zst archives (default: beside each log)."`
+	Retention   string        `default:"90d" placeholder:"DURATION" help:"Keep archives this long (90d, 2160h)."`
+	ColdDir     string        `name:"cold-dir" type:"path" placeholder:"DIR" help:"Move expired archives here (default: delete them)."`
+	PID         int           `name:"pid" xor:"reopen" help:"Vault's process id: SIGHUP makes it reopen its audit logs."`
+	PIDFile     string        `name:"pid-file" xor:"reopen" type:"path" placeholder:"FILE" help:"File holding Vault's process id (its pid_file setting)."`
+	ReloadCmd   string        `name:"reload-cmd" xor:"reopen" placeholder:"CMD" help:"Command (sh -c) that makes Vault reopen its logs, e.g. 'systemctl reload vault'."`
+	NoRotate    bool          `name:"no-rotate" help:"Do not rotate: only compress logs rotated before, and expire."`
+	Wait        time.Duration `default:"30s" env:"VAULTPIPE_WAIT" placeholder:"DURATION" help:"How long Vault may take to let go of a rotated log."`
+	MetricsFile string        `name:"metrics-file" aliases:"metrics" env:"VAULTPIPE_METRICS_FILE" type:"path" placeholder:"FILE" help:"Write Prometheus textfile metrics here."`
 }
 
-func main() { command.Main(name, run) }
+func main() { command.Main(command.Program{Name: name, Description: description, Grammar: &cli{}}) }
 
-func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []string) error {
-	var c cli
-	if _, err := command.Parse(name, description, &c, args, stdout); err != nil {
-		return err
-	}
+func (c *cli) Run(env *command.Env) error {
 	ret, err := duration.Parse(c.Retention)
 	if err == nil && ret == 0 {
 		err = fmt.Errorf("%q: keep archives longer than zero", c.Retention)
@@ -123,7 +117,7 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 	case c.ReloadCmd != "":
 		cfg.Reopen = func(ctx context.Context) error {
 			cmd := exec.CommandContext(ctx, "/bin/sh", "-c", c.ReloadCmd)
-			cmd.Stdout, cmd.Stderr = stderr, stderr
+			cmd.Stdout, cmd.Stderr = env.Stderr, env.Stderr
 			if err := cmd.Run(); err != nil {
 				return fmt.Errorf("%s: %w", c.ReloadCmd, err)
 			}
@@ -132,15 +126,12 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 	case !c.NoRotate:
 		return fault.Usagef("rotation needs a way to make Vault reopen its log: --pid, --pid-file or --reload-cmd (or --no-rotate)")
 	}
-	rep, err := auditlog.Archive(ctx, cfg)
-	if werr := jsonout.Write(stdout, rep); werr != nil && err == nil {
-		err = werr
-	}
-	if err != nil {
+	rep, err := auditlog.Archive(env.Context(), cfg)
+	if err := env.Answer(rep, err); err != nil {
 		return err
 	}
-	if c.Metrics != "" {
-		if err := auditlog.WriteMetrics(c.Metrics, rep, time.Now()); err != nil {
+	if c.MetricsFile != "" {
+		if err := auditlog.WriteMetrics(c.MetricsFile, rep, time.Now()); err != nil {
 			return fmt.Errorf("writing metrics: %w", err)
 		}
 	}

@@ -4,7 +4,7 @@
 //
 // Usage:
 //
-//	audit-filter [filter flags] [--fields LIST | --stats | --pair] [--expect-none] [FILE|DIR ...]
+//	audit-filter [filter flags] [--fields LIST | --stats | --pair] [--fail-on match] [FILE|DIR ...]
 //	audit-filter --value-from-stdin [--audit-device NAME] [filter flags] FILE|DIR ... < value
 //
 // With no FILE (or "-") it reads stdin. Files are decompressed by their
@@ -47,7 +47,7 @@
 //	0  done
 //	1  failure: a file cannot be read, Vault unreachable (--value-from-stdin)
 //	2  usage error
-//	3  --expect-none was given and lines matched
+//	3  --fail-on match was given and lines matched
 //	4  Vault is sealed (--value-from-stdin)
 //	6  permission denied (--value-from-stdin)
 //
@@ -55,16 +55,16 @@
 //
 //	audit-filter --path 'secret/data/shop/*' --op read --pair --since 24h /var/log/vault/ \
 //	  | jq -r 'select(.status=="ok") | [.time, .user, .path] | @tsv'
-//	audit-filter --errors --since 1h --expect-none /var/log/vault/audit.log >/dev/null || alert
+//	audit-filter --errors --since 1h --fail-on match /var/log/vault/audit.log >/dev/null || alert
 package main
 
 import (
 	"bufio"
-	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -90,7 +90,7 @@ Exit status:
   0  done
   1  failure: a file cannot be read, Vault unreachable (--value-from-stdin)
   2  usage error
-  3  --expect-none was given and lines matched
+  3  --fail-on match was given and lines matched
   4  Vault is sealed (--value-from-stdin)
   6  permission denied (--value-from-stdin)
 
@@ -114,23 +114,29 @@ type cli struct {
 	Fields     []string `sep:"," placeholder:"LIST" help:"Print these fields as a flat JSON object per line."`
 	Stats      bool     `xor:"mode" help:"Print counts by user, path, operation and hour as one JSON document."`
 	Pair       bool     `xor:"mode" help:"Join each request to its response by request id."`
-	Format     string   `enum:"auto,json,table" default:"auto" help:"json, table, or auto (a table on a terminal)."`
-	ExpectNone bool     `name:"expect-none" help:"Exit 3 when any line matches (for alerting)."`
+	Format     string   `enum:"auto,jsonl,json,table" default:"auto" env:"VAULTPIPE_FORMAT" help:"jsonl (JSON lines), table, or auto (a table on a terminal, else jsonl)."`
+	FailOn     string   `name:"fail-on" enum:",match" default:"" env:"VAULTPIPE_FAIL_ON" placeholder:"match" help:"match: exit 3 when any line matches (for alerting)."`
+	ExpectNone bool     `name:"expect-none" hidden:"" help:"Old name of --fail-on match."`
 
 	ValueFromStdin bool   `name:"value-from-stdin" help:"Read a value on stdin and find the lines holding its audit HMAC."`
 	AuditDevice    string `name:"audit-device" default:"file" help:"Audit device whose HMAC key --value-from-stdin uses."`
 	LogName        string `name:"log-name" default:"audit" help:"In a DIR, read the files of this log: NAME.log, NAME.log.N, NAME-<date>.log (.gz, .zst)."`
-	Workers        int    `default:"0" help:"Decoding goroutines (default: one per core)."`
+	Workers        int    `default:"0" env:"VAULTPIPE_WORKERS" help:"Decoding goroutines (default: one per core)."`
 
 	Vault vaultclient.Flags `embed:""`
 }
 
-func main() { command.Main(name, run) }
+func main() { command.Main(command.Program{Name: name, Description: description, Grammar: &cli{}}) }
 
-func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []string) error {
-	var c cli
-	if _, err := command.Parse(name, description, &c, args, stdout); err != nil {
-		return err
+func (c *cli) Run(env *command.Env) error {
+	ctx, stdin, stdout, stderr := env.Context(), env.Stdin, env.Stdout, env.Stderr
+	if c.ExpectNone {
+		env.Warnf("--expect-none is deprecated and goes in the next release: use --fail-on match")
+		c.FailOn = "match"
+	}
+	if c.Format == "json" {
+		env.Warnf("--format json is deprecated for JSON lines and goes in the next release: use --format jsonl")
+		c.Format = "jsonl"
 	}
 	now := time.Now()
 	f := auditlog.Filter{Users: c.User, Ops: c.Op, Paths: c.Path, Mounts: c.Mount, Type: c.Type, Errors: c.Errors,
@@ -141,6 +147,12 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 	}
 	if f.Until, err = parseTime(c.Until, now); err != nil {
 		return fault.Usagef("--until: %v", err)
+	}
+	if err := checkOps(c.Op); err != nil {
+		return err
+	}
+	if err := checkGlobs(c.Path); err != nil {
+		return err
 	}
 	if err := auditlog.CheckFields(c.Fields); err != nil {
 		return fault.Usagef("--fields: %v", err)
@@ -156,7 +168,7 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 		return err
 	}
 	if c.ValueFromStdin {
-		hash, err := auditHash(ctx, c, stdin)
+		hash, err := auditHash(env, c.AuditDevice)
 		if err != nil {
 			return err
 		}
@@ -236,8 +248,40 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 			return err
 		}
 	}
-	if c.ExpectNone && res.Matched > 0 {
+	if c.FailOn == "match" && res.Matched > 0 {
 		return fault.Errorf(fault.Findings, "%d audit entries matched", res.Matched)
+	}
+	return nil
+}
+
+// operations are the request operations Vault logs.
+var operations = []string{"create", "read", "update", "patch", "delete", "list", "help",
+	"alias-lookahead", "resolve-role", "header", "revoke", "renew", "rollback"}
+
+// checkOps refuses an operation Vault never logs: a typo would otherwise
+// match nothing, and turn --fail-on match into "all clear".
+func checkOps(ops []string) error {
+	for _, op := range ops {
+		if !slices.Contains(operations, op) {
+			return fault.Usagef("--op %q: want one of %s", op, strings.Join(operations, ", "))
+		}
+	}
+	return nil
+}
+
+// checkGlobs refuses what looks like glob syntax this matcher does not
+// have (only * and ? are special) and a leading /, which no Vault request
+// path has: either would silently match nothing.
+func checkGlobs(globs []string) error {
+	for _, g := range globs {
+		switch {
+		case g == "":
+			return fault.Usagef("--path: empty glob")
+		case strings.HasPrefix(g, "/"):
+			return fault.Usagef("--path %q: Vault logs request paths without a leading /: %s", g, strings.TrimLeft(g, "/"))
+		case strings.ContainsAny(g, "[]{}\\"):
+			return fault.Usagef("--path %q: only * (any run of characters, / included) and ? (one character) are special; [ ] { } and \\ are not", g)
+		}
 	}
 	return nil
 }
@@ -264,6 +308,11 @@ func sourcesOf(args []string, logName string, stdin io.Reader, stdinTaken bool) 
 	if len(args) == 0 {
 		if stdinTaken {
 			return nil, fault.Usagef("--value-from-stdin reads the value on stdin: name the audit logs as arguments")
+		}
+		if command.IsTerminal(stdin) {
+			// Nobody is going to type an audit log: say what is expected
+			// rather than wait.
+			return nil, fault.Usagef("no audit log named, and stdin is a terminal: name the logs or a directory (audit-filter /var/log/vault/), or pipe them in")
 		}
 		return []auditlog.Source{auditlog.ReaderSource("stdin", stdin)}, nil
 	}
@@ -297,8 +346,8 @@ func sourcesOf(args []string, logName string, stdin io.Reader, stdinTaken bool) 
 }
 
 // auditHash reads the value on stdin and asks Vault for its audit HMAC.
-func auditHash(ctx context.Context, c cli, stdin io.Reader) (string, error) {
-	b, err := io.ReadAll(io.LimitReader(stdin, 1<<20))
+func auditHash(env *command.Env, device string) (string, error) {
+	b, err := io.ReadAll(io.LimitReader(env.Stdin, 1<<20))
 	if err != nil {
 		return "", fmt.Errorf("reading the value on stdin: %w", err)
 	}
@@ -306,12 +355,11 @@ func auditHash(ctx context.Context, c cli, stdin io.Reader) (string, error) {
 	if v == "" {
 		return "", fault.Usagef("--value-from-stdin: stdin is empty")
 	}
-	vc, err := vaultclient.New(ctx, c.Vault)
+	vc, err := env.Vault()
 	if err != nil {
 		return "", err
 	}
-	defer vc.Close(context.WithoutCancel(ctx))
-	return auditlog.Hash(ctx, vc, c.AuditDevice, v)
+	return auditlog.Hash(env.Context(), vc, device, v)
 }
 
 // tableWriter prints fixed-width rows (no buffering of the whole output).

@@ -13,7 +13,8 @@
 // value's length and a short HMAC under a key made for this run (never the
 // value). It writes nothing.
 //
-// apply carries out a fresh plan, or the plan file given with --plan (then a
+// apply carries out a fresh plan, or the plan file given with --plan (- for
+// stdin: env-import plan … | env-import apply --plan -; then a
 // key whose secret moved on since, or whose .env value changed length, is a
 // conflict and is not written). Writes use check-and-set: a field is created
 // only where it does not exist yet, replaced only with --update and only
@@ -65,15 +66,9 @@
 package main
 
 import (
-	"context"
-	"fmt"
-	"io"
-	"strings"
-
 	"github.com/vaultpipe/vaultpipe/lib/command"
 	"github.com/vaultpipe/vaultpipe/lib/fault"
 	"github.com/vaultpipe/vaultpipe/lib/importer"
-	"github.com/vaultpipe/vaultpipe/lib/jsonout"
 	"github.com/vaultpipe/vaultpipe/lib/vaultclient"
 )
 
@@ -92,7 +87,7 @@ type selection struct {
 	Only     []string `sep:"none" placeholder:"GLOB" help:"Import only keys matching GLOB (repeatable)."`
 	Skip     []string `sep:"none" placeholder:"GLOB" help:"Leave keys matching GLOB alone (repeatable)."`
 	Update   bool     `help:"Replace fields that hold another value (default: create only)."`
-	Parallel int      `name:"concurrency" default:"32" help:"Requests to Vault in flight."`
+	Workers  int      `name:"workers" aliases:"concurrency" env:"VAULTPIPE_WORKERS" default:"32" help:"Requests to Vault in flight."`
 }
 
 type planCmd struct {
@@ -101,7 +96,7 @@ type planCmd struct {
 
 type applyCmd struct {
 	selection
-	Plan       string `name:"plan" placeholder:"FILE" help:"Carry out this plan (printed by env-import plan) instead of planning afresh."`
+	Plan       string `name:"plan" placeholder:"FILE" help:"Carry out this plan (printed by env-import plan; - reads it on stdin) instead of planning afresh."`
 	Rewrite    bool   `xor:"rewrite" help:"Replace each verified value in its .env file with a vault: reference."`
 	Remove     bool   `xor:"rewrite" help:"Remove each verified key from its .env file."`
 	KeepBackup bool   `name:"keep-backup" help:"Keep the 0600 copy of each rewritten file."`
@@ -114,7 +109,7 @@ type cli struct {
 	Vault vaultclient.Flags `embed:""`
 }
 
-func main() { command.Main(name, run) }
+func main() { command.Main(command.Program{Name: name, Description: description, Grammar: &cli{}}) }
 
 const description = `Move .env values into Vault KV v2 and rewrite the files to references.
 Output: one JSON document (format, items, summary, files); values appear
@@ -133,72 +128,71 @@ Example:
   env-scan . | env-import plan --from-scan > plan.json
   env-import apply --plan plan.json --rewrite`
 
-func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []string) error {
-	var c cli
-	kctx, err := command.Parse(name, description, &c, args, stdout)
+func (c *planCmd) Run(env *command.Env) error {
+	batch, _, err := c.load(env, "")
 	if err != nil {
 		return err
 	}
-	apply := strings.HasPrefix(kctx.Command(), "apply")
-	sel := c.Plan.selection
-	if apply {
-		sel = c.Apply.selection
+	doc := batch.Plan()
+	if err := env.Answer(doc, nil); err != nil {
+		return err
 	}
+	if doc.HasConflicts() {
+		return fault.WithHint(fault.Errorf(fault.Contested, "some keys are in conflict; see the plan's reasons"), "resolve them, or plan with --update to replace values that differ")
+	}
+	return nil
+}
 
-	req := importer.Request{
-		Files: sel.Files, Mount: sel.Mount, Template: sel.Path, App: sel.App, Env: sel.Env,
-		Maps: sel.Map, Renames: sel.Rename, Layout: importer.Layout(sel.Layout),
-		Only: sel.Only, Skip: sel.Skip, Update: sel.Update, Concurrency: sel.Parallel,
-	}
-	if sel.FromScan {
-		req.Scan = stdin
-	}
-	if apply {
-		req.PlanFile = c.Apply.Plan
-	}
-	in, err := req.Resolve()
+func (c *applyCmd) Run(env *command.Env) error {
+	batch, in, err := c.load(env, c.Plan)
 	if err != nil {
 		return err
-	}
-	batch, err := importer.Load(in.Sources, in.Targets, in.Options)
-	if err != nil {
-		return err
-	}
-	for _, w := range batch.Warnings {
-		fmt.Fprintf(stderr, "%s: warning: %s\n", name, w)
-	}
-	vc, err := vaultclient.New(ctx, c.Vault, vaultclient.Options{Concurrency: sel.Parallel})
-	if err != nil {
-		return err
-	}
-	defer vc.Close(context.WithoutCancel(ctx))
-	if err := batch.Observe(ctx, vc, in.Options); err != nil {
-		return err
-	}
-	if !apply {
-		doc := batch.Plan()
-		if err := jsonout.Write(stdout, doc); err != nil {
-			return err
-		}
-		if doc.HasConflicts() {
-			return fault.WithHint(fault.Errorf(fault.Contested, "some keys are in conflict; see the plan's reasons"), "resolve them, or plan with --update to replace values that differ")
-		}
-		return nil
 	}
 	if in.Plan != nil {
 		batch.Hold(in.Plan)
 	}
-	doc, err := batch.Apply(ctx, vc, importer.ApplyOptions{
-		Concurrency: sel.Parallel, Rewrite: c.Apply.Rewrite, Remove: c.Apply.Remove, KeepBackup: c.Apply.KeepBackup,
+	vc, _ := env.Vault()
+	doc, err := batch.Apply(env.Context(), vc, importer.ApplyOptions{
+		Concurrency: c.Workers, Rewrite: c.Rewrite, Remove: c.Remove, KeepBackup: c.KeepBackup,
 	})
-	if eerr := jsonout.Write(stdout, doc); eerr != nil && err == nil {
-		err = eerr
-	}
-	if err != nil {
+	if err := env.Answer(doc, err); err != nil {
 		return err
 	}
 	if doc.HasConflicts() {
 		return fault.WithHint(fault.Errorf(fault.Contested, "some keys are in conflict and were not written; the others were"), "see the report's reasons; plan again after resolving them")
 	}
 	return nil
+}
+
+// load reads the .env files (and the plan file, for apply) and what Vault
+// holds for them.
+func (sel *selection) load(env *command.Env, planFile string) (*importer.Batch, *importer.Input, error) {
+	req := importer.Request{
+		Files: sel.Files, Mount: sel.Mount, Template: sel.Path, App: sel.App, Env: sel.Env,
+		Maps: sel.Map, Renames: sel.Rename, Layout: importer.Layout(sel.Layout),
+		Only: sel.Only, Skip: sel.Skip, Update: sel.Update, Concurrency: sel.Workers,
+		PlanFile: planFile, Stdin: env.Stdin,
+	}
+	if sel.FromScan {
+		req.Scan = env.Stdin
+	}
+	in, err := req.Resolve()
+	if err != nil {
+		return nil, nil, err
+	}
+	batch, err := importer.Load(in.Sources, in.Targets, in.Options)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, w := range batch.Warnings {
+		env.Warnf("%s", w)
+	}
+	vc, err := env.Vault(vaultclient.Options{Concurrency: sel.Workers})
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := batch.Observe(env.Context(), vc, in.Options); err != nil {
+		return nil, nil, err
+	}
+	return batch, in, nil
 }

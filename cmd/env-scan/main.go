@@ -68,7 +68,7 @@
 // Fingerprints are HMAC-SHA256 of the rule and the normalised secret (the
 // variable name for env_ref without a value), keyed so that a baseline
 // cannot be brute-forced back to weak passwords. The key is read from
-// $ENV_SCAN_KEY, else from --key-file ($ENV_SCAN_KEY_FILE), else from
+// $VAULTPIPE_SCAN_KEY, else from --key-file ($VAULTPIPE_SCAN_KEY_FILE), else from
 // ~/.config/vaultpipe/env-scan.key, created (0600, random) on first use.
 // Share one key (a CI secret) wherever one baseline is used. --write-baseline
 // FILE records the current findings and exits 0; --baseline FILE reports
@@ -96,9 +96,9 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 
@@ -108,14 +108,11 @@ import (
 	"github.com/vaultpipe/vaultpipe/lib/scan/gitleaks"
 )
 
-const (
-	name    = "env-scan"
-	version = "0.1.0"
-)
+const name = "env-scan"
 
 type cli struct {
 	Paths         []string `arg:"" optional:"" name:"path" help:"Files or directories to scan (default .)."`
-	Format        string   `enum:"auto,jsonl,sarif,table" default:"auto" help:"Output format: auto (table on a terminal, else jsonl), jsonl, sarif, table."`
+	Format        string   `enum:"auto,jsonl,sarif,table" default:"auto" env:"VAULTPIPE_FORMAT" help:"Output format: auto (table on a terminal, else jsonl), jsonl, sarif, table."`
 	All           bool     `help:"Also list plain configuration entries and reads of non-secret variables (confidence none)."`
 	MinConfidence string   `name:"min-confidence" enum:"low,medium,high" default:"low" help:"Report only findings at least this certain."`
 	Baseline      string   `placeholder:"FILE" help:"Report only findings not recorded in this baseline (matched by fingerprint and file)."`
@@ -123,10 +120,10 @@ type cli struct {
 	WriteBaseline string   `name:"write-baseline" placeholder:"FILE" help:"Record the current findings in FILE and exit 0."`
 	Staged        bool     `help:"Scan the files staged in the git index (their staged content)."`
 	Config        string   `placeholder:"FILE" env:"GITLEAKS_CONFIG" help:"gitleaks rules file (default: .gitleaks.toml at the scan root when present, else gitleaks' defaults)."`
-	KeyFile       string   `name:"key-file" placeholder:"FILE" env:"ENV_SCAN_KEY_FILE" help:"Fingerprint key file ($ENV_SCAN_KEY overrides; default ~/.config/vaultpipe/env-scan.key, created on first use)."`
-	FailOn        string   `name:"fail-on" placeholder:"KINDS" default:"secret,dotenv" help:"Finding kinds that make the exit status 3, comma-separated: secret, dotenv, env_ref (the strict gate: --fail-on secret,dotenv,env_ref)."`
+	KeyFile       string   `name:"key-file" placeholder:"FILE" env:"VAULTPIPE_SCAN_KEY_FILE,ENV_SCAN_KEY_FILE" help:"Fingerprint key file ($VAULTPIPE_SCAN_KEY overrides; default ~/.config/vaultpipe/env-scan.key, created on first use)."`
+	FailOn        string   `name:"fail-on" placeholder:"KINDS" default:"secret,dotenv" env:"VAULTPIPE_FAIL_ON" help:"Finding kinds that make the exit status 3, comma-separated: secret, dotenv, env_ref (the strict gate: --fail-on secret,dotenv,env_ref)."`
 	EnvHelper     []string `name:"env-helper" placeholder:"NAME" help:"A function of your own that reads an environment variable, called as NAME(\"VAR\") in Python or JavaScript/TypeScript (env, settings.env). Repeatable."`
-	Workers       int      `default:"0" help:"Files scanned at once (default 2 per CPU)."`
+	Workers       int      `default:"0" env:"VAULTPIPE_WORKERS" help:"Files scanned at once (default 2 per CPU)."`
 	NoProgress    bool     `name:"no-progress" help:"Never show progress on stderr."`
 }
 
@@ -143,12 +140,12 @@ Exit status:
 Example:
   env-scan --format sarif . > env-scan.sarif`
 
-func main() { command.Main(name, run) }
+func main() { command.Main(command.Program{Name: name, Description: description, Grammar: &cli{}}) }
 
-func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []string) error {
-	var c cli
-	if _, err := command.Parse(name, description, &c, args, stdout); err != nil {
-		return err
+func (c *cli) Run(env *command.Env) error {
+	ctx, stdout, stderr := env.Context(), env.Stdout, env.Stderr
+	if os.Getenv(scan.KeyEnv) == "" && os.Getenv(scan.LegacyKeyEnv) != "" {
+		env.Warnf("%s is deprecated and goes in the next release: use %s", scan.LegacyKeyEnv, scan.KeyEnv)
 	}
 	if c.Staged && len(c.Paths) > 0 {
 		return fault.Usagef("--staged scans the git index; give no paths with it")
@@ -240,7 +237,7 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 	case "jsonl":
 		err = scan.WriteJSONLines(stdout, findings)
 	case "sarif":
-		err = scan.WriteSARIF(stdout, name, version, findings, res.Notices, res.Errors)
+		err = scan.WriteSARIF(stdout, name, sarifVersion(), findings, res.Notices, res.Errors)
 	case "table":
 		err = scan.WriteTable(stdout, findings)
 	}
@@ -262,6 +259,12 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 			"move them to Vault (env-import), mark false positives with a gitleaks:allow comment, or accept them with --write-baseline")
 	}
 	return nil
+}
+
+// sarifVersion is the tool version SARIF records.
+func sarifVersion() string {
+	v, _ := command.Version()
+	return v
 }
 
 // showProgress redraws one status line on stderr until stopped.

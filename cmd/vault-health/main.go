@@ -5,7 +5,7 @@
 // Usage:
 //
 //	vault-health [--wait DURATION] [--standby-ok] [--sealed-ok] [--timeout DURATION]
-//	             [--textfile FILE] [--config FILE] [connection flags]
+//	             [--metrics-file FILE] [--config FILE] [connection flags]
 //
 // It reads sys/health and sys/seal-status without a token. With --wait it
 // polls until the server is active (or a standby, with --standby-ok; or
@@ -13,7 +13,7 @@
 // vault.service needs before anyone unseals it) or the duration has passed,
 // and reports the last state seen.
 //
-// With --textfile it also writes the state for node_exporter's textfile
+// With --metrics-file it also writes the state for node_exporter's textfile
 // collector (vaultpipe_health_up, _sealed, _sealed_since_timestamp_seconds,
 // _seal_info{type}, …; atomically, 0644). The file is also its memory: a
 // server that was sealed at the previous check keeps its "sealed_since", so
@@ -27,7 +27,7 @@
 // Output (stdout): {"address", "status", "initialized", "sealed", "standby",
 // "performance_standby", "version", "cluster_name", "cluster_id",
 // "server_time_utc", "seal": {"type", "threshold", "shares", "progress",
-// "storage_type"}, "sealed_since" (with --textfile), "checked_at", "error"}. status is one of active, standby,
+// "storage_type"}, "sealed_since" (with --metrics-file), "checked_at", "error"}. status is one of active, standby,
 // perf_standby, sealed, uninitialized, unreachable.
 //
 // Exit status:
@@ -46,9 +46,7 @@
 package main
 
 import (
-	"context"
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/vaultpipe/vaultpipe/lib/command"
@@ -74,24 +72,21 @@ Example:
   until vault-health --wait 30s >/dev/null; do sleep 1; done`
 
 type cli struct {
-	Wait      time.Duration `help:"Poll until the server is ready or this much time has passed." placeholder:"DURATION"`
-	StandbyOK bool          `name:"standby-ok" help:"Count a standby node as healthy (exit 0)."`
-	SealedOK  bool          `name:"sealed-ok" help:"Count a sealed server as up (exit 0): the listener answers."`
-	Textfile  string        `type:"path" help:"Also write the state as node_exporter textfile metrics to FILE." placeholder:"FILE"`
-	Config    string        `type:"path" default:"/etc/vault.d/vault.hcl" help:"The server's config, read (where allowed) to name its transit seal when it is down or sealed." placeholder:"FILE"`
-	Timeout   time.Duration `default:"5s" help:"Time allowed for each check."`
+	Wait        time.Duration `env:"VAULTPIPE_WAIT" help:"Poll until the server is ready or this much time has passed." placeholder:"DURATION"`
+	StandbyOK   bool          `name:"standby-ok" help:"Count a standby node as healthy (exit 0)."`
+	SealedOK    bool          `name:"sealed-ok" help:"Count a sealed server as up (exit 0): the listener answers."`
+	MetricsFile string        `name:"metrics-file" aliases:"textfile" env:"VAULTPIPE_METRICS_FILE" type:"path" help:"Also write the state as node_exporter textfile metrics to FILE." placeholder:"FILE"`
+	Config      string        `type:"path" default:"/etc/vault.d/vault.hcl" help:"The server's config, read (where allowed) to name its transit seal when it is down or sealed." placeholder:"FILE"`
+	Timeout     time.Duration `default:"5s" env:"VAULTPIPE_TIMEOUT" help:"Time allowed for each check." placeholder:"DURATION"`
 
 	Vault vaultclient.Conn `embed:""`
 }
 
-func main() { command.Main(name, run) }
+func main() { command.Main(command.Program{Name: name, Description: description, Grammar: &cli{}}) }
 
-func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []string) error {
-	var c cli
-	if _, err := command.Parse(name, description, &c, args, stdout); err != nil {
-		return err
-	}
-	vc, err := vaultclient.New(ctx, vaultclient.Flags{Conn: c.Vault}, vaultclient.Options{NoAuth: true})
+func (c *cli) Run(env *command.Env) error {
+	ctx := env.Context()
+	vc, err := env.Vault(vaultclient.Options{NoAuth: true})
 	if err != nil {
 		return err
 	}
@@ -104,17 +99,17 @@ func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []
 			return health.Ready(r.Status, c.StandbyOK) || c.SealedOK && r.Status == health.Sealed
 		},
 	})
-	if c.Textfile != "" {
+	if c.MetricsFile != "" {
 		now := time.Now()
-		since := health.SealedSince(rep, c.Textfile, now)
+		since := health.SealedSince(rep, c.MetricsFile, now)
 		if !since.IsZero() {
 			rep.SealedSince = since.Format(time.RFC3339)
 		}
-		if werr := health.Metrics(rep, since, now).WriteFile(c.Textfile); werr != nil {
+		if werr := health.Metrics(rep, since, now).WriteFile(c.MetricsFile); werr != nil {
 			return fmt.Errorf("writing metrics: %w", werr)
 		}
 	}
-	if werr := jsonout.Write(stdout, rep); werr != nil {
+	if werr := jsonout.Write(env.Stdout, rep); werr != nil {
 		return werr
 	}
 	if c.SealedOK && rep.Status == health.Sealed && err == nil {

@@ -7,7 +7,7 @@
 //	vault-install apply  [install flags]
 //	vault-install unseal [--migrate] [--share-file FILE]... [connection flags] < shares
 //	vault-install transit-token [--root DIR] [--min-ttl DURATION]
-//	vault-install fetch  --out FILE [--version V] [--mirror URL] [--arch ARCH]
+//	vault-install fetch  --out FILE [--vault-version V] [--mirror URL] [--arch ARCH]
 //
 // plan prints, as one JSON document, what apply would change. apply gets a
 // verified Vault binary, lays out /usr/local/bin/vault, /etc/vault.d
@@ -105,7 +105,6 @@ import (
 	"github.com/vaultpipe/vaultpipe/lib/command"
 	"github.com/vaultpipe/vaultpipe/lib/fault"
 	"github.com/vaultpipe/vaultpipe/lib/install"
-	"github.com/vaultpipe/vaultpipe/lib/jsonout"
 	"github.com/vaultpipe/vaultpipe/lib/unseal"
 	"github.com/vaultpipe/vaultpipe/lib/vaultclient"
 )
@@ -136,13 +135,13 @@ Example:
 type installFlags struct {
 	Root string `default:"/" type:"path" help:"Install under this directory instead of / (users, ownership and systemd are then left alone)."`
 
-	Source     string `enum:"release,go" default:"release" help:"Where the binary comes from when --binary is not given: release (HashiCorp, signature-checked) or go (built from the Go module proxy)."`
-	Binary     string `type:"existingfile" help:"Install this Vault binary."`
-	Version    string `default:"1.21.1" help:"Vault version to fetch or build."`
-	Mirror     string `default:"https://releases.hashicorp.com" help:"Base URL of releases.hashicorp.com or a mirror with the same layout."`
-	TrustedKey string `type:"existingfile" hidden:"" help:"Trust this OpenPGP key instead of HashiCorp's (tests only)."`
-	Arch       string `help:"Release architecture (default: this machine's)."`
-	BuildCmd   string `name:"build-script" default:"scripts/vault-binary" help:"Script that builds Vault for --source go."`
+	Source       string `enum:"release,go" default:"release" help:"Where the binary comes from when --binary is not given: release (HashiCorp, signature-checked) or go (built from the Go module proxy)."`
+	Binary       string `type:"existingfile" help:"Install this Vault binary."`
+	VaultVersion string `name:"vault-version" default:"1.21.1" help:"Vault version to fetch or build."`
+	Mirror       string `default:"https://releases.hashicorp.com" help:"Base URL of releases.hashicorp.com or a mirror with the same layout."`
+	TrustedKey   string `type:"existingfile" hidden:"" help:"Trust this OpenPGP key instead of HashiCorp's (tests only)."`
+	Arch         string `help:"Release architecture (default: this machine's)."`
+	BuildCmd     string `name:"build-script" default:"scripts/vault-binary" help:"Script that builds Vault for --source go."`
 
 	NodeID        string   `name:"node-id" help:"Raft node id (default: the hostname)."`
 	Listen        string   `default:"0.0.0.0:8200" help:"API listener address."`
@@ -169,9 +168,9 @@ type installFlags struct {
 	SharedHolder    bool          `name:"allow-shared-holder" help:"Allow the same PGP key for more than one share (one holder then holds several)."`
 	Threshold1      bool          `name:"allow-threshold-1" help:"Allow --key-threshold 1 with several shares (any one holder unseals alone)."`
 	KeepRoot        bool          `name:"keep-root" help:"Do not revoke the root token after the bootstrap."`
-	Policies        string        `type:"path" help:"policies/ directory (acl/*.hcl, approles/*.hcl) to apply at the bootstrap."`
+	Policies        string        `type:"path" env:"VAULTPIPE_POLICIES" placeholder:"DIR" help:"policies/ directory (acl/*.hcl, approles/*.hcl) to apply at the bootstrap."`
 	SecondAudit     string        `name:"second-audit" enum:"file,syslog" default:"file" help:"Second audit device: file (audit-secondary.log) or syslog."`
-	WaitStart       time.Duration `name:"wait" default:"60s" help:"How long to wait for the service after starting it."`
+	WaitStart       time.Duration `name:"wait" default:"60s" env:"VAULTPIPE_WAIT" placeholder:"DURATION" help:"How long to wait for the service after starting it."`
 
 	Seal             string `enum:"shamir,transit" default:"shamir" help:"How Vault unseals: shamir (a threshold of key shares after every start) or transit (itself, with a key of another Vault; the shares become recovery shares). Changing it on an initialised node is a seal migration: restart, then unseal --migrate."`
 	TransitAddress   string `name:"transit-address" help:"https:// URL of the Vault holding the transit key (with --seal shamir: the transit seal being migrated away from)."`
@@ -185,19 +184,19 @@ type installFlags struct {
 }
 
 type cli struct {
-	Plan  installFlags `cmd:"" help:"Print what apply would change, as JSON."`
-	Apply installFlags `cmd:"" help:"Converge the host: install, configure, initialise, bootstrap."`
-	Unsl  unsealFlags  `cmd:"" name:"unseal" help:"Unseal with key shares read from stdin or --share-file."`
-	Token tokenFlags   `cmd:"" name:"transit-token" help:"Check the TTL of the transit seal's token (reads vault.hcl: run as root)."`
-	Fetch fetchFlags   `cmd:"" help:"Download and verify the release binary only (SHA256SUMS signed by HashiCorp, then the zip's checksum) to --out."`
+	Plan  planCmd     `cmd:"" help:"Print what apply would change, as JSON."`
+	Apply applyCmd    `cmd:"" help:"Converge the host: install, configure, initialise, bootstrap."`
+	Unsl  unsealFlags `cmd:"" name:"unseal" help:"Unseal with key shares read from stdin or --share-file."`
+	Token tokenFlags  `cmd:"" name:"transit-token" help:"Check the TTL of the transit seal's token (reads vault.hcl: run as root)."`
+	Fetch fetchFlags  `cmd:"" help:"Download and verify the release binary only (SHA256SUMS signed by HashiCorp, then the zip's checksum) to --out."`
 }
 
 type fetchFlags struct {
-	Out        string `required:"" type:"path" help:"Write the verified vault binary here (0755)."`
-	Version    string `default:"1.21.1" help:"Vault version to fetch."`
-	Mirror     string `default:"https://releases.hashicorp.com" help:"Base URL of releases.hashicorp.com or a mirror with the same layout."`
-	TrustedKey string `type:"existingfile" hidden:"" help:"Trust this OpenPGP key instead of HashiCorp's (tests only)."`
-	Arch       string `help:"Release architecture (default: this machine's)."`
+	Out          string `required:"" type:"path" help:"Write the verified vault binary here (0755)."`
+	VaultVersion string `name:"vault-version" default:"1.21.1" help:"Vault version to fetch."`
+	Mirror       string `default:"https://releases.hashicorp.com" help:"Base URL of releases.hashicorp.com or a mirror with the same layout."`
+	TrustedKey   string `type:"existingfile" hidden:"" help:"Trust this OpenPGP key instead of HashiCorp's (tests only)."`
+	Arch         string `help:"Release architecture (default: this machine's)."`
 }
 
 type tokenFlags struct {
@@ -206,43 +205,57 @@ type tokenFlags struct {
 }
 
 type unsealFlags struct {
-	ShareFile []string         `name:"share-file" type:"existingfile" help:"File holding one or more key shares, one per line (repeatable)."`
+	ShareFile []string         `name:"share-file" env:"VAULTPIPE_SHARE_FILE" type:"existingfile" placeholder:"FILE" help:"File holding one or more key shares, one per line (repeatable)."`
 	Migrate   bool             `help:"Submit the shares for a seal migration (after a restart with a changed --seal: the unseal shares to go to transit, the recovery shares to go back)."`
 	Conn      vaultclient.Conn `embed:""`
 }
 
-func main() { command.Main(name, run) }
+type planCmd struct{ installFlags }
 
-func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []string) error {
-	var c cli
-	kctx, err := command.Parse(name, description, &c, args, stdout)
+type applyCmd struct{ installFlags }
+
+func main() {
+	command.Main(command.Program{Name: name, Description: description, Grammar: &cli{},
+		// --version V named Vault's version before every tool had --version.
+		Renamed: []command.Renamed{{Old: "version", New: "vault-version"}}})
+}
+
+func (c *planCmd) Run(env *command.Env) error  { return c.run(env, false) }
+func (c *applyCmd) Run(env *command.Env) error { return c.run(env, true) }
+
+func (f *unsealFlags) Run(env *command.Env) error {
+	var shares []string
+	var err error
+	if len(f.ShareFile) > 0 {
+		shares, err = unseal.ReadFiles(f.ShareFile)
+	} else if shares, err = unseal.ReadShares(env.Stdin, "stdin"); err != nil {
+		err = fault.New(fault.BadInput, "", "", err)
+	}
 	if err != nil {
 		return err
 	}
-	switch kctx.Command() {
-	case "plan":
-		return runInstall(ctx, &c.Plan, false, stdout, stderr)
-	case "apply":
-		return runInstall(ctx, &c.Apply, true, stdout, stderr)
-	case "unseal":
-		return runUnseal(ctx, &c.Unsl, stdin, stdout)
-	case "fetch":
-		f := c.Fetch
-		rep, err := install.FetchRelease(ctx, install.BinarySource{Version: f.Version, Mirror: f.Mirror, TrustedKey: f.TrustedKey, Arch: f.Arch}, f.Out)
-		if err != nil {
-			return err
-		}
-		return jsonout.Write(stdout, rep)
-	case "transit-token":
-		rep, err := install.CheckTransitToken(ctx, c.Token.Root, c.Token.MinTTL)
-		if rep != nil {
-			if werr := jsonout.Write(stdout, rep); werr != nil && err == nil {
-				err = werr
-			}
-		}
+	vc, err := env.Vault(vaultclient.Options{NoAuth: true})
+	if err != nil {
 		return err
 	}
-	return fault.Usagef("unknown command %q", kctx.Command())
+	res, err := unseal.SubmitMigrate(env.Context(), vc, shares, f.Migrate)
+	if err := env.Answer(res, err); err != nil {
+		return err
+	}
+	return res.Err()
+}
+
+func (f *fetchFlags) Run(env *command.Env) error {
+	rep, err := install.FetchRelease(env.Context(), install.BinarySource{Version: f.VaultVersion, Mirror: f.Mirror, TrustedKey: f.TrustedKey, Arch: f.Arch}, f.Out)
+	if err != nil {
+		return err
+	}
+	return env.Answer(rep, nil)
+}
+
+func (f *tokenFlags) Run(env *command.Env) error {
+	rep, err := install.CheckTransitToken(env.Context(), f.Root, f.MinTTL)
+	return env.Answer(rep, err)
 }
 
 func (f *installFlags) options() *install.Options {
@@ -267,7 +280,8 @@ func (f *installFlags) options() *install.Options {
 	}
 }
 
-func runInstall(ctx context.Context, f *installFlags, apply bool, stdout, stderr io.Writer) error {
+func (f *installFlags) run(env *command.Env, apply bool) error {
+	ctx, stderr := env.Context(), env.Stderr
 	o := f.options()
 	if err := o.Validate(); err != nil {
 		if fault.KindOf(err) != fault.Unknown {
@@ -280,12 +294,12 @@ func runInstall(ctx context.Context, f *installFlags, apply bool, stdout, stderr
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	src := install.BinarySource{Path: f.Binary, Kind: f.Source, Version: f.Version, Mirror: f.Mirror,
+	src := install.BinarySource{Path: f.Binary, Kind: f.Source, Version: f.VaultVersion, Mirror: f.Mirror,
 		TrustedKey: f.TrustedKey, Arch: f.Arch, BuildScript: f.BuildCmd, Log: progress(stderr), BuildLog: stderr}
 	if err := o.ResolveBinary(ctx, src, apply, tmp); err != nil {
 		return err
 	}
-	conn := f.Conn
+	conn := &f.Conn // env.Vault reads these when the runner connects
 	if conn.Address == "https://127.0.0.1:8200" && os.Getenv("VAULT_ADDR") == "" {
 		// Not set by the operator: talk to the listener this run configures.
 		if _, port, err := net.SplitHostPort(f.Listen); err == nil {
@@ -301,8 +315,8 @@ func runInstall(ctx context.Context, f *installFlags, apply bool, stdout, stderr
 		HasToken:  hasToken,
 		Log:       progress(stderr),
 		WaitStart: f.WaitStart,
-		Connect: func(ctx context.Context) (*vaultclient.Client, error) {
-			return vaultclient.New(ctx, vaultclient.Flags{Conn: conn, Auth: f.Auth}, vaultclient.Options{NoAuth: !hasToken})
+		Connect: func(context.Context) (*vaultclient.Client, error) {
+			return env.Vault(vaultclient.Options{NoAuth: !hasToken})
 		},
 	}
 	var rep *install.Report
@@ -311,10 +325,8 @@ func runInstall(ctx context.Context, f *installFlags, apply bool, stdout, stderr
 	} else {
 		rep, err = r.Plan(ctx)
 	}
+	err = env.Answer(rep, err)
 	if rep != nil {
-		if werr := jsonout.Write(stdout, rep); werr != nil && err == nil {
-			err = werr
-		}
 		if apply && err == nil && !rep.Changed {
 			fmt.Fprintf(stderr, "%s: nothing to change: the host is converged\n", name)
 		}
@@ -334,31 +346,4 @@ func progress(stderr io.Writer) io.Writer {
 		return stderr
 	}
 	return nil
-}
-
-func runUnseal(ctx context.Context, f *unsealFlags, stdin io.Reader, stdout io.Writer) error {
-	var shares []string
-	var err error
-	if len(f.ShareFile) > 0 {
-		shares, err = unseal.ReadFiles(f.ShareFile)
-	} else if shares, err = unseal.ReadShares(stdin, "stdin"); err != nil {
-		err = fault.New(fault.BadInput, "", "", err)
-	}
-	if err != nil {
-		return err
-	}
-	vc, err := vaultclient.New(ctx, vaultclient.Flags{Conn: f.Conn}, vaultclient.Options{NoAuth: true})
-	if err != nil {
-		return err
-	}
-	res, err := unseal.SubmitMigrate(ctx, vc, shares, f.Migrate)
-	if res != nil {
-		if werr := jsonout.Write(stdout, res); werr != nil && err == nil {
-			err = werr
-		}
-	}
-	if err != nil {
-		return err
-	}
-	return res.Err()
 }

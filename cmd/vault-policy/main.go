@@ -4,12 +4,12 @@
 //
 // Usage:
 //
-//	vault-policy [--dir DIR | --shipped] sync [--dry-run] [--prune] [--exit-code] [vault flags]
+//	vault-policy [--policies DIR | --shipped] sync [--dry-run] [--prune] [--fail-on change] [vault flags]
 //	vault-policy issue APP --secret-id-out FILE [--role-id-out FILE] [--wrap-ttl DURATION] [--cidr CIDR...] [vault flags]
-//	vault-policy [--dir DIR | --shipped] check [--identity NAME...] [--format auto|json|table] [vault flags]
-//	vault-policy [--dir DIR | --shipped] lint [--strict]
+//	vault-policy [--policies DIR | --shipped] check [--identity NAME...] [--format auto|json|table] [vault flags]
+//	vault-policy [--policies DIR | --shipped] lint [--fail-on error|warning]
 //
-// DIR (default policies, or $VAULTPIPE_POLICY_DIR) holds acl/<policy>.hcl,
+// DIR (default policies, or $VAULTPIPE_POLICIES) holds acl/<policy>.hcl,
 // approles/<app>.hcl and matrix.hcl; see policies/README.md. --shipped uses
 // the copy of the repository's policies/ built into the binary instead.
 //
@@ -56,8 +56,8 @@
 //	0  success; check: every row as expected; lint: no error finding
 //	1  failure (Vault unreachable, a file that does not parse, an unknown AppRole…)
 //	2  usage error
-//	3  check: at least one mismatch; lint: an error finding (with --strict,
-//	   any finding); sync --exit-code: the server differed from the files
+//	3  check: at least one mismatch; lint: an error finding (with --fail-on
+//	   warning, any finding); sync --fail-on change: the server differed from the files
 //	4  Vault is sealed
 //	5  Vault is not initialised
 //	6  permission denied (a bad or expired token, its policies forbid it, or a
@@ -91,19 +91,20 @@ import (
 const name = "vault-policy"
 
 type cli struct {
-	Dir     string `name:"dir" env:"VAULTPIPE_POLICY_DIR" default:"policies" help:"Directory holding acl/, approles/ and matrix.hcl."`
-	Shipped bool   `name:"shipped" xor:"dir" help:"Use the policy files built into this binary instead of --dir (on a host without a checkout)."`
+	Policies string `name:"policies" aliases:"dir" env:"VAULTPIPE_POLICIES,VAULTPIPE_POLICY_DIR" default:"policies" placeholder:"DIR" help:"Directory holding acl/, approles/ and matrix.hcl."`
+	Shipped  bool   `name:"shipped" xor:"dir" help:"Use the policy files built into this binary instead of --policies (on a host without a checkout)."`
 
 	Sync  syncCmd  `cmd:"" help:"Make Vault's policies and AppRoles match the files; print the diff as JSON. Example: vault-policy sync --dry-run"`
 	Issue issueCmd `cmd:"" help:"Write a fresh secret_id (and the role_id) of an AppRole to 0600 files. Example: vault-policy issue rotator --secret-id-out /etc/vaultpipe/rotate/secret_id"`
 	Check checkCmd `cmd:"" help:"Log in as each identity and prove the access matrix; exit 3 on a mismatch. Example: vault-policy check --identity dagster-analytics"`
-	Lint  lintCmd  `cmd:"" help:"Report risky patterns in the files as JSON lines; exit 3 on an error finding. Example: vault-policy lint --strict"`
+	Lint  lintCmd  `cmd:"" help:"Report risky patterns in the files as JSON lines; exit 3 on an error finding. Example: vault-policy lint --fail-on warning"`
 }
 
 type syncCmd struct {
-	DryRun   bool `name:"dry-run" help:"Print the diff only; change nothing."`
-	Prune    bool `help:"Delete policies and AppRoles that the files do not declare."`
-	ExitCode bool `name:"exit-code" help:"Exit 3 when the server differed from the files (for drift checks with --dry-run)."`
+	DryRun   bool   `name:"dry-run" help:"Print the diff only; change nothing."`
+	Prune    bool   `help:"Delete policies and AppRoles that the files do not declare."`
+	FailOn   string `name:"fail-on" enum:",change" default:"" env:"VAULTPIPE_FAIL_ON" placeholder:"change" help:"change: exit 3 when the server differed from the files (for drift checks with --dry-run)."`
+	ExitCode bool   `name:"exit-code" hidden:"" help:"Old name of --fail-on change."`
 
 	Vault vaultclient.Flags `embed:""`
 }
@@ -120,16 +121,17 @@ type issueCmd struct {
 
 type checkCmd struct {
 	Identity []string `help:"Check only these identities (repeatable)."`
-	Format   string   `enum:"auto,json,table" default:"auto" help:"Output: json, table, or auto (a table on a terminal, else JSON)."`
+	Format   string   `enum:"auto,json,table" default:"auto" env:"VAULTPIPE_FORMAT" help:"Output: json (one document), table, or auto (a table on a terminal, else json)."`
 
 	Vault vaultclient.Flags `embed:""`
 }
 
 type lintCmd struct {
-	Strict bool `help:"Exit 3 on warnings too."`
+	FailOn string `name:"fail-on" enum:"error,warning" default:"error" env:"VAULTPIPE_FAIL_ON" help:"Exit 3 on findings of this severity or worse: error, or warning (every finding)."`
+	Strict bool   `hidden:"" help:"Old name of --fail-on warning."`
 }
 
-func main() { command.Main(name, run) }
+func main() { command.Main(command.Program{Name: name, Description: description, Grammar: &cli{}}) }
 
 const description = `Keep Vault's ACL policies and AppRoles equal to policies/ and prove the access matrix.
 
@@ -137,8 +139,8 @@ Exit status:
   0  success; check: every row as expected; lint: no error finding
   1  failure (Vault unreachable, a file that does not parse, an unknown AppRole…)
   2  usage error
-  3  check: at least one mismatch; lint: an error finding (with --strict,
-     any finding); sync --exit-code: the server differed from the files
+  3  check: at least one mismatch; lint: an error finding (with --fail-on
+     warning, any finding); sync --fail-on change: the server differed from the files
   4  Vault is sealed
   5  Vault is not initialised
   6  permission denied (a bad or expired token, its policies forbid it, or a
@@ -148,55 +150,36 @@ Example:
   vault-policy lint && vault-policy sync --dry-run
   vault-policy sync && vault-policy check`
 
-func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []string) error {
-	var c cli
-	kctx, err := command.Parse(name, description, &c, args, stdout)
-	if err != nil {
-		return err
+// load reads the policy files: --policies, or the shipped copy.
+func (c *cli) load() (*policy.Set, error) {
+	if c.Shipped {
+		return policy.Shipped()
 	}
-	load := func() (*policy.Set, error) {
-		if c.Shipped {
-			return policy.Shipped()
-		}
-		set, err := policy.LoadDir(c.Dir)
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fault.WithHint(err, "run from the repository root, give --dir, or use --shipped for the files built into this binary")
-		}
-		return set, err
+	set, err := policy.LoadDir(c.Policies)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fault.WithHint(err, "run from the repository root, give --policies, or use --shipped for the files built into this binary")
 	}
-	switch kctx.Command() {
-	case "sync":
-		return runSync(ctx, stdout, load, &c.Sync)
-	case "issue <app>":
-		return runIssue(ctx, stdout, &c.Issue)
-	case "check":
-		return runCheck(ctx, stdout, load, &c.Check)
-	case "lint":
-		return runLint(stdout, load, &c.Lint)
-	}
-	return fault.Usagef("unknown command %q", kctx.Command())
+	return set, err
 }
 
-func runSync(ctx context.Context, stdout io.Writer, load func() (*policy.Set, error), c *syncCmd) error {
-	set, err := load()
+func (c *syncCmd) Run(env *command.Env, root *cli) error {
+	if c.ExitCode {
+		env.Warnf("--exit-code is deprecated and goes in the next release: use --fail-on change")
+		c.FailOn = "change"
+	}
+	set, err := root.load()
 	if err != nil {
 		return err
 	}
-	vc, err := vaultclient.New(ctx, c.Vault)
+	vc, err := env.Vault()
 	if err != nil {
 		return err
 	}
-	defer vc.Close(context.WithoutCancel(ctx))
-	rep, err := policy.Sync(ctx, vc, set, policy.SyncOptions{DryRun: c.DryRun, Prune: c.Prune, Mount: c.Vault.AppRoleMount})
-	if rep != nil {
-		if werr := jsonout.Write(stdout, rep); werr != nil && err == nil {
-			err = werr
-		}
-	}
-	if err != nil {
+	rep, err := policy.Sync(env.Context(), vc, set, policy.SyncOptions{DryRun: c.DryRun, Prune: c.Prune, Mount: c.Vault.AppRoleMount})
+	if err := env.Answer(rep, err); err != nil {
 		return err
 	}
-	if c.ExitCode && rep.Pending() {
+	if c.FailOn == "change" && rep.Pending() {
 		return fault.Quietly(fault.Mismatch)
 	}
 	return nil
@@ -213,7 +196,8 @@ type issueOutput struct {
 	WrapAccessor     string `json:"wrap_accessor,omitempty"`
 }
 
-func runIssue(ctx context.Context, stdout io.Writer, c *issueCmd) error {
+func (c *issueCmd) Run(env *command.Env) error {
+	ctx := env.Context()
 	for _, f := range []string{c.SecretIDFile, c.RoleIDFile} {
 		if f == "-" || f == "/dev/stdout" || f == "/dev/stderr" || strings.HasPrefix(f, "/dev/fd/") || strings.HasPrefix(f, "/proc/self/fd/") {
 			return fault.Usagef("refusing to write credentials to %s: give a file path", f)
@@ -222,11 +206,10 @@ func runIssue(ctx context.Context, stdout io.Writer, c *issueCmd) error {
 	if c.WrapTTL < 0 {
 		return fault.Usagef("--wrap-ttl must be positive")
 	}
-	vc, err := vaultclient.New(ctx, c.Vault)
+	vc, err := env.Vault()
 	if err != nil {
 		return err
 	}
-	defer vc.Close(context.WithoutCancel(ctx))
 	cr, err := policy.Issue(ctx, vc, c.App, policy.IssueOptions{
 		Mount:    c.Vault.AppRoleMount,
 		WrapTTL:  c.WrapTTL,
@@ -243,34 +226,34 @@ func runIssue(ctx context.Context, stdout io.Writer, c *issueCmd) error {
 		}
 		return err
 	}
-	return jsonout.Write(stdout, issueOutput{
+	return env.Answer(issueOutput{
 		App: c.App, RoleIDFile: c.RoleIDFile, SecretIDFile: c.SecretIDFile,
 		SecretIDAccessor: cr.SecretIDAccessor, SecretIDTTL: cr.SecretIDTTL,
 		Wrapped: cr.WrapToken != "", WrapTTL: cr.WrapTTL, WrapAccessor: cr.WrapAccessor,
-	})
+	}, nil)
 }
 
-func runCheck(ctx context.Context, stdout io.Writer, load func() (*policy.Set, error), c *checkCmd) error {
-	set, err := load()
+func (c *checkCmd) Run(env *command.Env, root *cli) error {
+	stdout := env.Stdout
+	set, err := root.load()
 	if err != nil {
 		return err
 	}
 	if len(set.Matrix) == 0 {
 		return fault.New(fault.BadInput, "reading", filepath.Join(set.Dir, "matrix.hcl"), errors.New("no rows: nothing to check"))
 	}
-	vc, err := vaultclient.New(ctx, c.Vault)
+	vc, err := env.Vault()
 	if err != nil {
 		return err
 	}
-	defer vc.Close(context.WithoutCancel(ctx))
-	rep, err := policy.Check(ctx, vc, set, policy.CheckOptions{Mount: c.Vault.AppRoleMount, Identities: c.Identity})
+	rep, err := policy.Check(env.Context(), vc, set, policy.CheckOptions{Mount: c.Vault.AppRoleMount, Identities: c.Identity})
 	if err != nil {
 		return err
 	}
 	format := c.Format
 	if format == "auto" {
 		format = "json"
-		if command.IsTerminal(stdout) {
+		if env.Terminal() {
 			format = "table"
 		}
 	}
@@ -309,13 +292,17 @@ func writeTable(w io.Writer, rep *policy.CheckReport) {
 	tw.Flush()
 }
 
-func runLint(stdout io.Writer, load func() (*policy.Set, error), c *lintCmd) error {
-	set, err := load()
+func (c *lintCmd) Run(env *command.Env, root *cli) error {
+	if c.Strict {
+		env.Warnf("--strict is deprecated and goes in the next release: use --fail-on warning")
+		c.FailOn = "warning"
+	}
+	set, err := root.load()
 	if err != nil {
 		return err
 	}
 	findings := policy.Lint(set)
-	out := jsonout.NewLines(stdout)
+	out := jsonout.NewLines(env.Stdout)
 	errorsFound, warnings := 0, 0
 	for _, f := range findings {
 		if err := out.Write(f); err != nil {
@@ -327,7 +314,7 @@ func runLint(stdout io.Writer, load func() (*policy.Set, error), c *lintCmd) err
 			warnings++
 		}
 	}
-	if errorsFound > 0 || c.Strict && warnings > 0 {
+	if errorsFound > 0 || c.FailOn == "warning" && warnings > 0 {
 		return fault.Errorf(fault.Findings, "%d errors, %d warnings", errorsFound, warnings)
 	}
 	return nil

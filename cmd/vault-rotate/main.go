@@ -43,7 +43,7 @@
 //
 // No value is ever printed, logged or passed to a hook in argv or its
 // environment: hooks read a JSON request on stdin (see lib/rotation).
-// VAULT_ROTATE_TEST_KILL_AT=<point> (created, set-hook, set, test-hook,
+// VAULTPIPE_ROTATE_TEST_KILL_AT=<point> (created, set-hook, set, test-hook,
 // tested, promoted) is a test-only fault injector: run SIGKILLs itself there.
 //
 // Exit status:
@@ -65,7 +65,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"slices"
 	"strings"
@@ -95,12 +94,12 @@ Example:
   vault-rotate run --metrics-file /var/lib/prometheus/node-exporter/rotate.prom`
 
 type common struct {
-	File string `name:"file" short:"f" env:"VAULT_ROTATE_POLICY" default:"policies/rotation.hcl" help:"Rotation policy file."`
+	File string `name:"file" short:"f" env:"VAULTPIPE_ROTATION_FILE,VAULT_ROTATE_POLICY" default:"policies/rotation.hcl" placeholder:"FILE" help:"Rotation policy file."`
 }
 
 type lintCmd struct {
 	common
-	Policies string `name:"policies" env:"VAULT_ROTATE_POLICIES" default:"policies" help:"Directory of ACL policies (acl/<name>.hcl) to check the rotator's grants against."`
+	Policies string `name:"policies" env:"VAULTPIPE_POLICIES,VAULT_ROTATE_POLICIES" default:"policies" placeholder:"DIR" help:"Directory of ACL policies (acl/<name>.hcl) to check the rotator's grants against."`
 	Rotator  string `name:"rotator-policy" default:"rotator" help:"Name of the rotator's ACL policy."`
 	Offline  bool   `help:"Check the files only; do not list Vault's secrets."`
 }
@@ -111,8 +110,8 @@ type runCmd struct {
 	common
 	Path        string `placeholder:"PATH" help:"Rotate this secret (path under the mount) now, due or not."`
 	DryRun      bool   `name:"dry-run" help:"Say what would be done; write nothing."`
-	MetricsFile string `name:"metrics-file" type:"path" help:"Write node_exporter textfile metrics here (atomically)."`
-	Concurrency int    `default:"32" help:"Secrets rotated in parallel."`
+	MetricsFile string `name:"metrics-file" env:"VAULTPIPE_METRICS_FILE" type:"path" placeholder:"FILE" help:"Write node_exporter textfile metrics here (atomically)."`
+	Workers     int    `name:"workers" aliases:"concurrency" env:"VAULTPIPE_WORKERS" default:"32" help:"Secrets rotated in parallel."`
 }
 
 type historyCmd struct {
@@ -137,97 +136,131 @@ type cli struct {
 
 // killEnv names the test-only fault injector: the run kills itself at that
 // point (one of rotation.KillPoints).
-const killEnv = "VAULT_ROTATE_TEST_KILL_AT"
+const killEnv = "VAULTPIPE_ROTATE_TEST_KILL_AT"
 
-func main() { command.Main(name, run) }
+func main() { command.Main(command.Program{Name: name, Description: description, Grammar: &cli{}}) }
 
-func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []string) error {
-	var c cli
-	kctx, err := command.Parse(name, description, &c, args, stdout)
+// engine loads the rotation policy and connects to Vault.
+func (c *common) engine(env *command.Env, workers int) (*rotation.Engine, error) {
+	pol, err := rotation.Load(c.File)
+	if err != nil {
+		return nil, err
+	}
+	return c.connect(env, pol, workers)
+}
+
+func (c *common) connect(env *command.Env, pol *rotation.Policy, workers int) (*rotation.Engine, error) {
+	vc, err := env.Vault()
+	if err != nil {
+		return nil, err
+	}
+	if workers <= 0 {
+		workers = 32 // listing secrets in parallel, as run does
+	}
+	return &rotation.Engine{Client: vc, Policy: pol, Concurrency: workers, RotatedBy: rotatedBy(env.Context(), vc)}, nil
+}
+
+// writeLines writes each item as a JSON line.
+func writeLines[T any](env *command.Env, items []T) error {
+	out := jsonout.NewLines(env.Stdout)
+	for _, it := range items {
+		if err := out.Write(it); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *lintCmd) Run(env *command.Env) error {
+	pol, err := rotation.Load(c.File)
 	if err != nil {
 		return err
 	}
-	sub := strings.Fields(kctx.Command())[0]
-	file := map[string]string{"lint": c.Lint.File, "due": c.Due.File, "run": c.Run.File, "history": c.History.File, "status": c.Status.File}[sub]
-	pol, err := rotation.Load(file)
+	if err := pol.CheckRotatorPolicy(c.Policies, c.Rotator); err != nil {
+		return err
+	}
+	if c.Offline {
+		return nil
+	}
+	eng, err := c.connect(env, pol, 0)
 	if err != nil {
 		return err
 	}
-	if sub == "lint" {
-		if err := pol.CheckRotatorPolicy(c.Lint.Policies, c.Lint.Rotator); err != nil {
-			return err
-		}
-		if c.Lint.Offline {
-			return nil
-		}
-	}
-	vc, err := vaultclient.New(ctx, c.Vault)
+	findings, err := eng.Coverage(env.Context())
 	if err != nil {
 		return err
 	}
-	defer vc.Close(context.WithoutCancel(ctx))
-	eng := &rotation.Engine{Client: vc, Policy: pol, Concurrency: c.Run.Concurrency, RotatedBy: rotatedBy(ctx, vc)}
-	out := jsonout.NewLines(stdout)
-	switch sub {
-	case "lint":
-		findings, err := eng.Coverage(ctx)
-		if err != nil {
-			return err
+	if err := writeLines(env, findings); err != nil {
+		return err
+	}
+	if len(findings) > 0 {
+		return fault.WithHint(fault.Errorf(fault.Findings, "%d finding(s): see stdout", len(findings)), "add secret or exempt blocks to "+c.File)
+	}
+	return nil
+}
+
+func (c *dueCmd) Run(env *command.Env) error {
+	eng, err := c.engine(env, 0)
+	if err != nil {
+		return err
+	}
+	targets, err := eng.Targets(env.Context(), "")
+	if err != nil {
+		return err
+	}
+	due := make([]any, 0, len(targets))
+	for _, t := range targets {
+		due = append(due, eng.Due(t))
+	}
+	return writeLines(env, due)
+}
+
+func (c *historyCmd) Run(env *command.Env) error {
+	eng, err := c.engine(env, 0)
+	if err != nil {
+		return err
+	}
+	hist, err := eng.History(env.Context(), c.Path)
+	if err != nil {
+		return err
+	}
+	return writeLines(env, hist)
+}
+
+func (c *statusCmd) Run(env *command.Env) error {
+	eng, err := c.engine(env, 0)
+	if err != nil {
+		return err
+	}
+	list, err := eng.Status(env.Context(), c.All)
+	if err != nil {
+		return err
+	}
+	if err := writeLines(env, list); err != nil {
+		return err
+	}
+	bad := 0
+	for _, s := range list {
+		if s.Interrupted || s.Stage == rotation.StageFailed {
+			bad++
 		}
-		for _, f := range findings {
-			if err := out.Write(f); err != nil {
-				return err
-			}
-		}
-		if len(findings) > 0 {
-			return fault.WithHint(fault.Errorf(fault.Findings, "%d finding(s): see stdout", len(findings)), "add secret or exempt blocks to "+file)
-		}
-		return nil
-	case "due":
-		targets, err := eng.Targets(ctx, "")
-		if err != nil {
-			return err
-		}
-		for _, t := range targets {
-			if err := out.Write(eng.Due(t)); err != nil {
-				return err
-			}
-		}
-		return nil
-	case "history":
-		hist, err := eng.History(ctx, c.History.Path)
-		if err != nil {
-			return err
-		}
-		for _, h := range hist {
-			if err := out.Write(h); err != nil {
-				return err
-			}
-		}
-		return nil
-	case "status":
-		list, err := eng.Status(ctx, c.Status.All)
-		if err != nil {
-			return err
-		}
-		bad := 0
-		for _, s := range list {
-			if s.Interrupted || s.Stage == rotation.StageFailed {
-				bad++
-			}
-			if err := out.Write(s); err != nil {
-				return err
-			}
-		}
-		if bad > 0 {
-			return fault.WithHint(fault.Errorf(fault.Findings, "%d rotation(s) interrupted or failed", bad), "the next vault-rotate run resumes interrupted ones and retries failed ones")
-		}
-		return nil
+	}
+	if bad > 0 {
+		return fault.WithHint(fault.Errorf(fault.Findings, "%d rotation(s) interrupted or failed", bad), "the next vault-rotate run resumes interrupted ones and retries failed ones")
+	}
+	return nil
+}
+
+func (c *runCmd) Run(env *command.Env) error {
+	eng, err := c.engine(env, c.Workers)
+	if err != nil {
+		return err
 	}
 	if eng.KillAt, err = killAt(); err != nil {
 		return err
 	}
-	return eng.Cycle(ctx, rotation.CycleOptions{Path: c.Run.Path, DryRun: c.Run.DryRun, MetricsFile: c.Run.MetricsFile}, out.Write)
+	out := jsonout.NewLines(env.Stdout)
+	return eng.Cycle(env.Context(), rotation.CycleOptions{Path: c.Path, DryRun: c.DryRun, MetricsFile: c.MetricsFile}, out.Write)
 }
 
 // killAt reads the test-only fault injector from the environment.

@@ -4,9 +4,9 @@
 //
 // Usage:
 //
-//	vault-snap save    --dir DIR [--age-recipient KEY]... [--age-recipients-file FILE] [--metrics-dir DIR] [connection flags]
+//	vault-snap save    --dir DIR [--age-recipient KEY]... [--age-recipients-file FILE] [--metrics-file FILE] [connection flags]
 //	vault-snap verify  FILE|DIR [--manifest FILE] [--age-identity FILE]
-//	vault-snap drill   FILE|DIR --share-file FILE... [--canary PATH]... [--expect-kv-count MOUNT=N]... [--vault-binary PATH] [--report FILE] [--metrics-dir DIR]
+//	vault-snap drill   FILE|DIR --share-file FILE... [--canary PATH]... [--expect-kv-count MOUNT=N]... [--vault-binary PATH] [--report FILE] [--metrics-file FILE]
 //	vault-snap restore FILE|DIR [--force] [--no-safety-snapshot | --safety-dir DIR] [--share-file FILE]... [connection flags]
 //	vault-snap prune   --dir DIR [--keep-last N] [--keep-daily 7] [--keep-weekly 4] [--keep-monthly 12] [--dry-run]
 //
@@ -56,7 +56,8 @@
 // the newest verified one; it deletes the rest. Only files with a manifest
 // vault-snap wrote are ever deleted; others are listed as ignored.
 //
-// Output (stdout, one JSON document):
+// Output (stdout, one JSON document; save's "file" is the snapshot's absolute
+// path, the manifest on disk keeps its name):
 //
 //	save:    the manifest: {"format", "file", "created_at", "vault_version", "cluster_id",
 //	         "cluster_name", "seal_shares", "seal_threshold", "raft_peers": [{"node_id", "address",
@@ -73,8 +74,8 @@
 //	prune:   {"dir", "dry_run", "policy", "decisions": [{"file", "created_at", "verified",
 //	         "keep", "reasons"}], "deleted", "ignored"}
 //
-// --metrics-dir writes node_exporter textfile metrics atomically:
-// vault-snap.prom (save) and vault-snap-drill.prom (drill).
+// --metrics-file writes node_exporter textfile metrics atomically (one file
+// per job: vault-snap.prom for save, vault-snap-drill.prom for drill).
 //
 // Exit status:
 //
@@ -91,13 +92,12 @@
 // Example:
 //
 //	vault-snap save --dir /var/lib/vault-snap --role-id-file role_id --secret-id-file secret_id |
-//	  jq -r .file | xargs -I{} vault-snap verify /var/lib/vault-snap/{}
+//	  jq -r .file | xargs vault-snap verify
 //	vault-snap drill /var/lib/vault-snap --share-file share1 --share-file share2 --canary secret/data/canary
 //	vault-snap prune --dir /var/lib/vault-snap --dry-run | jq -r '.decisions[] | select(.keep|not) | .file'
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -147,11 +147,12 @@ Example:
   vault-snap drill /var/lib/vault-snap --share-file share1 --share-file share2 --canary secret/data/canary`
 
 type saveCmd struct {
-	Dir            string   `required:"" env:"VAULT_SNAP_DIR" type:"existingdir" help:"Directory of the snapshots."`
+	Dir            string   `required:"" env:"VAULTPIPE_SNAP_DIR,VAULT_SNAP_DIR" type:"existingdir" placeholder:"DIR" help:"Directory of the snapshots."`
 	AgeRecipient   []string `name:"age-recipient" sep:"none" placeholder:"KEY" help:"Also write an age-encrypted copy (NAME.snap.age) to this age public key (repeatable)."`
-	AgeRecipients  string   `name:"age-recipients-file" env:"VAULT_SNAP_AGE_RECIPIENTS_FILE" type:"existingfile" help:"File of age public keys, one a line."`
+	AgeRecipients  string   `name:"age-recipients-file" env:"VAULTPIPE_SNAP_AGE_RECIPIENTS_FILE,VAULT_SNAP_AGE_RECIPIENTS_FILE" type:"existingfile" placeholder:"FILE" help:"File of age public keys, one a line."`
 	NoKVCount      bool     `name:"no-kv-count" help:"Do not count KV secrets for the manifest."`
-	MetricsDir     string   `name:"metrics-dir" env:"VAULT_SNAP_METRICS_DIR" type:"existingdir" help:"Write textfile metrics (vault-snap.prom) here."`
+	MetricsFile    string   `name:"metrics-file" env:"VAULTPIPE_METRICS_FILE" type:"path" placeholder:"FILE" help:"Write textfile metrics here (atomically), e.g. /var/lib/prometheus/node-exporter/vault-snap.prom."`
+	MetricsDir     string   `name:"metrics-dir" env:"VAULT_SNAP_METRICS_DIR" hidden:"" type:"existingdir" help:"Old form of --metrics-file DIR/vault-snap.prom."`
 	Prefix         string   `default:"vault-" help:"File name prefix."`
 	VerifyAfter    bool     `name:"verify" help:"Verify the file as verify does once it is written (records verified_at)."`
 	recipientNames []string
@@ -159,40 +160,41 @@ type saveCmd struct {
 
 type verifyCmd struct {
 	File        string   `arg:"" help:"Snapshot file, or a directory (its newest snapshot)."`
-	Manifest    string   `type:"existingfile" help:"Manifest file (default: FILE.json beside it)."`
-	AgeIdentity []string `name:"age-identity" env:"VAULT_SNAP_AGE_IDENTITY" sep:"none" type:"existingfile" placeholder:"FILE" help:"age identity file, to check the contents of an .age copy (repeatable)."`
+	Manifest    string   `type:"existingfile" placeholder:"FILE" help:"Manifest file (default: FILE.json beside it)."`
+	AgeIdentity []string `name:"age-identity" env:"VAULTPIPE_SNAP_AGE_IDENTITY,VAULT_SNAP_AGE_IDENTITY" sep:"none" type:"existingfile" placeholder:"FILE" help:"age identity file, to check the contents of an .age copy (repeatable)."`
 	NoMark      bool     `name:"no-mark" help:"Do not record verified_at in the manifest."`
 }
 
 type drillCmd struct {
 	File        string   `arg:"" help:"Snapshot file, or a directory (its newest snapshot)."`
-	Manifest    string   `type:"existingfile" help:"Manifest file (default: FILE.json beside it)."`
-	ShareFile   []string `name:"share-file" env:"VAULT_SNAP_SHARE_FILES" type:"existingfile" placeholder:"FILE" help:"File of unseal key shares of the snapshot's cluster, one a line (repeatable)."`
-	Canary      []string `name:"canary" env:"VAULT_SNAP_CANARIES" placeholder:"PATH" help:"API path that must be readable after the restore, e.g. secret/data/canary (repeatable)."`
-	VaultBinary string   `name:"vault-binary" env:"VAULT_BINARY" type:"existingfile" help:"Vault server binary (default: vault on PATH)."`
-	AgeIdentity []string `name:"age-identity" env:"VAULT_SNAP_AGE_IDENTITY" sep:"none" type:"existingfile" placeholder:"FILE" help:"age identity file, for an .age copy (repeatable)."`
-	Report      string   `name:"report" env:"VAULT_SNAP_DRILL_REPORT" placeholder:"FILE" help:"Also write the JSON report to FILE (atomically)."`
-	MetricsDir  string   `name:"metrics-dir" env:"VAULT_SNAP_METRICS_DIR" type:"existingdir" help:"Write textfile metrics (vault-snap-drill.prom) here."`
+	Manifest    string   `type:"existingfile" placeholder:"FILE" help:"Manifest file (default: FILE.json beside it)."`
+	ShareFile   []string `name:"share-file" env:"VAULTPIPE_SHARE_FILE,VAULT_SNAP_SHARE_FILES" type:"existingfile" placeholder:"FILE" help:"File of unseal key shares of the snapshot's cluster, one a line (repeatable)."`
+	Canary      []string `name:"canary" env:"VAULTPIPE_SNAP_CANARIES,VAULT_SNAP_CANARIES" placeholder:"PATH" help:"API path that must be readable after the restore, e.g. secret/data/canary (repeatable)."`
+	VaultBinary string   `name:"vault-binary" env:"VAULT_BINARY" type:"existingfile" placeholder:"FILE" help:"Vault server binary (default: vault on PATH)."`
+	AgeIdentity []string `name:"age-identity" env:"VAULTPIPE_SNAP_AGE_IDENTITY,VAULT_SNAP_AGE_IDENTITY" sep:"none" type:"existingfile" placeholder:"FILE" help:"age identity file, for an .age copy (repeatable)."`
+	Report      string   `name:"report" env:"VAULTPIPE_SNAP_DRILL_REPORT,VAULT_SNAP_DRILL_REPORT" placeholder:"FILE" help:"Also write the JSON report to FILE (atomically)."`
+	MetricsFile string   `name:"metrics-file" env:"VAULTPIPE_METRICS_FILE" type:"path" placeholder:"FILE" help:"Write textfile metrics here (atomically), e.g. /var/lib/prometheus/node-exporter/vault-snap-drill.prom."`
+	MetricsDir  string   `name:"metrics-dir" env:"VAULT_SNAP_METRICS_DIR" hidden:"" type:"existingdir" help:"Old form of --metrics-file DIR/vault-snap-drill.prom."`
 	ExpectKV    []string `name:"expect-kv-count" sep:"none" placeholder:"MOUNT=N" help:"Also require N secrets in KV mount MOUNT (e.g. secret/=120) after the restore (repeatable)."`
-	TempDir     string   `name:"temp-dir" env:"VAULT_SNAP_TEMP_DIR" type:"existingdir" help:"Parent directory of the throwaway server's files (default: $TMPDIR)."`
+	TempDir     string   `name:"temp-dir" env:"VAULTPIPE_SNAP_TEMP_DIR,VAULT_SNAP_TEMP_DIR" type:"existingdir" placeholder:"DIR" help:"Parent directory of the throwaway server's files (default: $TMPDIR)."`
 }
 
 type restoreCmd struct {
 	File        string   `arg:"" help:"Snapshot file (or .age copy, with --age-identity), or a directory (its newest snapshot)."`
-	Manifest    string   `type:"existingfile" help:"Manifest file (default: FILE.json beside it)."`
+	Manifest    string   `type:"existingfile" placeholder:"FILE" help:"Manifest file (default: FILE.json beside it)."`
 	Force       bool     `help:"Restore a snapshot of another cluster: the target's data, keyring, unseal keys and tokens become the snapshot's."`
 	NoSafety    bool     `name:"no-safety-snapshot" help:"Do not save a snapshot of the target first."`
-	SafetyDir   string   `name:"safety-dir" type:"existingdir" help:"Where the safety snapshot goes (default: the file's directory)."`
-	ShareFile   []string `name:"share-file" type:"existingfile" placeholder:"FILE" help:"After a forced restore, unseal with these shares of the snapshot's cluster (repeatable)."`
-	AgeIdentity []string `name:"age-identity" env:"VAULT_SNAP_AGE_IDENTITY" sep:"none" type:"existingfile" placeholder:"FILE" help:"age identity file, for an .age copy (repeatable)."`
+	SafetyDir   string   `name:"safety-dir" type:"existingdir" placeholder:"DIR" help:"Where the safety snapshot goes (default: the file's directory)."`
+	ShareFile   []string `name:"share-file" env:"VAULTPIPE_SHARE_FILE" type:"existingfile" placeholder:"FILE" help:"After a forced restore, unseal with these shares of the snapshot's cluster (repeatable)."`
+	AgeIdentity []string `name:"age-identity" env:"VAULTPIPE_SNAP_AGE_IDENTITY,VAULT_SNAP_AGE_IDENTITY" sep:"none" type:"existingfile" placeholder:"FILE" help:"age identity file, for an .age copy (repeatable)."`
 }
 
 type pruneCmd struct {
-	Dir         string `required:"" env:"VAULT_SNAP_DIR" type:"existingdir" help:"Directory of the snapshots."`
-	KeepLast    int    `name:"keep-last" env:"VAULT_SNAP_KEEP_LAST" default:"0" help:"Keep the N newest."`
-	KeepDaily   int    `name:"keep-daily" env:"VAULT_SNAP_KEEP_DAILY" default:"7" help:"Keep the newest of each of the last N days that have one."`
-	KeepWeekly  int    `name:"keep-weekly" env:"VAULT_SNAP_KEEP_WEEKLY" default:"4" help:"Keep the newest of each of the last N ISO weeks that have one."`
-	KeepMonthly int    `name:"keep-monthly" env:"VAULT_SNAP_KEEP_MONTHLY" default:"12" help:"Keep the newest of each of the last N months that have one."`
+	Dir         string `required:"" env:"VAULTPIPE_SNAP_DIR,VAULT_SNAP_DIR" type:"existingdir" placeholder:"DIR" help:"Directory of the snapshots."`
+	KeepLast    int    `name:"keep-last" env:"VAULTPIPE_SNAP_KEEP_LAST,VAULT_SNAP_KEEP_LAST" default:"0" help:"Keep the N newest."`
+	KeepDaily   int    `name:"keep-daily" env:"VAULTPIPE_SNAP_KEEP_DAILY,VAULT_SNAP_KEEP_DAILY" default:"7" help:"Keep the newest of each of the last N days that have one."`
+	KeepWeekly  int    `name:"keep-weekly" env:"VAULTPIPE_SNAP_KEEP_WEEKLY,VAULT_SNAP_KEEP_WEEKLY" default:"4" help:"Keep the newest of each of the last N ISO weeks that have one."`
+	KeepMonthly int    `name:"keep-monthly" env:"VAULTPIPE_SNAP_KEEP_MONTHLY,VAULT_SNAP_KEEP_MONTHLY" default:"12" help:"Keep the newest of each of the last N months that have one."`
 	DryRun      bool   `name:"dry-run" help:"Only print what would be deleted."`
 }
 
@@ -206,61 +208,56 @@ type cli struct {
 	Vault vaultclient.Flags `embed:""`
 }
 
-func main() { command.Main(name, run) }
+func main() { command.Main(command.Program{Name: name, Description: description, Grammar: &cli{}}) }
 
-func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []string) error {
-	var c cli
-	kctx, err := command.Parse(name, description, &c, args, stdout)
-	if err != nil {
-		return err
+// metricsFile is --metrics-file, or the file the old --metrics-dir named.
+func metricsFile(env *command.Env, file, dir, name string) string {
+	if dir == "" {
+		return file
 	}
-	switch strings.Fields(kctx.Command())[0] {
-	case "save":
-		return runSave(ctx, &c, stdout)
-	case "verify":
-		return runVerify(&c.Verify, stdout)
-	case "drill":
-		return runDrill(ctx, &c.Drill, stdout)
-	case "restore":
-		return runRestore(ctx, &c, stdout, stderr)
-	case "prune":
-		return runPrune(&c.Prune, stdout)
+	env.Warnf("--metrics-dir (VAULT_SNAP_METRICS_DIR) is deprecated and goes in the next release: use --metrics-file %s", filepath.Join(dir, name))
+	if file != "" {
+		return file
 	}
-	return fault.Usagef("unknown command %q", kctx.Command())
+	return filepath.Join(dir, name)
 }
 
-func runSave(ctx context.Context, c *cli, stdout io.Writer) error {
-	s := &c.Save
-	recips, err := recipients(s)
+func (s *saveCmd) Run(env *command.Env) error {
+	recips, err := s.recipients()
 	if err != nil {
 		return err
 	}
-	m, err := save(ctx, c, recips)
-	if s.MetricsDir != "" {
-		if merr := snapshot.WriteSaveMetrics(s.MetricsDir, s.Dir, err == nil, time.Now()); merr != nil && err == nil {
+	metrics := metricsFile(env, s.MetricsFile, s.MetricsDir, snapshot.SaveMetricsFile)
+	m, err := s.save(env, recips)
+	if metrics != "" {
+		if merr := snapshot.WriteSaveMetrics(metrics, s.Dir, err == nil, time.Now()); merr != nil && err == nil {
 			err = fmt.Errorf("writing metrics: %w", merr)
 		}
 	}
 	if err != nil {
 		return err
 	}
-	return jsonout.Write(stdout, m)
+	// The manifest on disk names its file relative to it; stdout names it
+	// absolutely, for the next command of a pipeline.
+	out := *m
+	if abs, err := filepath.Abs(filepath.Join(s.Dir, m.File)); err == nil {
+		out.File = abs
+	}
+	return env.Answer(&out, nil)
 }
 
-func save(ctx context.Context, c *cli, recips []age.Recipient) (*snapshot.Manifest, error) {
-	s := &c.Save
-	vc, err := vaultclient.New(ctx, c.Vault)
+func (s *saveCmd) save(env *command.Env, recips []age.Recipient) (*snapshot.Manifest, error) {
+	vc, err := env.Vault()
 	if err != nil {
 		return nil, err
 	}
-	defer vc.Close(context.WithoutCancel(ctx))
-	return snapshot.Save(ctx, vc, snapshot.SaveOptions{
+	return snapshot.Save(env.Context(), vc, snapshot.SaveOptions{
 		Dir: s.Dir, Prefix: s.Prefix, Recipients: recips, RecipientNames: s.recipientNames, NoKVCount: s.NoKVCount,
 		Verify: s.VerifyAfter,
 	})
 }
 
-func recipients(s *saveCmd) ([]age.Recipient, error) {
+func (s *saveCmd) recipients() ([]age.Recipient, error) {
 	var out []age.Recipient
 	for _, r := range s.AgeRecipient {
 		rc, err := age.ParseX25519Recipient(strings.TrimSpace(r))
@@ -273,7 +270,7 @@ func recipients(s *saveCmd) ([]age.Recipient, error) {
 	if s.AgeRecipients != "" {
 		f, err := os.Open(s.AgeRecipients)
 		if err != nil {
-			return nil, fault.New(fault.Usage, "reading", s.AgeRecipients, errors.Unwrap(err))
+			return nil, fault.New(fault.BadInput, "reading", s.AgeRecipients, errors.Unwrap(err))
 		}
 		defer f.Close()
 		rs, err := age.ParseRecipients(f)
@@ -295,7 +292,7 @@ func identities(files []string) ([]age.Identity, error) {
 	for _, p := range files {
 		f, err := os.Open(p)
 		if err != nil {
-			return nil, fault.New(fault.Usage, "reading age identity", p, errors.Unwrap(err))
+			return nil, fault.New(fault.BadInput, "reading age identity", p, errors.Unwrap(err))
 		}
 		ids, err := age.ParseIdentities(f)
 		f.Close()
@@ -316,7 +313,7 @@ func readShares(files []string) ([]string, error) {
 	return unseal.ReadFiles(files)
 }
 
-func runVerify(v *verifyCmd, stdout io.Writer) error {
+func (v *verifyCmd) Run(env *command.Env) error {
 	path, err := snapshot.Resolve(v.File)
 	if err != nil {
 		return err
@@ -326,11 +323,8 @@ func runVerify(v *verifyCmd, stdout io.Writer) error {
 		return err
 	}
 	rep, _, verr := snapshot.Verify(path, snapshot.VerifyOptions{Manifest: v.Manifest, Identities: ids})
-	if err := jsonout.Write(stdout, rep); err != nil {
+	if err := env.Answer(rep, verr); err != nil {
 		return err
-	}
-	if verr != nil {
-		return verr
 	}
 	if !v.NoMark && rep.ContentsChecked {
 		if err := snapshot.MarkVerified(rep.Manifest, time.Now()); err != nil {
@@ -340,7 +334,7 @@ func runVerify(v *verifyCmd, stdout io.Writer) error {
 	return nil
 }
 
-func runDrill(ctx context.Context, d *drillCmd, stdout io.Writer) error {
+func (d *drillCmd) Run(env *command.Env) error {
 	path, err := snapshot.Resolve(d.File)
 	if err != nil {
 		return err
@@ -366,7 +360,8 @@ func runDrill(ctx context.Context, d *drillCmd, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	rep, derr := snapshot.Drill(ctx, path, snapshot.DrillOptions{
+	metrics := metricsFile(env, d.MetricsFile, d.MetricsDir, snapshot.DrillMetricsFile)
+	rep, derr := snapshot.Drill(env.Context(), path, snapshot.DrillOptions{
 		Binary: bin, Shares: shares, Canaries: d.Canary, ExpectKV: expect, Identities: ids, Manifest: d.Manifest, TempDir: d.TempDir,
 	})
 	if d.Report != "" {
@@ -375,19 +370,15 @@ func runDrill(ctx context.Context, d *drillCmd, stdout io.Writer) error {
 			derr = fmt.Errorf("writing the report: %w", werr)
 		}
 	}
-	if d.MetricsDir != "" {
-		if merr := snapshot.WriteDrillMetrics(d.MetricsDir, rep, time.Now()); merr != nil && derr == nil {
+	if metrics != "" {
+		if merr := snapshot.WriteDrillMetrics(metrics, rep, time.Now()); merr != nil && derr == nil {
 			derr = fmt.Errorf("writing metrics: %w", merr)
 		}
 	}
-	if err := jsonout.Write(stdout, rep); err != nil {
-		return err
-	}
-	return derr
+	return env.Answer(rep, derr)
 }
 
-func runRestore(ctx context.Context, c *cli, stdout, stderr io.Writer) error {
-	r := &c.Restore
+func (r *restoreCmd) Run(env *command.Env) error {
 	if r.NoSafety && r.SafetyDir != "" {
 		return fault.Usagef("--no-safety-snapshot and --safety-dir contradict each other")
 	}
@@ -403,35 +394,33 @@ func runRestore(ctx context.Context, c *cli, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	vc, err := vaultclient.New(ctx, c.Vault)
+	vc, err := env.Vault()
 	if err != nil {
 		return err
 	}
 	// After a forced restore the token belongs to a keyring that is gone:
-	// nothing to revoke, so vc is not closed.
+	// nothing to revoke.
+	env.KeepToken()
 	safety := r.SafetyDir
 	if safety == "" && !r.NoSafety {
 		safety = filepath.Dir(file)
 	}
-	rep, rerr := snapshot.Restore(ctx, vc, file, snapshot.RestoreOptions{
+	rep, rerr := snapshot.Restore(env.Context(), vc, file, snapshot.RestoreOptions{
 		Force: r.Force, SafetyDir: safety, Identities: ids, Manifest: r.Manifest, Shares: shares,
 	})
 	if rep.Restored && rep.Forced {
-		fmt.Fprintf(stderr, "%s: warning: restored a snapshot of cluster %s into %s: from now on the snapshot's unseal keys and tokens apply there, not the ones this server had\n", name, rep.SnapshotCluster, rep.Target)
+		env.Warnf("restored a snapshot of cluster %s into %s: from now on the snapshot's unseal keys and tokens apply there, not the ones this server had", rep.SnapshotCluster, rep.Target)
 		switch {
 		case rep.RestartNeeded:
-			fmt.Fprintf(stderr, "%s: warning: the server is sealed and its key split differs from the snapshot's cluster's: restart vault (systemctl restart vault), then unseal it with the snapshot's shares (vault-install unseal)\n", name)
+			env.Warnf("the server is sealed and its key split differs from the snapshot's cluster's: restart vault (systemctl restart vault), then unseal it with the snapshot's shares (vault-install unseal)")
 		case rep.Sealed:
-			fmt.Fprintf(stderr, "%s: warning: the server is sealed: unseal it with the shares of the snapshot's cluster (vault-install unseal)\n", name)
+			env.Warnf("the server is sealed: unseal it with the shares of the snapshot's cluster (vault-install unseal)")
 		}
 	}
-	if err := jsonout.Write(stdout, rep); err != nil {
-		return err
-	}
-	return rerr
+	return env.Answer(rep, rerr)
 }
 
-func runPrune(p *pruneCmd, stdout io.Writer) error {
+func (p *pruneCmd) Run(env *command.Env) error {
 	pol := snapshot.Policy{Last: p.KeepLast, Daily: p.KeepDaily, Weekly: p.KeepWeekly, Monthly: p.KeepMonthly}
 	if pol.Last < 0 || pol.Daily < 0 || pol.Weekly < 0 || pol.Monthly < 0 {
 		return fault.Usagef("keep counts must not be negative")
@@ -440,10 +429,5 @@ func runPrune(p *pruneCmd, stdout io.Writer) error {
 		return fault.Usagef("every keep count is 0: that would delete everything but the newest verified snapshot")
 	}
 	rep, err := snapshot.Prune(p.Dir, pol, p.DryRun)
-	if rep != nil {
-		if werr := jsonout.Write(stdout, rep); werr != nil && err == nil {
-			err = werr
-		}
-	}
-	return err
+	return env.Answer(rep, err)
 }

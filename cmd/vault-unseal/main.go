@@ -34,12 +34,9 @@
 package main
 
 import (
-	"context"
-	"io"
 	"time"
 
 	"github.com/vaultpipe/vaultpipe/lib/command"
-	"github.com/vaultpipe/vaultpipe/lib/jsonout"
 	"github.com/vaultpipe/vaultpipe/lib/unseal"
 	"github.com/vaultpipe/vaultpipe/lib/vaultclient"
 )
@@ -61,33 +58,24 @@ Example:
   vault-unseal --wait 90s --share-file "$CREDENTIALS_DIRECTORY/vault-unseal.shares"`
 
 type cli struct {
-	ShareFile []string      `name:"share-file" type:"path" help:"File holding key shares, one per line (repeatable)."`
-	Wait      time.Duration `default:"60s" help:"How long to wait for the listener to answer." placeholder:"DURATION"`
+	ShareFile []string      `name:"share-file" env:"VAULTPIPE_SHARE_FILE" type:"path" placeholder:"FILE" help:"File holding key shares, one per line (repeatable)."`
+	Wait      time.Duration `default:"60s" env:"VAULTPIPE_WAIT" help:"How long to wait for the listener to answer." placeholder:"DURATION"`
 
 	Vault vaultclient.Conn `embed:""`
 }
 
-func main() { command.Main(name, run) }
+func main() { command.Main(command.Program{Name: name, Description: description, Grammar: &cli{}}) }
 
-func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []string) error {
-	var c cli
-	if _, err := command.Parse(name, description, &c, args, stdout); err != nil {
-		return err
-	}
+func (c *cli) Run(env *command.Env) error {
 	files, err := unseal.ShareFiles(c.ShareFile)
 	if err != nil {
 		return err
 	}
-	vc, err := vaultclient.New(ctx, vaultclient.Flags{Conn: c.Vault}, vaultclient.Options{NoAuth: true})
+	vc, err := env.Vault(vaultclient.Options{NoAuth: true})
 	if err != nil {
 		return err
 	}
 	vc.SetMaxRetries(0) // the wait loop is the retry
-	rep, err := unseal.FromFiles(ctx, vc, files, c.Wait)
-	if rep != nil {
-		if werr := jsonout.Write(stdout, rep); werr != nil && err == nil {
-			err = werr
-		}
-	}
-	return err
+	rep, err := unseal.FromFiles(env.Context(), vc, files, c.Wait)
+	return env.Answer(rep, err)
 }

@@ -17,8 +17,10 @@ type Request struct {
 	// findings are imported too.
 	Scan io.Reader
 	// PlanFile, when set, is a plan printed by env-import plan to carry out
-	// instead; then no Files, Scan or mapping may be given.
+	// instead ("-": read from Stdin); then no Files, Scan or mapping may be
+	// given.
 	PlanFile string
+	Stdin    io.Reader
 
 	Mount, Template, App, Env string
 	Maps                      []string // FILE=PATH
@@ -48,12 +50,16 @@ func (r Request) Resolve() (*Input, error) {
 		if len(r.Files) > 0 || r.Scan != nil {
 			return nil, fault.Usagef("--plan carries out a saved plan: give no files and no --from-scan")
 		}
-		f, err := os.Open(r.PlanFile)
-		if err != nil {
-			return nil, fault.New(fault.Usage, "reading the plan", r.PlanFile, errors.Unwrap(err))
+		var src io.Reader = r.Stdin
+		if r.PlanFile != "-" {
+			f, err := os.Open(r.PlanFile)
+			if err != nil {
+				return nil, fault.New(fault.BadInput, "reading the plan", r.PlanFile, errors.Unwrap(err))
+			}
+			defer f.Close()
+			src = f
 		}
-		defer f.Close()
-		plan, err := ReadPlan(f)
+		plan, err := ReadPlan(src)
 		if err != nil {
 			return nil, fault.New(fault.BadInput, "", r.PlanFile, err)
 		}

@@ -23,7 +23,7 @@ func TestRequestResolve(t *testing.T) {
 		{"nothing", Request{}, fault.Usage},
 		{"plan and files", Request{PlanFile: bad, Files: []string{".env"}}, fault.Usage},
 		{"plan and scan", Request{PlanFile: bad, Scan: strings.NewReader("")}, fault.Usage},
-		{"missing plan", Request{PlanFile: filepath.Join(dir, "missing.json")}, fault.Usage},
+		{"missing plan", Request{PlanFile: filepath.Join(dir, "missing.json")}, fault.BadInput},
 		{"broken plan", Request{PlanFile: bad}, fault.BadInput},
 		{"broken scan", Request{Scan: strings.NewReader("not json\n")}, fault.BadInput},
 		{"bad rename", Request{Files: []string{".env"}, Renames: []string{"NOEQUALS"}}, fault.Usage},

@@ -22,13 +22,20 @@ import (
 // unsalted hashes that could be brute-forced back to weak passwords.
 type Keyer struct{ key []byte }
 
-// KeyEnv is the environment variable that may hold the fingerprint key.
-const KeyEnv = "ENV_SCAN_KEY"
+// KeyEnv is the environment variable that may hold the fingerprint key;
+// LegacyKeyEnv is its old name, read when KeyEnv is not set.
+const (
+	KeyEnv       = "VAULTPIPE_SCAN_KEY"
+	LegacyKeyEnv = "ENV_SCAN_KEY"
+)
+
+// errShortKey is a key too short to resist guessing.
+var errShortKey = errors.New("the fingerprint key must be at least 16 bytes")
 
 // NewKeyer uses key (at least 16 bytes).
 func NewKeyer(key []byte) (*Keyer, error) {
 	if len(key) < 16 {
-		return nil, errors.New("the fingerprint key must be at least 16 bytes")
+		return nil, errShortKey
 	}
 	return &Keyer{key: append([]byte(nil), key...)}, nil
 }

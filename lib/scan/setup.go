@@ -2,6 +2,7 @@ package scan
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 
@@ -13,12 +14,14 @@ import (
 // (created, 0600 and random, on first use). A key that is too short is a
 // usage error; an unreadable key file is bad input.
 func LoadKey(keyFile string) (*Keyer, error) {
-	if k := os.Getenv(KeyEnv); k != "" {
-		keyer, err := NewKeyer([]byte(k))
-		if err != nil {
-			return nil, fault.Usagef("%s: %v", KeyEnv, err)
+	for _, env := range []string{KeyEnv, LegacyKeyEnv} {
+		if k := os.Getenv(env); k != "" {
+			keyer, err := NewKeyer([]byte(k))
+			if err != nil {
+				return nil, fault.Usagef("%s: %v", env, err)
+			}
+			return keyer, nil
 		}
-		return keyer, nil
 	}
 	create := false
 	if keyFile == "" {
@@ -29,6 +32,9 @@ func LoadKey(keyFile string) (*Keyer, error) {
 		keyFile, create = p, true
 	}
 	k, err := LoadKeyFile(keyFile, create)
+	if errors.Is(err, errShortKey) {
+		return nil, fault.New(fault.Usage, "", "", err) // as the key in the environment
+	}
 	if err != nil {
 		return nil, fault.New(fault.BadInput, "", "", err)
 	}

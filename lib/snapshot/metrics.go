@@ -8,8 +8,9 @@ import (
 	"github.com/vaultpipe/vaultpipe/lib/textfile"
 )
 
-// Metrics files for node_exporter's textfile collector, one per job so
-// that no job rewrites another's numbers.
+// Metrics file names for node_exporter's textfile collector, one per job
+// so that no job rewrites another's numbers (the old --metrics-dir DIR
+// wrote DIR/NAME).
 const (
 	SaveMetricsFile  = "vault-snap.prom"
 	DrillMetricsFile = "vault-snap-drill.prom"
@@ -18,7 +19,7 @@ const (
 // WriteSaveMetrics writes the state of snapshot directory dir after a save
 // (ok says whether this run succeeded): the newest snapshot's time, age,
 // size and raft index, the number kept, and when the last run ended.
-func WriteSaveMetrics(metricsDir, dir string, ok bool, now time.Time) error {
+func WriteSaveMetrics(file, dir string, ok bool, now time.Time) error {
 	entries, _, err := Scan(dir)
 	if err != nil {
 		return err
@@ -36,13 +37,12 @@ func WriteSaveMetrics(metricsDir, dir string, ok bool, now time.Time) error {
 			s.Gauge("vaultpipe_snap_last_raft_index", "Raft index of the newest snapshot.", float64(m.RaftIndex))
 		}
 	}
-	return s.WriteFile(filepath.Join(metricsDir, SaveMetricsFile))
+	return s.WriteFile(file)
 }
 
 // WriteDrillMetrics writes the last drill's result, and carries the time
 // of the last successful drill across failed ones.
-func WriteDrillMetrics(metricsDir string, rep *DrillReport, now time.Time) error {
-	path := filepath.Join(metricsDir, DrillMetricsFile)
+func WriteDrillMetrics(path string, rep *DrillReport, now time.Time) error {
 	const lastOK = "vaultpipe_snap_drill_last_success_timestamp_seconds"
 	okAt, had := textfile.Read(path, lastOK)
 	if rep.OK {

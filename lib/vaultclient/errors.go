@@ -63,6 +63,11 @@ func classify(err error) (fault.Kind, error) {
 		}
 		msg = strings.TrimSpace(strings.ReplaceAll(msg, "\n", " "))
 		lower := strings.ToLower(msg)
+		if re.StatusCode == http.StatusBadRequest && strings.Contains(strings.ToLower(strings.Join(re.Errors, " ")), "http request to an https server") {
+			// Go's TLS listener answers plain http with this 400.
+			return fault.Usage, fault.WithHint(errors.New("the server speaks https on this port, and the address says http"),
+				"use https:// in VAULT_ADDR (or --address)")
+		}
 		switch {
 		case re.StatusCode == http.StatusServiceUnavailable && strings.Contains(lower, "sealed"):
 			return fault.Sealed, errors.New("vault is sealed")

@@ -129,6 +129,10 @@ func New(ctx context.Context, f Flags, opts ...Options) (*Client, error) {
 	if f.Address == "" {
 		return nil, fault.Usagef("no Vault address: set VAULT_ADDR or --address")
 	}
+	if !strings.Contains(f.Address, "://") {
+		// url.Parse reads "127.0.0.1:8200" as a scheme and an opaque part.
+		return nil, fault.Usagef("Vault address %q has no scheme: use https://%s", f.Address, f.Address)
+	}
 	// Plain http is allowed only to loopback, --tls-skip-verify or not:
 	// secrets never cross a network in clear.
 	if u, err := url.Parse(f.Address); err == nil && strings.EqualFold(u.Scheme, "http") && !isLoopbackURL(f.Address) {

@@ -248,6 +248,20 @@ func TestPlainHTTPRefusedOffLoopback(t *testing.T) {
 	}
 }
 
+// An address without a scheme, and plain http to Vault's TLS port, are
+// refused with a message saying what to write instead.
+func TestAddressMistakes(t *testing.T) {
+	_, err := vaultclient.New(context.Background(), vaultclient.Flags{Conn: vaultclient.Conn{Address: "127.0.0.1:8200"}}, vaultclient.Options{NoAuth: true})
+	if fault.KindOf(err) != fault.Usage || !strings.Contains(fmt.Sprint(err), "no scheme: use https://127.0.0.1:8200") {
+		t.Errorf("New(127.0.0.1:8200) = %v; want a usage error naming https://", err)
+	}
+	raw := &api.ResponseError{StatusCode: 400, RawError: true, Errors: []string{"Client sent an HTTP request to an HTTPS server.\n"}}
+	err = vaultclient.Classify(raw, "reading", "sys/health")
+	if fault.KindOf(err) != fault.Usage || !strings.Contains(fault.Hint(err), "https://") {
+		t.Errorf("Classify(http to https) = %v (hint %q); want a usage error hinting https://", err, fault.Hint(err))
+	}
+}
+
 // A secret_id file holding a wrapping token logs in once; the second login
 // is refused as denied, and neither value shows in the error. A wrapping
 // token that wraps anything but a secret_id is refused without being used.

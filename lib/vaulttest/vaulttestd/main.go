@@ -35,7 +35,7 @@ import (
 	"github.com/vaultpipe/vaultpipe/lib/vaulttest"
 )
 
-func main() { command.Main("vaulttestd", run) }
+func main() { command.MainFunc("vaulttestd", run) }
 
 func run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []string) error {
 	fs := flag.NewFlagSet("vaulttestd", flag.ContinueOnError)
