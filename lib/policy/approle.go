@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/hcl/v2/gohcl"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 
+	"github.com/vaultpipe/vaultpipe/lib/duration"
 	"github.com/vaultpipe/vaultpipe/lib/hcldiag"
 )
 
@@ -153,7 +154,8 @@ func ParseAppRole(file string, src []byte) (*AppRole, error) {
 	return a, nil
 }
 
-// parseSeconds reads "90", "90s", "15m", "24h" or "720h" as whole seconds.
+// parseSeconds reads "90", "90s", "15m", "24h", "720h" or "30d" as whole
+// seconds.
 func parseSeconds(s string) (int, error) {
 	s = strings.TrimSpace(s)
 	if n, err := strconv.Atoi(s); err == nil {
@@ -162,9 +164,9 @@ func parseSeconds(s string) (int, error) {
 		}
 		return n, nil
 	}
-	d, err := time.ParseDuration(s)
+	d, err := duration.Parse(s)
 	if err != nil {
-		return 0, fmt.Errorf("invalid duration %q: want seconds or a value such as 30m or 24h", s)
+		return 0, fmt.Errorf("invalid duration %q: want seconds or a value such as 30m, 24h or 30d", s)
 	}
 	if d < 0 || d%time.Second != 0 {
 		return 0, fmt.Errorf("invalid duration %q: want a whole, non-negative number of seconds", s)
