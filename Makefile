@@ -65,7 +65,8 @@ lint: $(STATICCHECK)
 fmt:
 	gofmt -w cmd lib testscripts bench
 
-demo: plan-demo deps build vault-binary venv
+demo: plan-demo deps build vault-binary
+	scripts/python-venv $(VENV)
 	scripts/demo
 
 bench: build vault-binary
