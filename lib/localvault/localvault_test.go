@@ -2,8 +2,10 @@ package localvault_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"regexp"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -82,7 +84,52 @@ func TestLifecycle(t *testing.T) {
 }
 
 func TestNewRefusesUnknownListener(t *testing.T) {
-	if _, err := localvault.New(localvault.Options{Binary: "vault", TempDir: t.TempDir(), Listener: localvault.Loopback + 1}); err == nil {
+	if _, err := localvault.New(localvault.Options{Binary: "vault", TempDir: t.TempDir(), Listener: localvault.Unix + 1}); err == nil {
 		t.Fatal("New(an unknown listener) = nil error")
+	}
+}
+
+// A Unix-listener server answers on its socket only: it runs in a network
+// namespace of its own, and restarts there.
+func TestUnixListener(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs a real Vault server")
+	}
+	bin, err := vaulttest.Binary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	s, err := localvault.Launch(ctx, localvault.Options{Binary: bin, Name: "lvunix", TempDir: t.TempDir(), Listener: localvault.Unix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if !strings.HasPrefix(s.Addr, "unix://") {
+		t.Fatalf("Addr = %s; want unix://…", s.Addr)
+	}
+	self, _ := os.Readlink("/proc/self/ns/net")
+	if ns, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/net", s.PID())); err != nil || ns == self {
+		t.Fatalf("server network namespace = %q, %v; want one of its own (ours is %q)", ns, err, self)
+	}
+	init, err := s.Init(ctx, 1, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Unseal(ctx, init.KeysB64); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Restart(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Unseal(ctx, init.KeysB64); err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.Client(init.RootToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Read(ctx, "sys/mounts"); err != nil {
+		t.Fatalf("reading sys/mounts through the socket: %v", err)
 	}
 }
