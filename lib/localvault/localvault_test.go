@@ -16,19 +16,8 @@ import (
 )
 
 func TestLifecycle(t *testing.T) {
-	if testing.Short() {
-		t.Skip("needs a real Vault server")
-	}
-	bin, err := vaulttest.Binary()
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx := context.Background()
-	s, err := localvault.Launch(ctx, localvault.Options{Binary: bin, Name: "lvtest", TempDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s := launch(t, localvault.Options{Name: "lvtest"})
 
 	cfg, err := os.ReadFile(s.Config)
 	if err != nil {
@@ -92,19 +81,8 @@ func TestNewRefusesUnknownListener(t *testing.T) {
 // A Unix-listener server answers on its socket only: it runs in a network
 // namespace of its own, and restarts there.
 func TestUnixListener(t *testing.T) {
-	if testing.Short() {
-		t.Skip("needs a real Vault server")
-	}
-	bin, err := vaulttest.Binary()
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx := context.Background()
-	s, err := localvault.Launch(ctx, localvault.Options{Binary: bin, Name: "lvunix", TempDir: t.TempDir(), Listener: localvault.Unix})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s := launch(t, localvault.Options{Name: "lvunix", Listener: localvault.Unix})
 	if !strings.HasPrefix(s.Addr, "unix://") {
 		t.Fatalf("Addr = %s; want unix://…", s.Addr)
 	}
@@ -132,4 +110,24 @@ func TestUnixListener(t *testing.T) {
 	if _, err := c.Read(ctx, "sys/mounts"); err != nil {
 		t.Fatalf("reading sys/mounts through the socket: %v", err)
 	}
+}
+
+// launch starts a server of o with the tests' Vault binary, closed at the
+// end of the test.
+func launch(t *testing.T, o localvault.Options) *localvault.Server {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("needs a real Vault server")
+	}
+	bin, err := vaulttest.Binary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.Binary, o.TempDir = bin, t.TempDir()
+	s, err := localvault.Launch(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
 }
