@@ -49,16 +49,7 @@ func TestLifecycle(t *testing.T) {
 	if _, err := s.Unseal(ctx, nil); fault.KindOf(err) != fault.Sealed {
 		t.Fatalf("Unseal(no shares) after a restart = %v; want kind sealed", err)
 	}
-	if _, err := s.Unseal(ctx, init.KeysB64); err != nil {
-		t.Fatal(err)
-	}
-	c, err := s.Client(init.RootToken)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.Read(ctx, "sys/mounts"); err != nil {
-		t.Fatalf("reading sys/mounts with the root token: %v", err)
-	}
+	unsealAndRead(t, s, init.KeysB64, init.RootToken)
 
 	pid = s.PID()
 	if err := s.Close(); err != nil {
@@ -100,16 +91,7 @@ func TestUnixListener(t *testing.T) {
 	if err := s.Restart(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Unseal(ctx, init.KeysB64); err != nil {
-		t.Fatal(err)
-	}
-	c, err := s.Client(init.RootToken)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.Read(ctx, "sys/mounts"); err != nil {
-		t.Fatalf("reading sys/mounts through the socket: %v", err)
-	}
+	unsealAndRead(t, s, init.KeysB64, init.RootToken)
 }
 
 // launch starts a server of o with the tests' Vault binary, closed at the
@@ -130,4 +112,20 @@ func launch(t *testing.T, o localvault.Options) *localvault.Server {
 	}
 	t.Cleanup(func() { s.Close() })
 	return s
+}
+
+// unsealAndRead unseals s and reads sys/mounts with token through s.Addr.
+func unsealAndRead(t *testing.T, s *localvault.Server, keys []string, token string) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := s.Unseal(ctx, keys); err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.Client(token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Read(ctx, "sys/mounts"); err != nil {
+		t.Fatalf("reading sys/mounts at %s with the root token: %v", s.Addr, err)
+	}
 }
