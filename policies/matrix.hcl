@@ -535,9 +535,16 @@ row "snapshot-reads-raft-configuration" {
   expect     = "allow"
 }
 
-row "snapshot-cannot-restore" {
+row "snapshot-cannot-force-restore" {
   identity   = "snapshot"
   path       = "sys/storage/raft/snapshot-force"
+  capability = "update"
+  expect     = "deny"
+}
+
+row "snapshot-cannot-restore" {
+  identity   = "snapshot"
+  path       = "sys/storage/raft/snapshot"
   capability = "update"
   expect     = "deny"
 }
@@ -1033,12 +1040,21 @@ row "admin-takes-snapshot" {
   expect     = "allow"
 }
 
-row "admin-restores-snapshots" {
+# Restoring is break-glass (root quorum): a restore revives revoked tokens
+# and spent secret_ids, and snapshot-force with another cluster's snapshot
+# hands the server to that cluster's root token.
+row "admin-cannot-force-restore" {
   identity   = "admin"
   path       = "sys/storage/raft/snapshot-force"
   capability = "update"
-  expect     = "allow"
-  operation  = "none"
+  expect     = "deny"
+}
+
+row "admin-cannot-restore" {
+  identity   = "admin"
+  path       = "sys/storage/raft/snapshot"
+  capability = "update"
+  expect     = "deny"
 }
 
 row "admin-cannot-read-raw-storage" {

@@ -37,15 +37,15 @@
 // "first", "last", "by_user", "by_path", "by_operation", "by_hour"} (by_*
 // count requests, or responses with --type response).
 //
-// Lines that are not audit JSON (garbage, a truncated last line) are
-// reported on stderr as "audit-filter: warning: FILE:LINE: …" and skipped;
-// the scan goes on. Lines the fast path rejects are not parsed, so only
-// lines that could match are checked.
+// Lines that are not audit JSON (garbage, a truncated last line) and lines
+// over 64 MiB are reported on stderr as "audit-filter: warning: FILE:LINE:
+// …" and skipped; the scan goes on, and the exit status is then 1: the
+// answer (an empty --expect-none included) does not cover them.
 //
 // Exit status:
 //
 //	0  done
-//	1  failure: a file cannot be read, Vault unreachable (--value-from-stdin)
+//	1  failure: a file cannot be read, lines were skipped, Vault unreachable (--value-from-stdin)
 //	2  usage error
 //	3  --fail-on match was given and lines matched
 //	4  Vault is sealed (--value-from-stdin)
@@ -88,7 +88,7 @@ mount_type, remote_address, policies, error); --pair request+response joined by 
 
 Exit status:
   0  done
-  1  failure: a file cannot be read, Vault unreachable (--value-from-stdin)
+  1  failure: a file cannot be read, lines were skipped, Vault unreachable (--value-from-stdin)
   2  usage error
   3  --fail-on match was given and lines matched
   4  Vault is sealed (--value-from-stdin)
@@ -247,6 +247,9 @@ func (c *cli) Run(env *command.Env) error {
 		if err := jsonout.Write(stdout, stats); err != nil {
 			return err
 		}
+	}
+	if err := res.Incomplete(); err != nil {
+		return fault.New(fault.BadInput, "", "", err)
 	}
 	if c.FailOn == "match" && res.Matched > 0 {
 		return fault.Errorf(fault.Findings, "%d audit entries matched", res.Matched)

@@ -33,16 +33,17 @@
 // manifest and, with --age-identity, decrypted and checked fully.
 //
 // drill verifies the file, starts a throwaway Vault (the same binary:
-// --vault-binary, $VAULT_BINARY or vault on PATH) with TLS and raft on
-// free 127.0.0.1 ports in a temporary directory, force-restores the
-// snapshot, unseals it with the original cluster's shares (files, one share
-// a line, as for vault-install unseal), makes a root token there with the
-// same shares, reads each --canary API path, counts KV secrets per mount
-// against the manifest, and tears everything down: nothing keeps running,
-// nothing stays on disk but the report. The restored server opens the
-// cluster's file audit devices when it unseals: systemd/vault-snap-drill.service
-// gives it a private, empty /var/log/vault; run by hand as root, it would
-// append to the live audit logs.
+// --vault-binary, $VAULT_BINARY or vault on PATH) with raft in a temporary
+// 0700 directory, listening only on a unix socket there (in network and
+// mount namespaces of its own: nothing of it on 127.0.0.1), force-restores
+// the snapshot, unseals it with the original cluster's shares (files, one
+// share a line, as for vault-install unseal), makes a root token there with
+// the same shares, revokes every other token and lease of the copy, reads
+// each --canary API path, counts KV secrets per mount against the manifest,
+// and tears everything down: nothing keeps running, nothing stays on disk
+// but the report. The restored server opens the cluster's file audit
+// devices when it unseals; each --audit-dir (default /var/log/vault) it
+// sees as an empty directory of its own, so nothing reaches the live logs.
 //
 // restore verifies the file and refuses it, changing nothing, if that
 // fails. A snapshot of another cluster needs --force: afterwards the
@@ -176,6 +177,7 @@ type drillCmd struct {
 	MetricsFile string   `name:"metrics-file" env:"VAULTPIPE_METRICS_FILE" type:"path" placeholder:"FILE" help:"Write textfile metrics here (atomically), e.g. /var/lib/prometheus/node-exporter/vault-snap-drill.prom."`
 	MetricsDir  string   `name:"metrics-dir" env:"VAULT_SNAP_METRICS_DIR" hidden:"" type:"existingdir" help:"Old form of --metrics-file DIR/vault-snap-drill.prom."`
 	ExpectKV    []string `name:"expect-kv-count" sep:"none" placeholder:"MOUNT=N" help:"Also require N secrets in KV mount MOUNT (e.g. secret/=120) after the restore (repeatable)."`
+	AuditDir    []string `name:"audit-dir" env:"VAULTPIPE_SNAP_AUDIT_DIRS" placeholder:"DIR" help:"Live audit directory the throwaway server sees as its own empty one (repeatable; default /var/log/vault)."`
 	TempDir     string   `name:"temp-dir" env:"VAULTPIPE_SNAP_TEMP_DIR,VAULT_SNAP_TEMP_DIR" type:"existingdir" placeholder:"DIR" help:"Parent directory of the throwaway server's files (default: $TMPDIR)."`
 }
 
@@ -362,7 +364,7 @@ func (d *drillCmd) Run(env *command.Env) error {
 	}
 	metrics := metricsFile(env, d.MetricsFile, d.MetricsDir, snapshot.DrillMetricsFile)
 	rep, derr := snapshot.Drill(env.Context(), path, snapshot.DrillOptions{
-		Binary: bin, Shares: shares, Canaries: d.Canary, ExpectKV: expect, Identities: ids, Manifest: d.Manifest, TempDir: d.TempDir,
+		Binary: bin, Shares: shares, Canaries: d.Canary, ExpectKV: expect, Identities: ids, Manifest: d.Manifest, TempDir: d.TempDir, AuditDirs: d.AuditDir,
 	})
 	if d.Report != "" {
 		werr := safefile.WriteFunc(d.Report, 0o600, func(w io.Writer) error { return jsonout.Write(w, rep) })

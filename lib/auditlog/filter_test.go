@@ -321,3 +321,36 @@ func TestFastTail(t *testing.T) {
 		}
 	}
 }
+
+// A line over MaxLine is dropped in bounded memory and reading goes on: a
+// match after it is still found, and the result says it is incomplete.
+// A line the fast path rejects is still reported when it is not JSON.
+func TestOverlongAndRejectedLinesSkipped(t *testing.T) {
+	lines := sample()
+	long := "{\"x\":\"" + strings.Repeat("\\u003c", 200<<10) + "\"}"
+	in := lines[0] + "\n" + long + "\nno json, no needle\n" + lines[1] + "\n" + lines[2] + "\n"
+	for _, f := range []Filter{{}, {Users: []string{"importer"}}} {
+		m, err := Compile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var probs []string
+		res, err := Scan(context.Background(), []Source{ReaderSource("log", strings.NewReader(in))}, m, Options{MaxLine: 64 << 10, ChunkSize: 16 << 10},
+			func(h *Hit) error { return nil }, func(p Problem) { probs = append(probs, p.Error()) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Lines != 5 || res.Malformed != 2 || len(probs) != 2 || res.Incomplete() == nil {
+			t.Fatalf("Scan(%+v) = %+v, problems %q; want 5 lines, 2 skipped, incomplete", f, res, probs)
+		}
+		if !strings.HasPrefix(probs[0], "log:2: a line of ") || !strings.HasPrefix(probs[1], "log:3: malformed") {
+			t.Errorf("problems = %q; want log:2 over-long, log:3 malformed", probs)
+		}
+		if !strings.Contains(res.Incomplete().Error(), "log:2") {
+			t.Errorf("Incomplete() = %v; want the first skipped line log:2", res.Incomplete())
+		}
+		if f.Users == nil && res.Matched != 3 {
+			t.Errorf("Scan(all) matched %d; want 3 (lines after the long one too)", res.Matched)
+		}
+	}
+}

@@ -139,7 +139,20 @@ func (p Problem) Error() string {
 type Result struct {
 	Lines     int64 `json:"lines"`
 	Matched   int64 `json:"matched"`
-	Malformed int64 `json:"malformed"`
+	Malformed int64 `json:"malformed"` // lines skipped: malformed, over-long, unreadable
+	// FirstSkipped is the first skipped line, FILE:LINE.
+	FirstSkipped string `json:"-"`
+}
+
+// Incomplete returns an error when lines were skipped: an answer such as
+// "nothing matched" then does not hold for them, and an attacker who can
+// make Vault write a huge or broken line would otherwise blind the search
+// for whatever follows it.
+func (r Result) Incomplete() error {
+	if r.Malformed == 0 {
+		return nil
+	}
+	return fmt.Errorf("%d audit lines skipped (the first at %s): the answer does not cover them", r.Malformed, r.FirstSkipped)
 }
 
 type hit struct {
@@ -161,12 +174,15 @@ type chunk struct {
 	probs   []Problem
 	// set by the reader: a stream error after this chunk
 	streamErr error
+	// long is the length of the one over-long line this chunk stands for
+	long int64
 }
 
 // Scan reads sources in order and calls emit for each line m matches, in
-// input order, and problem for each line it cannot parse (it goes on). Lines
-// the fast path rejects are not parsed, so their flaws go unreported, except
-// a source's last line when it lacks its newline.
+// input order, and problem for each line it skips (it goes on): one it
+// cannot parse, one longer than MaxLine (dropped in bounded memory), one
+// the fast path rejects that is not a JSON object at all. Result.Incomplete
+// says whether any was skipped.
 func Scan(ctx context.Context, sources []Source, m *Matcher, o Options, emit func(*Hit) error, problem func(Problem)) (Result, error) {
 	if o.Workers <= 0 {
 		o.Workers = runtime.GOMAXPROCS(0)
@@ -229,7 +245,7 @@ func Scan(ctx context.Context, sources []Source, m *Matcher, o Options, emit fun
 		if emitErr == nil {
 			for _, p := range c.probs {
 				p.Source, p.Line = name, p.Line+base
-				res.Malformed++
+				res.skipped(p)
 				problem(p)
 			}
 			for _, x := range c.hits {
@@ -245,8 +261,9 @@ func Scan(ctx context.Context, sources []Source, m *Matcher, o Options, emit fun
 				}
 			}
 			if c.streamErr != nil {
-				problem(Problem{Source: name, Line: base + c.lines, Err: c.streamErr})
-				res.Malformed++
+				p := Problem{Source: name, Line: base + c.lines, Err: c.streamErr}
+				res.skipped(p)
+				problem(p)
 			}
 		}
 		res.Lines += int64(c.lines)
@@ -260,6 +277,12 @@ func Scan(ctx context.Context, sources []Source, m *Matcher, o Options, emit fun
 		return res, readErr
 	}
 	return res, ctx.Err()
+}
+
+func (r *Result) skipped(p Problem) {
+	if r.Malformed++; r.Malformed == 1 {
+		r.FirstSkipped = fmt.Sprintf("%s:%d", p.Source, p.Line)
+	}
 }
 
 // readSource cuts one source into chunks of whole lines. A stream that
@@ -304,7 +327,7 @@ func readSource(ctx context.Context, si int, s Source, o Options, free chan []by
 		buf = append(buf[:0], carry...)
 		carry = carry[:0]
 		var streamErr error
-		eof := false
+		eof, long := false, false
 		for {
 			n, err := io.ReadFull(r, buf[len(buf):cap(buf)])
 			buf = buf[:len(buf)+n]
@@ -320,13 +343,26 @@ func readSource(ctx context.Context, si int, s Source, o Options, free chan []by
 				break
 			}
 			if cap(buf) >= o.MaxLine {
-				streamErr, eof = fmt.Errorf("a line longer than %d bytes; reading stopped", o.MaxLine), true
-				buf = buf[:0]
+				// buf is one line's start: drop the rest of it and go on
+				// with the next, in bounded memory.
+				n, rest, end, err := discardLine(r, buf)
+				c := &chunk{src: si, buf: buf, data: buf[:0], long: int64(len(buf)) + n, final: end, streamErr: err}
+				carry = append(carry, rest...)
+				if err := send(c); err != nil {
+					return err
+				}
+				if end {
+					return nil
+				}
+				long = true
 				break
 			}
 			nb := make([]byte, len(buf), 2*cap(buf))
 			copy(nb, buf)
 			buf = nb
+		}
+		if long {
+			continue // the skipped line's chunk returns buf
 		}
 		c := &chunk{src: si, buf: buf, data: buf, final: eof, streamErr: streamErr}
 		if !eof {
@@ -343,9 +379,34 @@ func readSource(ctx context.Context, si int, s Source, o Options, free chan []by
 	}
 }
 
+// discardLine reads r up to the end of the current line, reusing scratch,
+// and returns how many bytes it dropped, what followed the newline, whether
+// the source ended, and a read error.
+func discardLine(r io.Reader, scratch []byte) (dropped int64, rest []byte, end bool, err error) {
+	scratch = scratch[:cap(scratch)]
+	for {
+		n, rerr := r.Read(scratch)
+		if i := bytes.IndexByte(scratch[:n], '\n'); i >= 0 {
+			return dropped + int64(i), append([]byte(nil), scratch[i+1:n]...), false, nil
+		}
+		dropped += int64(n)
+		if rerr == io.EOF {
+			return dropped, nil, true, nil
+		}
+		if rerr != nil {
+			return dropped, nil, true, fmt.Errorf("reading stopped: %w", rerr)
+		}
+	}
+}
+
 var errTruncated = errors.New("truncated line (no final newline)")
 
 func process(p *fastjson.Parser, m *Matcher, o Options, c *chunk) {
+	if c.long > 0 {
+		c.lines = 1
+		c.probs = append(c.probs, Problem{Line: 1, Err: fmt.Errorf("a line of %d bytes, over the %d-byte limit: skipped", c.long, o.MaxLine)})
+		return
+	}
 	data := c.data
 	// Escapes that may spell a literal otherwise are rare: look once per chunk.
 	noEsc := !bytes.Contains(data, []byte(`\u`)) && !bytes.Contains(data, []byte(`\/`))
@@ -353,7 +414,15 @@ func process(p *fastjson.Parser, m *Matcher, o Options, c *chunk) {
 	// line handles the n-th line, data[start:end].
 	line := func(start, end, n int, unterminated bool) {
 		l := data[start:end]
-		if len(l) == 0 || !unterminated && m.reject(l, noEsc) {
+		if len(l) == 0 {
+			return
+		}
+		if !unterminated && m.reject(l, noEsc) {
+			// Not parsed, but never skipped unseen: an audit line is one
+			// JSON object.
+			if l[0] != '{' || l[len(l)-1] != '}' {
+				c.probs = append(c.probs, Problem{Line: n, Err: errors.New("malformed audit line: not a JSON object")})
+			}
 			return
 		}
 		if err := Parse(p, l, &e); err != nil {
@@ -392,13 +461,13 @@ func process(p *fastjson.Parser, m *Matcher, o Options, c *chunk) {
 				break
 			}
 			start := off + bytes.LastIndexByte(data[off:off+i], '\n') + 1
-			n += bytes.Count(data[off:start], nl)
+			n = skim(c, data, off, start, n)
 			end := lineEnd(data, start, tail)
 			n++
 			line(start, end, n, false)
 			off = end + 1
 		}
-		n += bytes.Count(data[off:tail], nl)
+		n = skim(c, data, off, tail, n)
 	} else {
 		for off < tail {
 			end := lineEnd(data, off, tail)
@@ -414,7 +483,22 @@ func process(p *fastjson.Parser, m *Matcher, o Options, c *chunk) {
 	c.lines = n
 }
 
-var nl = []byte{'\n'}
+// skim counts the whole lines of data[from:to], which the needle rules
+// out, after line n, and reports those that are not a JSON object.
+func skim(c *chunk, data []byte, from, to, n int) int {
+	for from < to {
+		end := from + bytes.IndexByte(data[from:to], '\n')
+		if end < from {
+			end = to
+		}
+		n++
+		if l := data[from:end]; len(l) > 0 && (l[0] != '{' || l[len(l)-1] != '}') {
+			c.probs = append(c.probs, Problem{Line: n, Err: errors.New("malformed audit line: not a JSON object")})
+		}
+		from = end + 1
+	}
+	return n
+}
 
 func lineEnd(data []byte, from, tail int) int {
 	if i := bytes.IndexByte(data[from:tail], '\n'); i >= 0 {

@@ -36,9 +36,16 @@ import (
 // Listener is where a server's API listens.
 type Listener int
 
-// Loopback is TLS on a free 127.0.0.1 port (the only listener yet; a unix
-// socket in the server's 0700 directory would be another).
-const Loopback Listener = 0
+const (
+	// Loopback is TLS on a free 127.0.0.1 port, which every local user
+	// reaches.
+	Loopback Listener = iota
+	// Unix is a unix socket, vault.sock, in the server's 0700 directory:
+	// only its owner connects. The server runs in user, network and mount
+	// namespaces of its own, so the TCP listener raft needs for its cluster
+	// port is on a loopback interface nobody else shares (and down).
+	Unix
+)
 
 // Options configure a server.
 type Options struct {
@@ -58,6 +65,10 @@ type Options struct {
 	// (default 24h).
 	TTL      time.Duration
 	Listener Listener
+	// PrivateDirs are directories the server sees as its own, empty
+	// Dir/private/N instead (Unix only): the live cluster's audit
+	// directories, which a restored snapshot's audit devices would write to.
+	PrivateDirs []string
 	// GenerateRoot keeps sys/generate-root open without a token on an
 	// OpenBao server, which turns it off by default (Vault has it on).
 	GenerateRoot bool
@@ -65,7 +76,7 @@ type Options struct {
 
 // Server is a server of our own, running or stopped.
 type Server struct {
-	Addr        string // https://127.0.0.1:PORT
+	Addr        string // https://127.0.0.1:PORT, or unix://DIR/vault.sock
 	ClusterAddr string // https://127.0.0.1:PORT
 	CACert      string // path of the PEM CA that signed the server certificate
 	Dir         string
@@ -82,6 +93,8 @@ type Server struct {
 
 	mu   sync.Mutex
 	proc *Process // nil when stopped
+	// dirFD holds Dir open for the Unix listener's socket path.
+	dirFD *os.File
 }
 
 // New prepares a server's directory, CA and certificate; Start starts it.
@@ -92,8 +105,11 @@ func New(o Options) (*Server, error) {
 	if o.TTL == 0 {
 		o.TTL = 24 * time.Hour
 	}
-	if o.Listener != Loopback {
-		return nil, fmt.Errorf("listener %d: only loopback is known", o.Listener)
+	if o.Listener != Loopback && o.Listener != Unix {
+		return nil, fmt.Errorf("listener %d: want Loopback or Unix", o.Listener)
+	}
+	if len(o.PrivateDirs) > 0 && o.Listener != Unix {
+		return nil, errors.New("private directories need the Unix listener's namespaces")
 	}
 	s := &Server{o: o, Dir: o.Dir, openBaoGenerateRoot: o.GenerateRoot && isOpenBao(o.Binary)}
 	if s.Dir == "" {
@@ -180,11 +196,15 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 }
 
-// configure writes vault.hcl for new free ports.
+// configure writes vault.hcl for new free ports (fixed ones in the Unix
+// listener's own network namespace).
 func (s *Server) configure() error {
-	ports, err := FreePorts(2)
-	if err != nil {
-		return err
+	ports := []int{8200, 8201}
+	if s.o.Listener == Loopback {
+		var err error
+		if ports, err = FreePorts(2); err != nil {
+			return err
+		}
 	}
 	s.Addr = fmt.Sprintf("https://127.0.0.1:%d", ports[0])
 	s.ClusterAddr = fmt.Sprintf("https://127.0.0.1:%d", ports[1])
@@ -192,7 +212,7 @@ func (s *Server) configure() error {
 	if node == "" {
 		node = s.o.Name + "-" + strconv.Itoa(ports[0])
 	}
-	cfg, err := vaultconfig.Render(vaultconfig.Server{
+	cfg := vaultconfig.Server{
 		NodeID:               node,
 		DataDir:              filepath.Join(s.Dir, "data"),
 		Listen:               net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0])),
@@ -202,11 +222,26 @@ func (s *Server) configure() error {
 		TLSCertFile:          filepath.Join(s.Dir, "tls", "server.pem"),
 		TLSKeyFile:           filepath.Join(s.Dir, "tls", "server-key.pem"),
 		UnauthedGenerateRoot: s.openBaoGenerateRoot,
-	})
+	}
+	if s.o.Listener == Unix {
+		// A unix socket's path holds 107 bytes, temporary directories can
+		// be longer: the server (started in its directory) binds a relative
+		// path, and clients connect through the directory's descriptor.
+		cfg.UnixSocket = "vault.sock"
+		if s.dirFD == nil {
+			d, err := os.Open(s.Dir)
+			if err != nil {
+				return err
+			}
+			s.dirFD = d
+		}
+		s.Addr = fmt.Sprintf("unix:///proc/self/fd/%d/vault.sock", s.dirFD.Fd())
+	}
+	text, err := vaultconfig.Render(cfg)
 	if err != nil {
 		return err
 	}
-	return safefile.Write(s.Config, cfg, 0o600)
+	return safefile.Write(s.Config, text, 0o600)
 }
 
 func isOpenBao(binary string) bool {
@@ -241,7 +276,15 @@ func (s *Server) start(ctx context.Context) error {
 		s.mu.Unlock()
 		return errors.New("vault is already running")
 	}
-	p, err := StartProcess(s.o.Binary, s.Config, s.LogPath)
+	var iso *isolation
+	if s.o.Listener == Unix {
+		var err error
+		if iso, err = s.isolation(); err != nil {
+			s.mu.Unlock()
+			return err
+		}
+	}
+	p, err := startProcess(s.o.Binary, s.Config, s.LogPath, iso)
 	if err != nil {
 		s.mu.Unlock()
 		return err
@@ -422,6 +465,10 @@ func (s *Server) Restart(ctx context.Context) error {
 // Close stops the server and removes its directory if New made it.
 func (s *Server) Close() error {
 	s.Stop()
+	if s.dirFD != nil {
+		s.dirFD.Close()
+		s.dirFD = nil
+	}
 	if s.ownDir {
 		return os.RemoveAll(s.Dir)
 	}

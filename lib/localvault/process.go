@@ -54,6 +54,10 @@ type Process struct {
 // StartProcess runs `binary server -config=config`, appending its output to
 // logPath. It does not wait for the server to answer.
 func StartProcess(binary, config, logPath string) (*Process, error) {
+	return startProcess(binary, config, logPath, nil)
+}
+
+func startProcess(binary, config, logPath string, iso *isolation) (*Process, error) {
 	lf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, err
@@ -65,6 +69,11 @@ func StartProcess(binary, config, logPath string) (*Process, error) {
 	cmd.Env = []string{"HOME=" + cmd.Dir, "PATH=/usr/bin:/bin", "VAULT_LOG_FORMAT=standard"}
 	cmd.Stdout, cmd.Stderr = lf, lf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
+	if iso != nil {
+		if err := iso.apply(cmd); err != nil {
+			return nil, err
+		}
+	}
 	if err := spawn(cmd); err != nil {
 		return nil, fmt.Errorf("starting %s: %w", binary, err)
 	}

@@ -302,8 +302,8 @@ func TestShippedIsTheDirectory(t *testing.T) {
 }
 
 // Root-equivalence comes from writing policies, roles or tokens and from
-// touching audit devices: only policy-sync may do the first (README and
-// policies/README.md name it), nobody the second.
+// touching audit devices or restoring snapshots: only policy-sync may do
+// the first (README and policies/README.md name it), nobody the others.
 func TestOnlyPolicySyncWritesAccessControl(t *testing.T) {
 	set, err := LoadDir("../../policies")
 	if err != nil {
@@ -334,6 +334,10 @@ func TestOnlyPolicySyncWritesAccessControl(t *testing.T) {
 				t.Errorf("%s:%d: %s may change audit devices (%s): that needs the root quorum", p.File, r.Line, p.Name, r.Path)
 			case strings.HasPrefix(r.Path, "secret/destroy/"):
 				t.Errorf("%s:%d: %s may destroy secret versions: nobody may", p.File, r.Line, p.Name)
+			case strings.HasPrefix(r.Path, "sys/storage/raft/snapshot") || strings.HasPrefix(r.Path, "sys/storage/raft/*") || r.Path == "sys/*" || r.Path == "*":
+				// update on snapshot restores it, on snapshot-force restores
+				// another cluster's: break-glass, the root quorum only.
+				t.Errorf("%s:%d: %s may restore snapshots (%s): that needs the root quorum", p.File, r.Line, p.Name, r.Path)
 			}
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"filippo.io/age"
+	"github.com/hashicorp/vault/api"
 
 	"github.com/vaultpipe/vaultpipe/lib/fault"
 	"github.com/vaultpipe/vaultpipe/lib/localvault"
@@ -29,23 +30,35 @@ type DrillOptions struct {
 	// ExpectKV are counts the restored secrets must have too, per mount
 	// ("secret/": 120), on top of the manifest's.
 	ExpectKV map[string]int
+	// AuditDirs are the live cluster's audit directories
+	// (DefaultAuditDirs when nil): the restored server opens the snapshot's
+	// audit devices, and sees each of these as an empty directory of its own.
+	AuditDirs []string
 }
+
+// DefaultAuditDirs is where vault-install puts the audit devices.
+var DefaultAuditDirs = []string{"/var/log/vault"}
 
 // DrillReport is the drill's JSON report.
 type DrillReport struct {
-	File             string         `json:"file"`
-	OK               bool           `json:"ok"`
-	StartedAt        time.Time      `json:"started_at"`
-	DurationSeconds  float64        `json:"duration_seconds"`
-	Verified         bool           `json:"verified"`
-	SnapshotCluster  string         `json:"snapshot_cluster_id"`
-	RaftIndex        uint64         `json:"raft_index"`
-	VaultVersion     string         `json:"vault_version,omitempty"`
-	Restored         bool           `json:"restored"`
-	SealedAfter      bool           `json:"sealed_after_restore"`
-	Unsealed         bool           `json:"unsealed"`
-	SharesUsed       int            `json:"shares_used"`
-	RestoredCluster  string         `json:"restored_cluster_id,omitempty"`
+	File            string    `json:"file"`
+	OK              bool      `json:"ok"`
+	StartedAt       time.Time `json:"started_at"`
+	DurationSeconds float64   `json:"duration_seconds"`
+	Verified        bool      `json:"verified"`
+	SnapshotCluster string    `json:"snapshot_cluster_id"`
+	RaftIndex       uint64    `json:"raft_index"`
+	VaultVersion    string    `json:"vault_version,omitempty"`
+	Restored        bool      `json:"restored"`
+	SealedAfter     bool      `json:"sealed_after_restore"`
+	Unsealed        bool      `json:"unsealed"`
+	SharesUsed      int       `json:"shares_used"`
+	RestoredCluster string    `json:"restored_cluster_id,omitempty"`
+	// TokensRevoked counts the restored copy's tokens revoked before any
+	// check (all but the drill's own root token); LeasesRevoked says every
+	// lease went with them.
+	TokensRevoked    int            `json:"tokens_revoked"`
+	LeasesRevoked    bool           `json:"leases_revoked"`
 	Canaries         []CanaryResult `json:"canaries"`
 	KVCounts         map[string]int `json:"kv_counts,omitempty"`
 	KVCountsExpected map[string]int `json:"kv_counts_expected,omitempty"`
@@ -80,12 +93,15 @@ func FindBinary(flag string) (string, error) {
 }
 
 // Drill proves a snapshot restores: it verifies the file offline, starts a
-// throwaway Vault (lib/localvault: TLS, raft, free 127.0.0.1 ports, a
-// temporary directory), initialises it, force-restores the snapshot, unseals it with
-// the original cluster's shares, makes a root token there with those
-// shares (generate-root; the live cluster is never touched), reads the
-// canaries, counts the KV secrets against the manifest, and tears
-// everything down. The report is returned even on failure.
+// throwaway Vault (lib/localvault: raft, a temporary 0700 directory, the
+// API on a unix socket there, in namespaces of its own so that nothing of
+// it listens where another user reaches, the audit directories covered),
+// initialises it, force-restores the snapshot, unseals it with the original
+// cluster's shares, makes a root token there with those shares
+// (generate-root; the live cluster is never touched), revokes every other
+// token and lease of the copy, reads the canaries, counts the KV secrets
+// against the manifest, and tears everything down. The report is returned
+// even on failure.
 func Drill(ctx context.Context, path string, o DrillOptions) (rep *DrillReport, err error) {
 	start := time.Now()
 	rep = &DrillReport{File: path, StartedAt: start.UTC().Truncate(time.Second), Canaries: []CanaryResult{}, Phases: map[string]float64{}}
@@ -112,11 +128,16 @@ func Drill(ctx context.Context, path string, o DrillOptions) (rep *DrillReport, 
 	rep.Verified, rep.SnapshotCluster, rep.RaftIndex = true, m.ClusterID, m.RaftIndex
 	phase("verify")
 
-	// A server of its own for this drill, on loopback, with a CA made for
-	// it; OpenBao needs generate-root turned back on for the root token
-	// made from the original shares.
+	// A server of its own for this drill, reachable only through its
+	// socket: the restored copy holds production's tokens, leases and
+	// secret_ids of the snapshot's day. OpenBao needs generate-root turned
+	// back on for the root token made from the original shares.
+	audit := o.AuditDirs
+	if audit == nil {
+		audit = DefaultAuditDirs
+	}
 	lv, err := localvault.Launch(ctx, localvault.Options{Binary: o.Binary, Name: "vault-snap-drill", NodeID: "vault-snap-drill",
-		TempDir: o.TempDir, TTL: 2 * time.Hour, GenerateRoot: true})
+		TempDir: o.TempDir, TTL: 2 * time.Hour, GenerateRoot: true, Listener: localvault.Unix, PrivateDirs: audit})
 	if err != nil {
 		return rep, fmt.Errorf("starting the drill's vault server: %w", err)
 	}
@@ -189,6 +210,10 @@ func Drill(ctx context.Context, path string, o DrillOptions) (rep *DrillReport, 
 		return rep, fail(fmt.Errorf("making a root token on the drill server: %w", err))
 	}
 	vc.SetToken(root)
+	if rep.TokensRevoked, err = revokeAll(ctx, vc); err != nil {
+		return rep, fail(fmt.Errorf("revoking the restored copy's tokens and leases: %w", err))
+	}
+	rep.LeasesRevoked = true
 
 	var failed []string
 	for _, c := range o.Canaries {
@@ -283,4 +308,59 @@ func generateRoot(ctx context.Context, vc *vaultclient.Client, shares []string) 
 		tok[i] = enc[i] ^ otp[i]
 	}
 	return string(tok), nil
+}
+
+// revokeAll revokes every lease and every token of the restored copy but
+// the caller's own: production's credentials of the snapshot's day,
+// revoked or spent there since, must not answer even here. Tokens without
+// a lease (root tokens) go by accessor.
+func revokeAll(ctx context.Context, vc *vaultclient.Client) (int, error) {
+	l := vc.Logical()
+	prefixes, err := l.ListWithContext(ctx, "sys/leases/lookup/")
+	if err != nil {
+		return 0, vc.Classify(err, "listing", "sys/leases/lookup/")
+	}
+	for _, p := range listKeys(prefixes) {
+		if _, err := l.WriteWithContext(ctx, "sys/leases/revoke-prefix/"+p, nil); err != nil {
+			return 0, vc.Classify(err, "revoking", "sys/leases/revoke-prefix/"+p)
+		}
+	}
+	self, err := vc.Auth().Token().LookupSelfWithContext(ctx)
+	if err != nil {
+		return 0, vc.Classify(err, "looking up", "auth/token/lookup-self")
+	}
+	own, _ := self.Data["accessor"].(string)
+	accessors, err := l.ListWithContext(ctx, "auth/token/accessors")
+	if err != nil {
+		return 0, vc.Classify(err, "listing", "auth/token/accessors")
+	}
+	n := 0
+	for _, a := range listKeys(accessors) {
+		if a == own {
+			continue
+		}
+		// Revoking a parent takes its children: gone already is fine.
+		if err := vc.Auth().Token().RevokeAccessorWithContext(ctx, a); err != nil {
+			if fault.Is(vc.Classify(err, "", ""), fault.BadRequest) {
+				continue
+			}
+			return n, vc.Classify(err, "revoking", "auth/token/revoke-accessor")
+		}
+		n++
+	}
+	return n, nil
+}
+
+func listKeys(s *api.Secret) []string {
+	if s == nil {
+		return nil
+	}
+	raw, _ := s.Data["keys"].([]any)
+	out := make([]string, 0, len(raw))
+	for _, k := range raw {
+		if v, ok := k.(string); ok {
+			out = append(out, v)
+		}
+	}
+	return out
 }

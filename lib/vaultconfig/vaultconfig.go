@@ -34,6 +34,9 @@ type Server struct {
 	JoinCACertFile string
 	// PluginDir is optional.
 	PluginDir string
+	// UnixSocket, when set, adds a listener "unix" at that path (0600): the
+	// API where only the socket's directory lets a client in.
+	UnixSocket string
 	// UnauthedGenerateRoot keeps sys/generate-root open without a token on
 	// an OpenBao listener: OpenBao turns it off by default (from 2.5.3),
 	// and Vault does not know the setting, so only OpenBao servers set it.
@@ -105,6 +108,28 @@ var TLS12CipherSuites = []string{
 	"TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
 }
 
+// Listener limits. Vault writes every request, refused or not, into every
+// audit device, escaping <, > and & sixfold: with the defaults (32 MiB
+// bodies, 1 MiB JSON strings) one unauthenticated request made a 75 MB
+// audit line. 1 MiB bodies hold any policy, secret or snapshot-free request
+// vaultpipe makes (snapshots stream through their own endpoint, which the
+// limit does not cover — Vault reads restores without it).
+const (
+	MaxRequestSize           = 1 << 20
+	MaxJSONDepth             = 100
+	MaxJSONStringValueLength = 256 << 10
+	MaxJSONObjectEntryCount  = 1000
+	MaxJSONArrayElementCount = 1000
+)
+
+func setLimits(l *hclwrite.Body) {
+	l.SetAttributeValue("max_request_size", cty.NumberIntVal(MaxRequestSize))
+	l.SetAttributeValue("max_json_depth", cty.NumberIntVal(MaxJSONDepth))
+	l.SetAttributeValue("max_json_string_value_length", cty.NumberIntVal(MaxJSONStringValueLength))
+	l.SetAttributeValue("max_json_object_entry_count", cty.NumberIntVal(MaxJSONObjectEntryCount))
+	l.SetAttributeValue("max_json_array_element_count", cty.NumberIntVal(MaxJSONArrayElementCount))
+}
+
 // Render returns the HCL text of s.
 func Render(s Server) ([]byte, error) {
 	if err := s.Validate(); err != nil {
@@ -127,6 +152,14 @@ func Render(s Server) ([]byte, error) {
 	}
 	root.AppendNewline()
 
+	if s.UnixSocket != "" {
+		u := root.AppendNewBlock("listener", []string{"unix"}).Body()
+		u.SetAttributeValue("address", cty.StringVal(s.UnixSocket))
+		u.SetAttributeValue("socket_mode", cty.StringVal("0600"))
+		setLimits(u)
+		root.AppendNewline()
+	}
+
 	l := root.AppendNewBlock("listener", []string{"tcp"}).Body()
 	l.SetAttributeValue("address", cty.StringVal(s.Listen))
 	l.SetAttributeValue("cluster_address", cty.StringVal(s.ClusterListen))
@@ -146,6 +179,7 @@ func Render(s Server) ([]byte, error) {
 	if s.UnauthedGenerateRoot {
 		l.SetAttributeValue("disable_unauthed_generate_root_endpoints", cty.False)
 	}
+	setLimits(l)
 	// Metrics stay behind a token; Prometheus scrapes with one.
 	lt := l.AppendNewBlock("telemetry", nil).Body()
 	lt.SetAttributeValue("unauthenticated_metrics_access", cty.False)

@@ -186,3 +186,24 @@ func TestRenderTransitSeal(t *testing.T) {
 		}
 	}
 }
+
+// Every listener carries the request limits; a unix socket is one more
+// listener, never a replacement for the TCP one raft needs.
+func TestRenderListenerLimits(t *testing.T) {
+	s := base()
+	s.UnixSocket = "vault.sock"
+	out, err := vaultconfig.Render(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range []string{"unix", "tcp"} {
+		for _, k := range []string{"max_request_size", "max_json_depth", "max_json_string_value_length", "max_json_object_entry_count", "max_json_array_element_count"} {
+			if !regexp.MustCompile(`(?s)listener "` + l + `" \{[^}]*` + k + ` += [1-9]`).Match(out) {
+				t.Errorf("Render() listener %s lacks %s:\n%s", l, k, out)
+			}
+		}
+	}
+	if !regexp.MustCompile(`(?s)listener "unix" \{[^}]*address += "vault.sock"[^}]*socket_mode += "0600"`).Match(out) {
+		t.Errorf("Render(UnixSocket) lacks the 0600 unix listener:\n%s", out)
+	}
+}

@@ -1,8 +1,7 @@
 # admin: the human operator of this Vault (AppRole approles/admin.hcl; its
 # secret_ids are issued by policy-sync, short-lived). It operates the server —
 # secrets, mounts, auth tuning, leases, rekey, encryption-key rotation,
-# metrics, snapshots and the decision to restore one — but it is not
-# root-equivalent:
+# metrics, taking snapshots — but it is not root-equivalent:
 #
 #   - it cannot write ACL policies or AppRoles (that is policy-sync's job,
 #     from a reviewed checkout of policies/), so it cannot widen its own
@@ -13,7 +12,12 @@
 #     tune a mount to leave fields un-HMAC'd in the audit log: that needs a
 #     root token from the generate-root quorum;
 #   - it cannot destroy secret versions or delete a secret's metadata (all
-#     its history), nor unmount secret/.
+#     its history), nor unmount secret/;
+#   - it cannot restore a snapshot (sys/storage/raft/snapshot update, nor
+#     snapshot-force): a restore rolls back history, revives spent
+#     secret_ids and revoked tokens, and a foreign cluster's snapshot hands
+#     the server to that cluster's root token with no audit device left.
+#     Restoring is break-glass: a root token from the generate-root quorum.
 #
 # sudo only on exact root-protected endpoints, never on a glob.
 
@@ -195,14 +199,11 @@ path "sys/config/auditing/request-headers" {
   capabilities = ["read", "sudo"]
 }
 
-# --- Raft storage: snapshots, restore, membership ------------------------
+# --- Raft storage: snapshots (taking, not restoring), membership ---------
 
+# read only: update on this path is a same-cluster restore.
 path "sys/storage/raft/snapshot" {
-  capabilities = ["read", "update"]
-}
-
-path "sys/storage/raft/snapshot-force" {
-  capabilities = ["update"]
+  capabilities = ["read"]
 }
 
 path "sys/storage/raft/configuration" {

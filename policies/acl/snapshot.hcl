@@ -1,6 +1,6 @@
 # snapshot: the identity vault-snap runs as from its daily timer (AppRole
 # approles/snapshot.hcl). It may take raft snapshots (and count what they hold); nothing else:
-# restoring one (sys/storage/raft/snapshot-force) is an admin's decision.
+# restoring one is break-glass: a root token from the generate-root quorum.
 #
 # A snapshot holds every secret, encrypted by the barrier; vault-snap keeps
 # the files 0600.
