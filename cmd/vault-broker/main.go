@@ -7,14 +7,15 @@
 //
 // Usage:
 //
-//	vault-broker login --role-id-file FILE --secret-id-file FILE [--token-file FILE] [vault flags]
+//	vault-broker login [--role-id-file FILE] [--secret-id-file FILE] [--token-file FILE] [vault flags]
 //	vault-broker renew [--token-file FILE] [--metrics-dir DIR] [vault flags]
 //	vault-broker issue ROLE [--dir DIR] [--token-file FILE] [--metrics-dir DIR] [vault flags]
-//	vault-broker keep ROLE --secret-id-out FILE [--role-id-out FILE] [--owner USER[:GROUP]] [--renew-before 60h] [...]
+//	vault-broker keep ROLE --secret-id-out FILE [--role-id-out FILE] [--owner USER[:GROUP]] [--ttl 72h] [--renew-before 60h] [...]
 //
-// login, once at bootstrap, logs in with the broker's role_id and a
-// single-use secret_id (plain or wrapped, as vault-policy issue broker
-// --wrap-ttl 10m writes it), checks that the token is periodic, and keeps
+// login, once at bootstrap (scripts/vault-broker-bootstrap), logs in with
+// the broker's role_id and a single-use secret_id (plain or wrapped, as
+// vault-policy issue broker --wrap-ttl 10m writes it; default
+// /etc/vaultpipe/broker/role_id and secret_id), checks that the token is periodic, and keeps
 // it in --token-file (default /etc/vaultpipe/broker/token, 0600). It
 // prints {"identity", "token_file", "token_accessor", "period_seconds",
 // "expire_time"}.
@@ -32,7 +33,8 @@
 // "wrap_ttl", "wrap_accessor", "secret_id_ttl", "num_uses"}.
 //
 // keep renews the token, then makes sure --secret-id-out holds a secret_id
-// of ROLE with more than --renew-before of its 72 hours and 3 logins left:
+// of ROLE with more than --renew-before (60h) of its --ttl (72h) and 3
+// logins left:
 // otherwise it writes a new one (owned by --owner, 0600) and destroys the
 // one it replaces. It prints {"role", "action": "kept|issued|replaced",
 // "secret_id_file", "role_id_file", "expire_time", "uses_left",
@@ -99,8 +101,8 @@ type brokerFlags struct {
 
 type loginCmd struct {
 	TokenFile    string `name:"token-file" env:"VAULT_BROKER_TOKEN_FILE" default:"/etc/vaultpipe/broker/token" help:"Where to keep the broker's periodic token (0600)."`
-	RoleIDFile   string `name:"role-id-file" required:"" help:"The broker AppRole's role_id."`
-	SecretIDFile string `name:"secret-id-file" required:"" help:"A single-use secret_id of the broker AppRole, or a wrapping token for it."`
+	RoleIDFile   string `name:"role-id-file" default:"/etc/vaultpipe/broker/role_id" help:"The broker AppRole's role_id."`
+	SecretIDFile string `name:"secret-id-file" default:"/etc/vaultpipe/broker/secret_id" help:"A single-use secret_id of the broker AppRole, or a wrapping token for it."`
 	AppRoleMount string `name:"approle-mount" env:"VAULTPIPE_APPROLE_MOUNT" default:"approle" help:"Mount path of the AppRole auth method."`
 
 	Conn vaultclient.Conn `embed:""`
@@ -122,6 +124,7 @@ type keepCmd struct {
 	SecretIDFile string        `name:"secret-id-out" required:"" env:"VAULT_BROKER_SECRET_ID_OUT" help:"The secret_id file its users log in with."`
 	RoleIDFile   string        `name:"role-id-out" env:"VAULT_BROKER_ROLE_ID_OUT" help:"Also write the role_id here."`
 	Owner        string        `name:"owner" env:"VAULT_BROKER_OWNER" help:"USER[:GROUP] who owns the files (default: the broker's)."`
+	TTL          time.Duration `name:"ttl" env:"VAULT_BROKER_TTL" default:"72h" help:"Life of a new secret_id: the value policies/acl/broker.hcl pins for ROLE."`
 	RenewBefore  time.Duration `name:"renew-before" env:"VAULT_BROKER_RENEW_BEFORE" default:"60h" help:"Replace the secret_id once less than this of its life is left."`
 
 	brokerFlags `embed:""`
@@ -295,7 +298,7 @@ func runKeep(ctx context.Context, stdout, stderr io.Writer, c *keepCmd) error {
 			return nil, err
 		}
 		return broker.Keep(ctx, vc, c.Role, broker.KeepOptions{Mount: c.AppRoleMount, SecretIDFile: c.SecretIDFile,
-			RoleIDFile: c.RoleIDFile, UID: uid, GID: gid, RenewBefore: c.RenewBefore, Now: now})
+			RoleIDFile: c.RoleIDFile, UID: uid, GID: gid, TTL: c.TTL, RenewBefore: c.RenewBefore, Now: now})
 	}()
 	o := broker.Outcome{Identity: c.Role, Action: "keep", At: now, OK: err == nil, Kind: "secret_id"}
 	if k != nil {

@@ -107,11 +107,7 @@ func Login(ctx context.Context, c *vaultclient.Client, tokenFile string, now tim
 func Renew(ctx context.Context, c *vaultclient.Client, now time.Time) (*Token, error) {
 	s, err := c.Auth().Token().RenewSelfWithContext(ctx, 0)
 	if err != nil {
-		err = c.Classify(err, "renewing the broker's token at", "auth/token/renew-self")
-		if fault.Is(err, fault.Denied) {
-			return nil, fault.WithHint(err, refreshHint)
-		}
-		return nil, err
+		return nil, tokenErr(c, err, "renewing the broker's token at", "auth/token/renew-self")
 	}
 	if s == nil || s.Auth == nil {
 		return nil, fault.New(fault.Server, "renewing the broker's token at", "auth/token/renew-self", errors.New("empty response"))
@@ -127,14 +123,20 @@ func Renew(ctx context.Context, c *vaultclient.Client, now time.Time) (*Token, e
 	return t, nil
 }
 
+// tokenErr classifies a failed call on the broker's own token: refused
+// means the token is gone, and the hint says how to get another.
+func tokenErr(c *vaultclient.Client, err error, op, path string) error {
+	err = c.Classify(err, op, path)
+	if fault.Is(err, fault.Denied) {
+		return fault.WithHint(err, refreshHint)
+	}
+	return err
+}
+
 func lookupSelf(ctx context.Context, c *vaultclient.Client, now time.Time) (*Token, error) {
 	s, err := c.Auth().Token().LookupSelfWithContext(ctx)
 	if err != nil {
-		err = c.Classify(err, "looking up the broker's token at", "auth/token/lookup-self")
-		if fault.Is(err, fault.Denied) {
-			return nil, fault.WithHint(err, refreshHint)
-		}
-		return nil, err
+		return nil, tokenErr(c, err, "looking up the broker's token at", "auth/token/lookup-self")
 	}
 	if s == nil || s.Data == nil {
 		return nil, fault.New(fault.Server, "looking up the broker's token at", "auth/token/lookup-self", errors.New("empty response"))
@@ -245,7 +247,10 @@ type KeepOptions struct {
 	RoleIDFile   string // optional
 	// UID and GID own the files (the reader, e.g. the Dagster user); -1
 	// keeps the broker's.
-	UID, GID    int
+	UID, GID int
+	// TTL is the life asked for (FileSecretIDTTL when 0): the value the
+	// broker's policy pins for the role.
+	TTL         time.Duration
 	RenewBefore time.Duration
 	Now         time.Time
 }
@@ -274,8 +279,11 @@ func Keep(ctx context.Context, c *vaultclient.Client, role string, o KeepOptions
 	if o.RenewBefore <= 0 {
 		o.RenewBefore = DefaultRenewBefore
 	}
-	if o.RenewBefore >= FileSecretIDTTL {
-		return nil, fault.Usagef("--renew-before %s would re-issue every time: a kept secret_id lives %s", o.RenewBefore, FileSecretIDTTL)
+	if o.TTL <= 0 {
+		o.TTL = FileSecretIDTTL
+	}
+	if o.RenewBefore >= o.TTL {
+		return nil, fault.Usagef("--renew-before %s would re-issue every time: a kept secret_id lives %s", o.RenewBefore, o.TTL)
 	}
 	k := &Kept{Role: role, SecretIDFile: o.SecretIDFile, RoleIDFile: o.RoleIDFile}
 	var old *SecretIDState
@@ -292,7 +300,7 @@ func Keep(ctx context.Context, c *vaultclient.Client, role string, o KeepOptions
 		return k, nil
 	}
 	cr, err := policy.Issue(ctx, c, role, policy.IssueOptions{
-		Mount: o.Mount, WrapTTL: WrapTTL, TTL: FileSecretIDTTL, NumUses: policy.UnlimitedUses,
+		Mount: o.Mount, WrapTTL: WrapTTL, TTL: o.TTL, NumUses: policy.UnlimitedUses,
 		Metadata: map[string]string{"issued_by": IssuedBy},
 	})
 	if err != nil {
