@@ -63,7 +63,7 @@
 // Example:
 //
 //	vault-broker issue rotator --metrics-dir /var/lib/prometheus/node-exporter | jq -r .wrap_accessor
-//	vault-broker keep dagster-analytics --secret-id-out /etc/vaultpipe/dagster-analytics/secret_id --owner dagster
+//	vault-broker keep dagster-analytics --secret-id-out /etc/vaultpipe-dagster-analytics/secret_id --owner dagster
 package main
 
 import (
@@ -88,7 +88,7 @@ type cli struct {
 	Login loginCmd `cmd:"" help:"Log in once as the broker AppRole and keep its periodic token. Example: vault-broker login --role-id-file /etc/vaultpipe/broker/role_id --secret-id-file /etc/vaultpipe/broker/secret_id"`
 	Renew renewCmd `cmd:"" help:"Renew the broker's token for another period. Example: vault-broker renew --metrics-dir /var/lib/prometheus/node-exporter"`
 	Issue issueCmd `cmd:"" help:"Mint a wrapped, single-use secret_id of ROLE for the unit about to start. Example: vault-broker issue rotator"`
-	Keep  keepCmd  `cmd:"" help:"Keep a secret_id file of ROLE fresh, replacing it ahead of expiry. Example: vault-broker keep dagster-analytics --secret-id-out /etc/vaultpipe/dagster-analytics/secret_id --owner dagster"`
+	Keep  keepCmd  `cmd:"" help:"Keep a secret_id file of ROLE fresh, replacing it ahead of expiry. Example: vault-broker keep dagster-analytics --secret-id-out /etc/vaultpipe-dagster-analytics/secret_id --owner dagster"`
 }
 
 type brokerFlags struct {
