@@ -1070,3 +1070,213 @@ row "admin-cannot-register-plugins" {
   capability = "update"
   expect     = "deny"
 }
+
+# --- broker: mints wrapped secret_ids for its named roles, nothing else ------
+#
+# Probes that must pass the ACL carry metadata that is not JSON: the AppRole
+# backend refuses it after the ACL check, so no secret_id is minted.
+
+row "broker-mints-wrapped-rotator-secret-id" {
+  identity   = "broker"
+  path       = "auth/approle/role/rotator/secret-id"
+  capability = "update"
+  expect     = "allow"
+  wrap_ttl   = "5m"
+  data       = { num_uses = "1", ttl = "10m", metadata = "vault-policy-probe" }
+}
+
+row "broker-mints-wrapped-snapshot-secret-id" {
+  identity   = "broker"
+  path       = "auth/approle/role/snapshot/secret-id"
+  capability = "update"
+  expect     = "allow"
+  wrap_ttl   = "5m"
+  data       = { num_uses = "1", ttl = "10m", metadata = "vault-policy-probe" }
+}
+
+row "broker-mints-wrapped-dagster-secret-id" {
+  identity   = "broker"
+  path       = "auth/approle/role/dagster-analytics/secret-id"
+  capability = "update"
+  expect     = "allow"
+  wrap_ttl   = "5m"
+  data       = { num_uses = "0", ttl = "72h", metadata = "vault-policy-probe" }
+}
+
+row "broker-reads-rotator-role-id" {
+  identity   = "broker"
+  path       = "auth/approle/role/rotator/role-id"
+  capability = "read"
+  expect     = "allow"
+}
+
+row "broker-looks-up-dagster-secret-ids" {
+  identity   = "broker"
+  path       = "auth/approle/role/dagster-analytics/secret-id/lookup"
+  capability = "update"
+  expect     = "allow"
+}
+
+row "broker-destroys-replaced-dagster-secret-ids" {
+  identity   = "broker"
+  path       = "auth/approle/role/dagster-analytics/secret-id-accessor/destroy"
+  capability = "update"
+  expect     = "allow"
+}
+
+row "broker-renews-own-token" {
+  identity   = "broker"
+  path       = "auth/token/renew-self"
+  capability = "update"
+  expect     = "allow"
+  operation  = "none"
+}
+
+# Unwrapped, the secret_id would pass through the broker's hands.
+row "broker-cannot-mint-unwrapped" {
+  identity   = "broker"
+  path       = "auth/approle/role/rotator/secret-id"
+  capability = "update"
+  expect     = "deny"
+  data       = { num_uses = "1", ttl = "10m", metadata = "vault-policy-probe" }
+}
+
+row "broker-cannot-mint-longer-wrapping" {
+  identity   = "broker"
+  path       = "auth/approle/role/rotator/secret-id"
+  capability = "update"
+  expect     = "deny"
+  wrap_ttl   = "1h"
+  data       = { num_uses = "1", ttl = "10m", metadata = "vault-policy-probe" }
+}
+
+# A timer's secret_id logs in once and lives 10 minutes, whatever it asks.
+row "broker-cannot-mint-reusable-timer-secret-id" {
+  identity   = "broker"
+  path       = "auth/approle/role/rotator/secret-id"
+  capability = "update"
+  expect     = "deny"
+  wrap_ttl   = "5m"
+  data       = { num_uses = "0", ttl = "10m", metadata = "vault-policy-probe" }
+}
+
+row "broker-cannot-mint-long-lived-timer-secret-id" {
+  identity   = "broker"
+  path       = "auth/approle/role/snapshot/secret-id"
+  capability = "update"
+  expect     = "deny"
+  wrap_ttl   = "5m"
+  data       = { num_uses = "1", ttl = "720h", metadata = "vault-policy-probe" }
+}
+
+row "broker-cannot-mint-with-role-defaults" {
+  identity   = "broker"
+  path       = "auth/approle/role/rotator/secret-id"
+  capability = "update"
+  expect     = "deny"
+  wrap_ttl   = "5m"
+  data       = { metadata = "vault-policy-probe" }
+}
+
+row "broker-cannot-mint-for-policy-sync" {
+  identity   = "broker"
+  path       = "auth/approle/role/policy-sync/secret-id"
+  capability = "update"
+  expect     = "deny"
+  wrap_ttl   = "5m"
+  data       = { num_uses = "1", ttl = "10m", metadata = "vault-policy-probe" }
+}
+
+row "broker-cannot-mint-for-admin" {
+  identity   = "broker"
+  path       = "auth/approle/role/admin/secret-id"
+  capability = "update"
+  expect     = "deny"
+  wrap_ttl   = "5m"
+  data       = { num_uses = "1", ttl = "10m", metadata = "vault-policy-probe" }
+}
+
+row "broker-cannot-mint-for-importer" {
+  identity   = "broker"
+  path       = "auth/approle/role/importer/secret-id"
+  capability = "update"
+  expect     = "deny"
+  wrap_ttl   = "5m"
+  data       = { num_uses = "1", ttl = "10m", metadata = "vault-policy-probe" }
+}
+
+row "broker-cannot-mint-for-itself" {
+  identity   = "broker"
+  path       = "auth/approle/role/broker/secret-id"
+  capability = "update"
+  expect     = "deny"
+  wrap_ttl   = "5m"
+  data       = { num_uses = "1", ttl = "10m", metadata = "vault-policy-probe" }
+}
+
+row "broker-cannot-choose-a-secret-id" {
+  identity   = "broker"
+  path       = "auth/approle/role/rotator/custom-secret-id"
+  capability = "update"
+  expect     = "deny"
+  data       = { num_uses = -1 }
+}
+
+row "broker-cannot-change-a-role" {
+  identity   = "broker"
+  path       = "auth/approle/role/rotator"
+  capability = "update"
+  expect     = "deny"
+  data       = { token_policies = ["policy-sync"] }
+}
+
+row "broker-cannot-read-policy-sync-role-id" {
+  identity   = "broker"
+  path       = "auth/approle/role/policy-sync/role-id"
+  capability = "read"
+  expect     = "deny"
+}
+
+row "broker-cannot-destroy-timer-secret-ids" {
+  identity   = "broker"
+  path       = "auth/approle/role/rotator/secret-id-accessor/destroy"
+  capability = "update"
+  expect     = "deny"
+}
+
+row "broker-cannot-read-secrets" {
+  identity   = "broker"
+  path       = "secret/data/analytics/warehouse"
+  capability = "read"
+  expect     = "deny"
+}
+
+row "broker-cannot-list-secrets" {
+  identity   = "broker"
+  path       = "secret/metadata/"
+  capability = "list"
+  expect     = "deny"
+}
+
+row "broker-cannot-create-tokens" {
+  identity   = "broker"
+  path       = "auth/token/create"
+  capability = "update"
+  expect     = "deny"
+}
+
+row "broker-cannot-write-policies" {
+  identity   = "broker"
+  path       = "sys/policies/acl/vault-policy-probe"
+  capability = "update"
+  expect     = "deny"
+}
+
+# admin bootstraps the broker (one wrapped, single-use secret_id).
+row "admin-issues-broker-secret-ids" {
+  identity   = "admin"
+  path       = "auth/approle/role/broker/secret-id"
+  capability = "update"
+  expect     = "allow"
+  data       = { num_uses = -1 }
+}

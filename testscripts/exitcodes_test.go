@@ -17,6 +17,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hashicorp/vault/api"
+
 	"github.com/vaultpipe/vaultpipe/lib/fault"
 	"github.com/vaultpipe/vaultpipe/lib/vaulttest"
 )
@@ -98,6 +100,7 @@ func exitCases(t *testing.T, s *servers) map[string]map[int]exitCase {
 			6: {args: []string{"--shipped", "sync", "--dry-run"}, env: s.env(s.active, bogus)},
 		},
 		"vault-rotate": rotateExitCases(t, s, root, bogus),
+		"vault-broker": brokerExitCases(t, s, nowhere, bogus),
 		"vault-unseal": {
 			// already unsealed: the share is read, checked and not submitted
 			0: {args: []string{"--share-file", "share"}, env: root, files: map[string]string{"share": s.active.UnsealKeys[0] + "\n"}},
@@ -140,6 +143,29 @@ func exitCases(t *testing.T, s *servers) map[string]map[int]exitCase {
 			4: {args: install("apply"), env: s.env(s.sealed, "")},
 			6: {args: install("apply"), env: s.env(s.active, bogus)},
 		},
+	}
+}
+
+// brokerExitCases drive vault-broker renew: a periodic token of the
+// active server renews (0); the others fail before or at the renewal.
+func brokerExitCases(t *testing.T, s *servers, nowhere, bogus string) map[int]exitCase {
+	tok, err := s.active.Client().Auth().Token().Create(&api.TokenCreateRequest{
+		Period: "1h", Policies: []string{"default"}, DisplayName: "exitcodes-broker"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := func(value string) map[string]string { return map[string]string{"token": value + "\n"} }
+	at := func(v *vaulttest.Server) []string {
+		return []string{"VAULT_ADDR=" + v.Addr, "VAULT_CACERT=" + v.CACert}
+	}
+	renew := func(more ...string) []string { return append([]string{"renew", "--token-file", "token"}, more...) }
+	return map[int]exitCase{
+		0: {args: renew(), env: at(s.active), files: token(tok.Auth.ClientToken)},
+		1: {args: renew("--max-retries", "0", "--address", nowhere), env: at(s.active), files: token(bogus)},
+		2: {args: []string{"--no-such-flag"}},
+		4: {args: renew(), env: at(s.sealed), files: token(bogus)},
+		5: {args: renew(), env: at(s.uninit), files: token(bogus)},
+		6: {args: renew(), env: at(s.active), files: token(bogus)},
 	}
 }
 

@@ -26,7 +26,8 @@ type concept struct {
 // concepts is the vocabulary: README's "Conventions" table is rendered
 // from it (go test ./testscripts -run TestVocabulary -update rewrites it).
 var concepts = []concept{
-	{"textfile metrics (node_exporter)", "metrics-file", "VAULTPIPE_METRICS_FILE", "FILE, written atomically", []string{"textfile", "metrics", "metrics-dir"}},
+	{"textfile metrics (node_exporter)", "metrics-file", "VAULTPIPE_METRICS_FILE", "FILE, written atomically", []string{"textfile", "metrics", "vault-snap:metrics-dir"}},
+	{"textfile metrics, one file per identity (vault-broker)", "metrics-dir", "VAULTPIPE_METRICS_DIR", "DIR", nil},
 	{"output format", "format", "VAULTPIPE_FORMAT", "`json` one document, `jsonl` JSON lines, `table`, `sarif`, `auto` (a table on a terminal)", nil},
 	{"parallelism", "workers", "VAULTPIPE_WORKERS", "N", []string{"concurrency"}},
 	{"policies directory", "policies", "VAULTPIPE_POLICIES", "DIR (acl/, approles/, matrix.hcl)", []string{"vault-policy:dir"}},

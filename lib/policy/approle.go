@@ -20,11 +20,14 @@ import (
 // Durations are whole seconds as Vault stores them; 0 means Vault's
 // default (for TTLs) or unlimited (for use counts).
 type AppRole struct {
-	Name               string
-	File               string
-	Policies           []string
-	TokenTTL           int
-	TokenMaxTTL        int
+	Name        string
+	File        string
+	Policies    []string
+	TokenTTL    int
+	TokenMaxTTL int
+	// TokenPeriod, when positive, makes the role's tokens periodic: each
+	// renewal gives them this long again, with no maximum (the broker's).
+	TokenPeriod        int
 	TokenNumUses       int
 	TokenType          string
 	SecretIDTTL        int
@@ -39,6 +42,7 @@ type appRoleFile struct {
 	Policies           []string `hcl:"policies"`
 	TokenTTL           *string  `hcl:"token_ttl,optional"`
 	TokenMaxTTL        *string  `hcl:"token_max_ttl,optional"`
+	TokenPeriod        *string  `hcl:"token_period,optional"`
 	TokenNumUses       *int     `hcl:"token_num_uses,optional"`
 	TokenType          *string  `hcl:"token_type,optional"`
 	SecretIDTTL        *string  `hcl:"secret_id_ttl,optional"`
@@ -91,6 +95,7 @@ func ParseAppRole(file string, src []byte) (*AppRole, error) {
 	}{
 		{"token_ttl", raw.TokenTTL, &a.TokenTTL},
 		{"token_max_ttl", raw.TokenMaxTTL, &a.TokenMaxTTL},
+		{"token_period", raw.TokenPeriod, &a.TokenPeriod},
 		{"secret_id_ttl", raw.SecretIDTTL, &a.SecretIDTTL},
 	}
 	for _, d := range durations {
@@ -105,6 +110,11 @@ func ParseAppRole(file string, src []byte) (*AppRole, error) {
 	}
 	if a.TokenMaxTTL > 0 && a.TokenTTL > a.TokenMaxTTL {
 		return nil, hcldiag.Errorf(file, pos("token_ttl"), "token_ttl (%ds) is longer than token_max_ttl (%ds)", a.TokenTTL, a.TokenMaxTTL)
+	}
+	// Vault caps a periodic token at token_max_ttl: a period is the whole
+	// lifetime policy of the token, so the two never go together.
+	if a.TokenPeriod > 0 && (a.TokenTTL > 0 || a.TokenMaxTTL > 0) {
+		return nil, hcldiag.Errorf(file, pos("token_period"), "token_period is the token's lifetime policy on its own: drop token_ttl and token_max_ttl")
 	}
 	counts := []struct {
 		key string
@@ -191,7 +201,7 @@ func (a *AppRole) roleFields() map[string]any {
 		"secret_id_bound_cidrs":   nonNil(a.SecretIDBoundCIDRs),
 		"bind_secret_id":          true,
 		"token_no_default_policy": false,
-		"token_period":            0,
+		"token_period":            a.TokenPeriod,
 		"token_explicit_max_ttl":  0,
 	}
 }

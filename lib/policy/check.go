@@ -43,8 +43,9 @@ type Result struct {
 	Expect     string `json:"expect"`
 	// Data is the probe's request body, for rows about allowed_parameters;
 	// Login the login check of a login row.
-	Data  json.RawMessage `json:"data,omitempty"`
-	Login string          `json:"login,omitempty"`
+	Data    json.RawMessage `json:"data,omitempty"`
+	Login   string          `json:"login,omitempty"`
+	WrapTTL string          `json:"wrap_ttl,omitempty"`
 	// CapabilitiesSelf is what sys/capabilities-self answered for the
 	// capability; Granted is its full answer for the path.
 	CapabilitiesSelf string   `json:"capabilities_self"`
@@ -138,7 +139,7 @@ func checkIdentity(ctx context.Context, c *vaultclient.Client, set *Set, mount, 
 	results := make([]Result, len(rows))
 	for i, r := range rows {
 		results[i] = Result{Row: r.Name, File: r.File, Line: r.Line, Identity: r.Identity, Path: r.Path,
-			Capability: r.Capability, Expect: r.Expect, Operation: r.Operation, Data: r.Data, Login: r.Login,
+			Capability: r.Capability, Expect: r.Expect, Operation: r.Operation, Data: r.Data, Login: r.Login, WrapTTL: r.WrapTTL,
 			Granted: []string{}}
 	}
 	if loginErr != nil {
@@ -182,7 +183,7 @@ func checkIdentity(ctx context.Context, c *vaultclient.Client, set *Set, mount, 
 				res.CapabilitiesSelf = VerdictAllow
 			}
 		}
-		res.OperationResult, res.Status, res.Error = probe(ctx, ic, r.Operation, r.Path, r.Data)
+		res.OperationResult, res.Status, res.Error = probe(ctx, ic, r.Operation, r.Path, r.Data, r.WrapTTL)
 		capsOK := res.CapabilitiesSelf == r.Expect
 		if r.Data != nil && r.Expect == Deny {
 			// The capability is granted; the parameters are what is refused.
@@ -316,7 +317,7 @@ func capabilitiesSelf(ctx context.Context, ic *vaultclient.Client, paths []strin
 // probe makes the real request for op on path and tells whether the ACL let
 // it through: Vault checks the policy before the request reaches a
 // backend, so only 403 means denied — 400, 404 or 405 came from past it.
-func probe(ctx context.Context, ic *vaultclient.Client, op, path string, data json.RawMessage) (verdict string, status int, errMsg string) {
+func probe(ctx context.Context, ic *vaultclient.Client, op, path string, data json.RawMessage, wrapTTL string) (verdict string, status int, errMsg string) {
 	var method string
 	body := false
 	switch op {
@@ -336,6 +337,7 @@ func probe(ctx context.Context, ic *vaultclient.Client, op, path string, data js
 		return VerdictError, 0, "unknown operation " + op
 	}
 	req := ic.NewRequest(method, "/v1/"+path)
+	req.WrapTTL = wrapTTL
 	if body {
 		req.BodyBytes = []byte("{}")
 		if data != nil {

@@ -25,10 +25,19 @@ type IssueOptions struct {
 	WrapTTL time.Duration
 	// CIDRs further restrict where this secret_id may be used from.
 	CIDRs []string
+	// TTL and NumUses, when set, ask for a secret_id shorter-lived or with
+	// fewer logins than the role's default (NumUses 0 leaves it; use
+	// UnlimitedUses for 0 itself). Both travel as strings ("10m", "1"),
+	// which is what a policy's allowed_parameters compares against.
+	TTL     time.Duration
+	NumUses int
 	// Metadata is stored with the secret_id (visible to operators, in the
 	// audit log in clear): never put a secret in it.
 	Metadata map[string]string
 }
+
+// UnlimitedUses asks for a secret_id without a use limit (num_uses 0).
+const UnlimitedUses = -1
 
 // Credentials are fresh AppRole credentials. SecretID (or, when wrapped,
 // WrapToken) is a secret: write it to a 0600 file, never print it.
@@ -67,6 +76,15 @@ func Issue(ctx context.Context, c *vaultclient.Client, app string, opts IssueOpt
 			return nil, err
 		}
 		body["cidr_list"] = strings.Join(opts.CIDRs, ",")
+	}
+	if opts.TTL > 0 {
+		body["ttl"] = ShortDuration(opts.TTL)
+	}
+	switch {
+	case opts.NumUses > 0:
+		body["num_uses"] = fmt.Sprint(opts.NumUses)
+	case opts.NumUses == UnlimitedUses:
+		body["num_uses"] = "0"
 	}
 	if len(opts.Metadata) > 0 {
 		meta, _ := json.Marshal(opts.Metadata)
@@ -109,6 +127,17 @@ func Issue(ctx context.Context, c *vaultclient.Client, app string, opts IssueOpt
 		return nil, fault.New(fault.Server, "writing", base+"/secret-id", errors.New("no secret_id in the response"))
 	}
 	return cr, nil
+}
+
+// ShortDuration writes d the way policies pin it: "72h", "10m" or "90s".
+func ShortDuration(d time.Duration) string {
+	switch {
+	case d%time.Hour == 0:
+		return fmt.Sprintf("%dh", d/time.Hour)
+	case d%time.Minute == 0:
+		return fmt.Sprintf("%dm", d/time.Minute)
+	}
+	return fmt.Sprintf("%ds", d/time.Second)
 }
 
 // WriteFiles writes the role_id to roleIDFile (when not empty) and the

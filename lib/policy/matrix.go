@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
 
+	"github.com/vaultpipe/vaultpipe/lib/duration"
 	"github.com/vaultpipe/vaultpipe/lib/fault"
 	"github.com/vaultpipe/vaultpipe/lib/hcldiag"
 )
@@ -34,9 +35,12 @@ type Row struct {
 	// "wrapped" logs in with a response-wrapped secret_id (allow),
 	// "wrapped-reuse" then tries the same wrapping token again (deny).
 	Login string
-	File  string
-	Line  int
-	Col   int
+	// WrapTTL, when set, sends the probe response-wrapped (for paths whose
+	// policy sets min_wrapping_ttl, which refuses unwrapped requests).
+	WrapTTL string
+	File    string
+	Line    int
+	Col     int
 }
 
 // Expectations.
@@ -78,6 +82,7 @@ type matrixRow struct {
 	Operation  *string        `hcl:"operation,optional"`
 	Data       hcl.Expression `hcl:"data,optional"`
 	Login      *string        `hcl:"login,optional"`
+	WrapTTL    *string        `hcl:"wrap_ttl,optional"`
 	DefRange   hcl.Range      `hcl:",def_range"`
 }
 
@@ -92,7 +97,8 @@ type matrixRow struct {
 //
 // blocks with unique names. Optional: operation (the real request),
 // data (its JSON body, as an HCL object) and login (wrapped or
-// wrapped-reuse, for rows about logging in with a wrapped secret_id).
+// wrapped-reuse, for rows about logging in with a wrapped secret_id) and
+// wrap_ttl (the probe is sent response-wrapped).
 func ParseMatrix(file string, src []byte) ([]Row, error) {
 	f, diags := hclsyntax.ParseConfig(src, file, hcl.InitialPos)
 	if diags.HasErrors() {
@@ -172,6 +178,14 @@ func ParseMatrix(file string, src []byte) ([]Row, error) {
 				errs = append(errs, hcldiag.Errorf(file, attrPos(i, "expect"), "row %q: a wrapped login must be allowed and its reuse denied", r.Name))
 			}
 			row.Operation = OpLogin
+		}
+		if r.WrapTTL != nil {
+			row.WrapTTL = *r.WrapTTL
+			if d, err := duration.Parse(row.WrapTTL); err != nil || d <= 0 {
+				errs = append(errs, hcldiag.Errorf(file, attrPos(i, "wrap_ttl"), "row %q: wrap_ttl must be a duration such as \"5m\", not %q", r.Name, row.WrapTTL))
+			} else if row.Operation != OpWrite {
+				errs = append(errs, hcldiag.Errorf(file, attrPos(i, "wrap_ttl"), "row %q: wrap_ttl wraps a write probe's answer: only for capability create or update", r.Name))
+			}
 		}
 		rows = append(rows, row)
 	}

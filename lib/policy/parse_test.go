@@ -88,6 +88,16 @@ token_type = "service"
 	}
 }
 
+func TestParseAppRolePeriodic(t *testing.T) {
+	a, err := ParseAppRole("approles/broker.hcl", []byte("policies = [\"broker\"]\ntoken_period = \"72h\"\n"))
+	if err != nil {
+		t.Fatalf("ParseAppRole: %v", err)
+	}
+	if a.TokenPeriod != 72*3600 || a.roleFields()["token_period"] != 72*3600 {
+		t.Errorf("ParseAppRole(token_period 72h) = period %d, field %v; want 259200", a.TokenPeriod, a.roleFields()["token_period"])
+	}
+}
+
 func TestParseAppRoleErrorsNameTheLine(t *testing.T) {
 	tests := []struct{ name, src, want string }{
 		{"no policies", "token_ttl = \"1h\"\n", `approles/app.hcl:1:1: missing required argument`},
@@ -101,6 +111,7 @@ func TestParseAppRoleErrorsNameTheLine(t *testing.T) {
 		{"unknown argument", "policies = [\"a\"]\nsecret_id_ttls = \"1h\"\n", `approles/app.hcl:2:1: unsupported argument`},
 		{"token type", "policies = [\"a\"]\ntoken_type = \"x\"\n", `approles/app.hcl:2:1: token_type: want default, service or batch`},
 		{"duplicate policy", "policies = [\"a\", \"a\"]\n", `policies: "a" is listed twice`},
+		{"period with max", "policies = [\"a\"]\ntoken_max_ttl = \"1h\"\ntoken_period = \"72h\"\n", `approles/app.hcl:3:1: token_period is the token's lifetime policy on its own`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -165,6 +176,15 @@ row "r-wrapped-once" {
   expect     = "deny"
   login      = "wrapped-reuse"
 }
+
+row "b-mints-wrapped" {
+  identity   = "b"
+  path       = "auth/approle/role/r/secret-id"
+  capability = "update"
+  expect     = "allow"
+  wrap_ttl   = "5m"
+  data       = { num_uses = "1" }
+}
 `
 	rows, err := ParseMatrix("matrix.hcl", []byte(src))
 	if err != nil {
@@ -172,6 +192,9 @@ row "r-wrapped-once" {
 	}
 	if got := string(rows[0].Data); got != `{"custom_metadata":{"stage":"s"},"max_versions":1}` || rows[0].Operation != OpPatch {
 		t.Errorf("data row = %s, operation %q; want the object as JSON, patch", got, rows[0].Operation)
+	}
+	if rows[2].WrapTTL != "5m" || rows[2].Operation != OpWrite {
+		t.Errorf("wrapped row = %+v; want wrap_ttl 5m, operation write", rows[2])
 	}
 	if rows[1].Login != LoginWrappedReuse || rows[1].Operation != OpLogin || rows[1].Data != nil {
 		t.Errorf("login row = %+v; want login wrapped-reuse, operation login", rows[1])
@@ -202,6 +225,8 @@ func TestParseMatrixErrorsNameTheLine(t *testing.T) {
 		{"data not an object", row("r", "update", "allow", "  data = [1]\n"), `matrix.hcl:6:3: row "r": data must be an object`},
 		{"bad login", row("r", "update", "allow", "  login = \"twice\"\n"), `matrix.hcl:6:3: row "r": login must be "wrapped" or "wrapped-reuse", not "twice"`},
 		{"login off a login path", row("r", "update", "allow", "  login = \"wrapped\"\n"), `matrix.hcl:6:3: row "r": a login row has path "auth/<mount>/login"`},
+		{"bad wrap_ttl", row("r", "update", "allow", "  wrap_ttl = \"soon\"\n"), `matrix.hcl:6:3: row "r": wrap_ttl must be a duration such as "5m", not "soon"`},
+		{"wrap_ttl on a read", row("r", "read", "allow", "  wrap_ttl = \"5m\"\n"), `matrix.hcl:6:3: row "r": wrap_ttl wraps a write probe's answer`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

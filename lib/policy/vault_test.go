@@ -347,8 +347,16 @@ func TestIssueGivesWorkingCredentials(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Issue = %v", err)
 	}
-	if cr.SecretIDTTL != 720*3600 {
-		t.Errorf("Issue secret_id_ttl = %d; want %d from approles/dagster-analytics.hcl", cr.SecretIDTTL, 720*3600)
+	if cr.SecretIDTTL != 72*3600 {
+		t.Errorf("Issue secret_id_ttl = %d; want %d from approles/dagster-analytics.hcl", cr.SecretIDTTL, 72*3600)
+	}
+	// A shorter life asked for, as the broker does (the strings a policy pins).
+	short, err := Issue(ctx, c, "dagster-analytics", IssueOptions{TTL: 10 * time.Minute, NumUses: 1})
+	if err != nil {
+		t.Fatalf("Issue(TTL 10m, NumUses 1) = %v", err)
+	}
+	if short.SecretIDTTL != 600 {
+		t.Errorf("Issue(TTL 10m) secret_id_ttl = %d; want 600", short.SecretIDTTL)
 	}
 	dir := t.TempDir()
 	rf, sf := filepath.Join(dir, "role_id"), filepath.Join(dir, "secret_id")

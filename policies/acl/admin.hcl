@@ -99,6 +99,12 @@ path "auth/approle/role/prometheus/secret-id" {
   capabilities = ["update", "list"]
 }
 
+# The broker's bootstrap login (vault-policy issue broker --wrap-ttl 10m):
+# it mints only for roles admin may mint for anyway.
+path "auth/approle/role/broker/secret-id" {
+  capabilities = ["update", "list"]
+}
+
 # Revoking any secret_id is always allowed: it only takes access away.
 path "auth/approle/role/+/secret-id-accessor/lookup" {
   capabilities = ["update"]
