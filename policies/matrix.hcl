@@ -1280,3 +1280,55 @@ row "admin-issues-broker-secret-ids" {
   expect     = "allow"
   data       = { num_uses = -1 }
 }
+
+# --- no identity mints a secret_id for another role (a line in default, which
+# every token carries, would grant it to all: issue 30). admin and
+# policy-sync have their own rows above. ---
+
+row "analytics-cannot-mint-admin-secret-id" {
+  identity   = "dagster-analytics"
+  path       = "auth/approle/role/admin/secret-id"
+  capability = "update"
+  expect     = "deny"
+  data       = { num_uses = -1 }
+}
+
+row "auditor-cannot-mint-admin-secret-id" {
+  identity   = "auditor"
+  path       = "auth/approle/role/admin/secret-id"
+  capability = "update"
+  expect     = "deny"
+  data       = { num_uses = -1 }
+}
+
+row "importer-cannot-mint-admin-secret-id" {
+  identity   = "importer"
+  path       = "auth/approle/role/admin/secret-id"
+  capability = "update"
+  expect     = "deny"
+  data       = { num_uses = -1 }
+}
+
+row "prometheus-cannot-mint-admin-secret-id" {
+  identity   = "prometheus"
+  path       = "auth/approle/role/admin/secret-id"
+  capability = "update"
+  expect     = "deny"
+  data       = { num_uses = -1 }
+}
+
+row "rotator-cannot-mint-admin-secret-id" {
+  identity   = "rotator"
+  path       = "auth/approle/role/admin/secret-id"
+  capability = "update"
+  expect     = "deny"
+  data       = { num_uses = -1 }
+}
+
+row "snapshot-cannot-mint-admin-secret-id" {
+  identity   = "snapshot"
+  path       = "auth/approle/role/admin/secret-id"
+  capability = "update"
+  expect     = "deny"
+  data       = { num_uses = -1 }
+}

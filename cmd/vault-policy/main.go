@@ -16,7 +16,10 @@
 // sync enables AppRole auth if it is missing, writes every policy that is
 // new or differs, then creates or updates every AppRole; --prune also
 // deletes policies and AppRoles the files do not declare (never root or
-// default). It prints one JSON document: {"dry_run", "prune", "mount",
+// default). default is compared and written like any other policy (from
+// acl/default.hcl, or the shipped copy of Vault's own text when DIR has
+// none); --fail-on change exits 3 on any difference, extraneous objects
+// included, with or without --prune. It prints one JSON document: {"dry_run", "prune", "mount",
 // "changes": [{"kind": "auth|policy|approle", "name", "action":
 // "create|update|unchanged|extraneous|delete", "fields", "paths", "file"}],
 // "summary": {action: count}, "applied"}. A second run prints only
@@ -103,7 +106,7 @@ type cli struct {
 type syncCmd struct {
 	DryRun   bool   `name:"dry-run" help:"Print the diff only; change nothing."`
 	Prune    bool   `help:"Delete policies and AppRoles that the files do not declare."`
-	FailOn   string `name:"fail-on" enum:",change" default:"" env:"VAULTPIPE_FAIL_ON" placeholder:"change" help:"change: exit 3 when the server differed from the files (for drift checks with --dry-run)."`
+	FailOn   string `name:"fail-on" enum:",change" default:"" env:"VAULTPIPE_FAIL_ON" placeholder:"change" help:"change: exit 3 when the server differed from the files, extraneous objects included (for drift checks with --dry-run)."`
 	ExitCode bool   `name:"exit-code" hidden:"" help:"Old name of --fail-on change."`
 
 	Vault vaultclient.Flags `embed:""`

@@ -26,6 +26,7 @@ import (
 	"github.com/vaultpipe/vaultpipe/lib/dotenv"
 	"github.com/vaultpipe/vaultpipe/lib/fault"
 	"github.com/vaultpipe/vaultpipe/lib/ref"
+	"github.com/vaultpipe/vaultpipe/lib/safefile"
 )
 
 // Action is what the plan intends for one key.
@@ -207,18 +208,20 @@ func selected(key string, only, skip []string) bool {
 	return !match(skip)
 }
 
+// maxEnvFile caps a .env file, read whole.
+const maxEnvFile = 16 << 20
+
 func readEnvFile(name string) (*envFile, error) {
-	st, err := os.Stat(name)
+	f, err := safefile.Open(name)
 	if err != nil {
 		return nil, fault.New(fault.BadInput, "reading", name, errors.Unwrap(err))
 	}
-	if !st.Mode().IsRegular() {
-		return nil, fault.New(fault.BadInput, "reading", name, errors.New("not a regular file"))
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fault.New(fault.BadInput, "reading", name, errors.Unwrap(err))
 	}
-	if st.Size() > 16<<20 {
-		return nil, fault.New(fault.BadInput, "reading", name, errors.New("larger than 16 MiB; not a .env file"))
-	}
-	src, err := os.ReadFile(name)
+	src, err := safefile.ReadAll(f, name, maxEnvFile)
 	if err != nil {
 		return nil, fault.New(fault.BadInput, "reading", name, errors.Unwrap(err))
 	}

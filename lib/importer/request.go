@@ -3,10 +3,10 @@ package importer
 import (
 	"errors"
 	"io"
-	"os"
 	"path/filepath"
 
 	"github.com/vaultpipe/vaultpipe/lib/fault"
+	"github.com/vaultpipe/vaultpipe/lib/safefile"
 )
 
 // Request is what env-import was asked to import: .env files and the keys
@@ -52,7 +52,7 @@ func (r Request) Resolve() (*Input, error) {
 		}
 		var src io.Reader = r.Stdin
 		if r.PlanFile != "-" {
-			f, err := os.Open(r.PlanFile)
+			f, err := safefile.Open(r.PlanFile)
 			if err != nil {
 				return nil, fault.New(fault.BadInput, "reading the plan", r.PlanFile, errors.Unwrap(err))
 			}

@@ -49,7 +49,7 @@ func rewriteFile(ctx context.Context, c *vaultclient.Client, f *envFile, done []
 	if err != nil {
 		return res, fault.New(fault.BadInput, "rewriting", f.name, errors.Unwrap(err))
 	}
-	now, err := os.ReadFile(target)
+	now, err := safefile.Read(target, maxEnvFile)
 	if err != nil {
 		return res, fault.New(fault.BadInput, "rewriting", f.name, errors.Unwrap(err))
 	}

@@ -10,7 +10,6 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/gohcl"
-	"github.com/hashicorp/hcl/v2/hclsyntax"
 
 	"github.com/vaultpipe/vaultpipe/lib/duration"
 	"github.com/vaultpipe/vaultpipe/lib/hcldiag"
@@ -57,15 +56,15 @@ func ParseAppRole(file string, src []byte) (*AppRole, error) {
 	if err != nil {
 		return nil, err
 	}
-	f, diags := hclsyntax.ParseConfig(src, file, hcl.InitialPos)
-	if diags.HasErrors() {
-		return nil, hcldiag.Diagnostics(diags)
+	body, err := hcldiag.Parse(file, src)
+	if err != nil {
+		return nil, err
 	}
 	var raw appRoleFile
-	if diags := gohcl.DecodeBody(f.Body, nil, &raw); diags.HasErrors() {
+	if diags := gohcl.DecodeBody(body, nil, &raw); diags.HasErrors() {
 		return nil, hcldiag.Diagnostics(diags)
 	}
-	attrs := f.Body.(*hclsyntax.Body).Attributes
+	attrs := body.Attributes
 	pos := func(n string) hcl.Pos {
 		if a, ok := attrs[n]; ok {
 			return a.SrcRange.Start

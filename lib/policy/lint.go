@@ -70,7 +70,8 @@ func Lint(set *Set) []Finding {
 			}
 		}
 	}
-	used := map[string]bool{}
+	// Every token carries default (roles never set token_no_default_policy).
+	used := map[string]bool{"default": true}
 	for _, a := range set.AppRoles {
 		for _, p := range a.Policies {
 			used[p] = true

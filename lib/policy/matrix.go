@@ -7,7 +7,6 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/gohcl"
-	"github.com/hashicorp/hcl/v2/hclsyntax"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
 
 	"github.com/vaultpipe/vaultpipe/lib/duration"
@@ -100,15 +99,15 @@ type matrixRow struct {
 // wrapped-reuse, for rows about logging in with a wrapped secret_id) and
 // wrap_ttl (the probe is sent response-wrapped).
 func ParseMatrix(file string, src []byte) ([]Row, error) {
-	f, diags := hclsyntax.ParseConfig(src, file, hcl.InitialPos)
-	if diags.HasErrors() {
-		return nil, hcldiag.Diagnostics(diags)
+	body, err := hcldiag.Parse(file, src)
+	if err != nil {
+		return nil, err
 	}
 	var raw matrixFile
-	if diags := gohcl.DecodeBody(f.Body, nil, &raw); diags.HasErrors() {
+	if diags := gohcl.DecodeBody(body, nil, &raw); diags.HasErrors() {
 		return nil, hcldiag.Diagnostics(diags)
 	}
-	blocks := f.Body.(*hclsyntax.Body).Blocks
+	blocks := body.Blocks
 	attrPos := func(i int, name string) hcl.Pos {
 		if i < len(blocks) {
 			if a, ok := blocks[i].Body.Attributes[name]; ok {

@@ -12,7 +12,6 @@ package policy
 import (
 	"errors"
 	"io/fs"
-	"os"
 	"path"
 	"path/filepath"
 	"regexp"
@@ -25,6 +24,7 @@ import (
 
 	"github.com/vaultpipe/vaultpipe/lib/fault"
 	"github.com/vaultpipe/vaultpipe/lib/hcldiag"
+	"github.com/vaultpipe/vaultpipe/lib/safefile"
 )
 
 // Set is everything a policies/ directory declares.
@@ -90,11 +90,15 @@ var pathArguments = map[string]bool{
 // never converge.
 var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]*$`)
 
+// MaxFileSize caps each policy, AppRole and matrix file: each is read whole
+// before parsing.
+const MaxFileSize = 1 << 20
+
 // LoadDir reads dir/acl/*.hcl, dir/approles/*.hcl and dir/matrix.hcl (the
 // last two optional) and checks that they refer to each other consistently.
 // Every problem found is reported, each naming file:line:col.
 func LoadDir(dir string) (*Set, error) {
-	return LoadFS(os.DirFS(dir), dir)
+	return LoadFS(safefile.DirFS(dir), dir)
 }
 
 // LoadFS is LoadDir on a file system (such as the policies package's
@@ -103,7 +107,7 @@ func LoadFS(fsys fs.FS, dir string) (*Set, error) {
 	s := &Set{Dir: dir}
 	name := func(p string) string { return filepath.Join(dir, filepath.FromSlash(p)) }
 	read := func(p string) ([]byte, error) {
-		b, err := fs.ReadFile(fsys, p)
+		b, err := safefile.ReadFS(fsys, p, MaxFileSize)
 		if err != nil {
 			return nil, fault.New(fault.BadInput, "reading", name(p), errors.Unwrap(err))
 		}
@@ -142,7 +146,7 @@ func LoadFS(fsys fs.FS, dir string) (*Set, error) {
 		}
 		s.AppRoles = append(s.AppRoles, a)
 	}
-	if src, err := fs.ReadFile(fsys, "matrix.hcl"); err == nil {
+	if src, err := safefile.ReadFS(fsys, "matrix.hcl", MaxFileSize); err == nil {
 		rows, err := ParseMatrix(name("matrix.hcl"), src)
 		if err != nil {
 			errs = append(errs, err)
@@ -216,11 +220,10 @@ func ParseACL(file string, src []byte) (*ACL, error) {
 	if err != nil {
 		return nil, err
 	}
-	f, diags := hclsyntax.ParseConfig(src, file, hcl.InitialPos)
-	if diags.HasErrors() {
-		return nil, hcldiag.Diagnostics(diags)
+	body, err := hcldiag.Parse(file, src)
+	if err != nil {
+		return nil, err
 	}
-	body := f.Body.(*hclsyntax.Body)
 	p := &ACL{Name: name, File: file, Text: string(src)}
 	var errs []error
 	for _, a := range hcldiag.SortedAttrs(body.Attributes) {

@@ -3,6 +3,7 @@ package policy
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -63,19 +64,22 @@ type SyncReport struct {
 	Applied int `json:"applied"`
 }
 
-// Pending reports whether the server differs from the files (extraneous
-// objects count only when pruning).
+// Pending reports whether the server differs from the files: anything to
+// create, update or delete, and extraneous objects even when not pruning
+// (a policy or AppRole nobody declared is drift too).
 func (r *SyncReport) Pending() bool {
 	for _, c := range r.Changes {
 		switch c.Action {
-		case ActionCreate, ActionUpdate, ActionDelete:
+		case ActionCreate, ActionUpdate, ActionDelete, ActionExtraneous:
 			return true
 		}
 	}
 	return false
 }
 
-// builtinPolicies are never extraneous and never pruned.
+// builtinPolicies are never extraneous and never pruned (Vault refuses to
+// delete them). default is still compared and written like any other
+// policy: every token carries it, so a line added to it is a grant to all.
 var builtinPolicies = map[string]bool{"root": true, "default": true}
 
 // Apply converges the server to the policies/ directory dir — or, when dir
@@ -146,7 +150,7 @@ func Sync(ctx context.Context, c *vaultclient.Client, set *Set, opts SyncOptions
 	for _, n := range remote {
 		remoteSet[n] = true
 	}
-	for _, p := range set.Policies {
+	for _, p := range withDefault(set) {
 		action, remoteText := ActionCreate, ""
 		if remoteSet[p.Name] {
 			s, err := c.Read(ctx, "sys/policies/acl/"+p.Name)
@@ -240,6 +244,19 @@ func Sync(ctx context.Context, c *vaultclient.Client, set *Set, opts SyncOptions
 		}
 	}
 	return rep, nil
+}
+
+// withDefault is set's policies, plus the shipped acl/default.hcl (Vault's
+// own text) when set has none: default is compared whatever the directory.
+func withDefault(set *Set) []*ACL {
+	if set.Policy("default") != nil {
+		return set.Policies
+	}
+	shipped, err := Shipped()
+	if err != nil || shipped.Policy("default") == nil {
+		return set.Policies // a build without it fails its own tests
+	}
+	return append(slices.Clip(set.Policies), shipped.Policy("default"))
 }
 
 func approleEnabled(ctx context.Context, c *vaultclient.Client, mount string) (bool, error) {

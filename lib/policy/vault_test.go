@@ -92,7 +92,11 @@ func TestSyncFromEmptyThenConverged(t *testing.T) {
 	if dry.Applied != 0 {
 		t.Errorf("Sync(dry run).Applied = %d; want 0", dry.Applied)
 	}
-	want := len(set.Policies) + len(set.AppRoles) + 1
+	// default exists on every server, and acl/default.hcl is its text.
+	want := len(set.Policies) - 1 + len(set.AppRoles) + 1
+	if a := actions(dry); a["policy/default"] != ActionUnchanged {
+		t.Errorf("Sync(dry run) default = %q; want unchanged (acl/default.hcl is Vault's own text)", a["policy/default"])
+	}
 	if dry.Summary[ActionCreate] != want {
 		t.Errorf("Sync(dry run) creates = %d; want %d (%+v)", dry.Summary[ActionCreate], want, dry.Changes)
 	}
@@ -111,8 +115,8 @@ func TestSyncFromEmptyThenConverged(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Sync(again) = %v", err)
 	}
-	if again.Applied != 0 || again.Pending() || again.Summary[ActionUnchanged] != want {
-		t.Errorf("Sync(again) = %+v; want %d unchanged, nothing applied", again, want)
+	if again.Applied != 0 || again.Pending() || again.Summary[ActionUnchanged] != want+1 {
+		t.Errorf("Sync(again) = %+v; want %d unchanged, nothing applied", again, want+1)
 	}
 }
 
@@ -317,8 +321,11 @@ func TestPruneDeletesOnlyWhenAsked(t *testing.T) {
 	if a["policy/stray"] != ActionExtraneous || a["approle/stray"] != ActionExtraneous || rep.Applied != 0 {
 		t.Errorf("Sync without prune = %+v; want stray policy and role extraneous, nothing applied", rep)
 	}
-	if a["policy/default"] != "" {
-		t.Errorf("Sync reported the built-in default policy: %q", a["policy/default"])
+	if a["policy/default"] != ActionUnchanged {
+		t.Errorf("Sync(default) = %q; want unchanged: compared, never extraneous", a["policy/default"])
+	}
+	if !rep.Pending() {
+		t.Error("Pending() = false with extraneous objects; want true even without prune")
 	}
 	rep, err = Sync(ctx, c, set, SyncOptions{Prune: true})
 	if err != nil {
@@ -449,5 +456,55 @@ func TestSyncRefusesAMountOfAnotherType(t *testing.T) {
 	_, err := Sync(ctx, c, shipped(t), SyncOptions{Mount: "people"})
 	if err == nil || !strings.Contains(err.Error(), `sys/auth/people: it is of type "userpass", not approle`) {
 		t.Errorf("Sync(mount of type userpass) = %v; want a conflict naming the mount", err)
+	}
+}
+
+// A line added to default on the server is drift, and sync puts Vault's
+// own text back, even from a directory without acl/default.hcl.
+func TestSyncComparesDefault(t *testing.T) {
+	s := server(t)
+	c := rootClient(t, s)
+	ctx := context.Background()
+	set := shipped(t)
+	if _, err := Sync(ctx, c, set, SyncOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	orig, err := c.Read(ctx, "sys/policies/acl/default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := orig.Data["policy"].(string)
+	t.Cleanup(func() { c.Write(ctx, "sys/policies/acl/default", map[string]any{"policy": text}) })
+	backdoor := text + "\npath \"auth/approle/role/+/secret-id\" {\n  capabilities = [\"update\"]\n}\n"
+	if _, err := c.Write(ctx, "sys/policies/acl/default", map[string]any{"policy": backdoor}); err != nil {
+		t.Fatal(err)
+	}
+	noDefault := &Set{Dir: set.Dir, AppRoles: set.AppRoles}
+	for _, p := range set.Policies {
+		if p.Name != "default" {
+			noDefault.Policies = append(noDefault.Policies, p)
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		set  *Set
+	}{{"with acl/default.hcl", set}, {"without", noDefault}} {
+		rep, err := Sync(ctx, c, tc.set, SyncOptions{DryRun: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a := actions(rep); a["policy/default"] != ActionUpdate || !rep.Pending() {
+			t.Errorf("%s: Sync(dry run) default = %q, Pending() = %v; want update, true", tc.name, a["policy/default"], rep.Pending())
+		}
+	}
+	if _, err := Sync(ctx, c, noDefault, SyncOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	now, err := c.Read(ctx, "sys/policies/acl/default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if now.Data["policy"] != text {
+		t.Errorf("default after sync = %q; want Vault's own text back", now.Data["policy"])
 	}
 }

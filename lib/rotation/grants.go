@@ -12,6 +12,7 @@ import (
 	"github.com/vaultpipe/vaultpipe/lib/fault"
 	"github.com/vaultpipe/vaultpipe/lib/hcldiag"
 	"github.com/vaultpipe/vaultpipe/lib/policy"
+	"github.com/vaultpipe/vaultpipe/lib/safefile"
 )
 
 // CheckWritable reports, as file:line:col errors, every rule whose paths the
@@ -52,7 +53,7 @@ func (pol *Policy) CheckWritable(acl *policy.ACL) error {
 // dir/acl/<rotator>.hcl, as CheckWritable does.
 func (pol *Policy) CheckRotatorPolicy(dir, rotator string) error {
 	file := filepath.Join(dir, "acl", rotator+".hcl")
-	src, err := os.ReadFile(file)
+	src, err := safefile.Read(file, policy.MaxFileSize)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return fault.New(fault.Usage, "reading the rotator's policy", file, errors.New("no such file (set --policies)"))

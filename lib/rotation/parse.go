@@ -3,7 +3,6 @@ package rotation
 import (
 	"errors"
 	"fmt"
-	"os"
 	"path"
 	"strings"
 	"time"
@@ -14,14 +13,18 @@ import (
 
 	"github.com/vaultpipe/vaultpipe/lib/fault"
 	"github.com/vaultpipe/vaultpipe/lib/hcldiag"
+	"github.com/vaultpipe/vaultpipe/lib/safefile"
 )
 
 // Built-in default periods per class.
 var builtinClasses = map[string]string{"database": "90d", "api_key": "90d", "other": "365d"}
 
+// MaxFileSize caps a rotation policy file: it is read whole before parsing.
+const MaxFileSize = 4 << 20
+
 // Load reads and checks a rotation policy file.
 func Load(file string) (*Policy, error) {
-	src, err := os.ReadFile(file)
+	src, err := safefile.Read(file, MaxFileSize)
 	if err != nil {
 		return nil, fault.New(fault.BadInput, "reading", file, errors.Unwrap(err))
 	}
@@ -34,9 +37,9 @@ type parser struct{ hcldiag.List }
 // Parse parses a rotation policy; file names it in errors. Every problem
 // found is reported, each as file:line:col.
 func Parse(file string, src []byte) (*Policy, error) {
-	f, diags := hclsyntax.ParseConfig(src, file, hcl.InitialPos)
-	if diags.HasErrors() {
-		return nil, hcldiag.Diagnostics(diags)
+	body, err := hcldiag.Parse(file, src)
+	if err != nil {
+		return nil, err
 	}
 	p := &parser{hcldiag.List{File: file}}
 	pol := &Policy{File: file, Mount: "secret", Classes: map[string]Schedule{},
@@ -44,7 +47,6 @@ func Parse(file string, src []byte) (*Policy, error) {
 	for c, text := range builtinClasses {
 		pol.Classes[c], _ = ParseSchedule(text)
 	}
-	body := f.Body.(*hclsyntax.Body)
 	for _, a := range hcldiag.SortedAttrs(body.Attributes) {
 		p.Addf(a.SrcRange.Start, "unexpected argument %q: the file holds defaults, class, secret, database and exempt blocks", a.Name)
 	}

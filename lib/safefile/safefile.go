@@ -1,6 +1,7 @@
 // Package safefile writes files so that readers see either the old content or
 // the complete new content, never a torn write, and secret-bearing files are
-// never readable by others, not even for an instant.
+// never readable by others, not even for an instant. It also reads files
+// handed over by users and attackers: regular files only, size capped.
 package safefile
 
 import (

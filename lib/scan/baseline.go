@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path"
 	"path/filepath"
 	"slices"
@@ -62,10 +61,13 @@ func NewBaseline(k *Keyer, findings []Finding) *Baseline {
 	return b
 }
 
+// maxBaseline caps a baseline file, read whole: about 200 bytes a finding.
+const maxBaseline = 64 << 20
+
 // LoadBaseline reads a baseline file and checks it was made with keyer's key.
 // A version 1 file is read as version 2 (Migrated says so).
 func LoadBaseline(path string, k *Keyer) (*Baseline, error) {
-	data, err := os.ReadFile(path)
+	data, err := safefile.Read(path, maxBaseline)
 	if err != nil {
 		return nil, fault.New(fault.BadInput, "reading baseline", "", err)
 	}

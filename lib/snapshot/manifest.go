@@ -3,7 +3,6 @@ package snapshot
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -81,9 +80,12 @@ func ManifestPath(path string) string {
 	return strings.TrimSuffix(path, AgeExt) + ManifestExt
 }
 
+// maxManifest caps a manifest, read whole: real ones are about 1 KiB.
+const maxManifest = 1 << 20
+
 // ReadManifest reads and checks a manifest.
 func ReadManifest(path string) (*Manifest, error) {
-	b, err := os.ReadFile(path)
+	b, err := safefile.Read(path, maxManifest)
 	if err != nil {
 		return nil, err
 	}

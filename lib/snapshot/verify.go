@@ -14,6 +14,7 @@ import (
 	"filippo.io/age"
 
 	"github.com/vaultpipe/vaultpipe/lib/fault"
+	"github.com/vaultpipe/vaultpipe/lib/safefile"
 )
 
 // VerifyReport is what verify found.
@@ -61,7 +62,7 @@ func Verify(path string, o VerifyOptions) (*VerifyReport, *Manifest, error) {
 		}
 		return fail(err)
 	}
-	f, err := os.Open(path)
+	f, err := safefile.Open(path)
 	if err != nil {
 		return fail(errors.Unwrap(err))
 	}

@@ -11,9 +11,8 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/hashicorp/hcl/v2/hclwrite"
+	"github.com/vaultpipe/vaultpipe/lib/hcldiag"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -224,11 +223,11 @@ func Render(s Server) ([]byte, error) {
 // ParseTransit returns the seal "transit" stanza of a rendered vault.hcl,
 // or nil when it has none. Only literal string attributes are read.
 func ParseTransit(src []byte, name string) (*TransitSeal, error) {
-	f, diags := hclsyntax.ParseConfig(src, name, hcl.InitialPos)
-	if diags.HasErrors() {
-		return nil, fmt.Errorf("%s: %v", name, diags)
+	body, err := hcldiag.Parse(name, src)
+	if err != nil {
+		return nil, err
 	}
-	for _, b := range f.Body.(*hclsyntax.Body).Blocks {
+	for _, b := range body.Blocks {
 		if b.Type != "seal" || len(b.Labels) != 1 || b.Labels[0] != "transit" {
 			continue
 		}
