@@ -47,6 +47,13 @@ func TestSystemdUnits(t *testing.T) {
 	}
 	os.WriteFile(filepath.Join(dir, "vault-rotate.service"), []byte(strings.ReplaceAll(svc, "/usr/local/bin/vault-rotate", stub)), 0o644)
 	os.WriteFile(filepath.Join(dir, "vault-rotate.timer"), []byte(timer), 0o644)
+	// The unit takes its credential from the broker's unit, which verify
+	// loads too.
+	brokerStub := filepath.Join(dir, "vault-broker")
+	if err := os.WriteFile(brokerStub, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "vault-broker@.service"), []byte(strings.ReplaceAll(read("vault-broker@.service"), "/usr/local/bin/vault-broker", brokerStub)), 0o644)
 	cmd := exec.Command(sa, "verify", "vault-rotate.service", "vault-rotate.timer")
 	cmd.Dir = dir
 	if out, err := cmd.CombinedOutput(); err != nil || len(strings.TrimSpace(string(out))) > 0 {
