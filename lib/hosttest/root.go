@@ -27,7 +27,7 @@ var Packages = []string{
 
 // rootFormat changes when the post-debootstrap preparation changes, so that
 // cached roots made by older code are not reused.
-const rootFormat = "2"
+const rootFormat = "3"
 
 // Available says why boxes cannot run here, or nil when they can.
 func Available() error {
@@ -195,9 +195,11 @@ func prepareRoot(root, mirror string) error {
 			return err
 		}
 	}
-	// Units that wait for hardware or a network a box does not have.
+	// Units that wait for hardware or a network a box does not have, and
+	// systemd-remount-fs, which has no fstab to apply to a root the box
+	// harness mounted (it failed a box's boot once, with others booting).
 	for _, unit := range []string{
-		"systemd-networkd-wait-online.service", "systemd-timesyncd.service",
+		"systemd-networkd-wait-online.service", "systemd-timesyncd.service", "systemd-remount-fs.service",
 		"apt-daily.timer", "apt-daily-upgrade.timer", "e2scrub_all.timer", "fstrim.timer",
 	} {
 		link := filepath.Join(root, "etc/systemd/system", unit)
