@@ -57,12 +57,6 @@ func relationNames(field string) []string {
 	return names
 }
 
-// IsInstalled says whether pkg is installed.
-func (in *Installed) IsInstalled(pkg string) bool {
-	_, ok := in.deps[pkg]
-	return ok
-}
-
 // Closure is every installed package that roots pull in (roots included),
 // through Pre-Depends and Depends, and the Essential packages with theirs:
 // Debian guarantees those on every system.
